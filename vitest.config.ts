@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Real servers (oidc-provider, the AWS endpoint, dynalite) start per file on 127.0.0.1.
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    // Any unhandled rejection fails the run: errors must be typed and caught.
+    dangerouslyIgnoreUnhandledErrors: false,
+  },
+});
