@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import type { JWTPayload } from 'jose';
+import type { Signer } from '../signing/signer.ts';
+import { type JwtHeaderOptions, signJwt } from './sign-jwt.ts';
+
+/** RFC 7523 bounds the lifetime only loosely; we cap it so a leaked assertion is worthless within minutes. */
+export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
+export const DEFAULT_ASSERTION_LIFETIME_SECONDS = 60;
+
+/** Claims the builder owns; static extra claims may not override them. */
+export const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'] as const;
+
+export interface AssertionClaims {
+  readonly issuer: string;
+  readonly subject: string;
+  /** A single string, never an array: several servers reject array audiences. */
+  readonly audience: string;
+  readonly lifetimeSeconds?: number | undefined;
+  /** Add `nbf` (equal to `iat`). */
+  readonly notBefore?: boolean | undefined;
+  /**
+   * Seconds to backdate `iat` (and `nbf`) for authorization servers whose clocks run behind ours.
+   * Never forward: RFC 7523 servers reject assertions issued in the future.
+   */
+  readonly clockSkewSeconds?: number | undefined;
+  /** Static extra claims from the configuration. */
+  readonly extraClaims?: Readonly<Record<string, unknown>> | undefined;
+}
+
+export interface SignedAssertion {
+  readonly jwt: string;
+  readonly jti: string;
+  readonly iat: number;
+  readonly exp: number;
+}
+
+/**
+ * Builds and signs a JWT bearer assertion: `iss`, `sub`, `aud`, `exp`, `iat`, a fresh `jti` every time,
+ * optional `nbf`. Every call yields a new assertion; none is ever reused.
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-3
+ */
+export async function buildAssertion(
+  signer: Signer,
+  claims: AssertionClaims,
+  header: JwtHeaderOptions = {},
+  now: number = Date.now(),
+): Promise<SignedAssertion> {
+  const lifetime = claims.lifetimeSeconds ?? DEFAULT_ASSERTION_LIFETIME_SECONDS;
+  if (!Number.isInteger(lifetime) || lifetime <= 0 || lifetime > MAX_ASSERTION_LIFETIME_SECONDS) {
+    throw new RangeError(`assertion lifetime must be 1..${MAX_ASSERTION_LIFETIME_SECONDS} seconds`);
+  }
+  const skew = Math.max(0, claims.clockSkewSeconds ?? 0);
+  const nowSeconds = Math.floor(now / 1000);
+  const iat = nowSeconds - skew;
+  const exp = nowSeconds + lifetime;
+  const jti = randomUUID();
+  const payload: JWTPayload = {
+    ...claims.extraClaims,
+    iss: claims.issuer,
+    sub: claims.subject,
+    aud: claims.audience,
+    iat,
+    exp,
+    jti,
+    ...(claims.notBefore ? { nbf: iat } : {}),
+  };
+  return { jwt: await signJwt(signer, payload, header), jti, iat, exp };
+}

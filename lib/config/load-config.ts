@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import type { z } from 'zod';
+import { GatewayError } from '../errors.ts';
+import { type GatewayConfig, gatewayConfig, type SecretReference } from './schema.ts';
+
+export interface ConfigIssue {
+  /** The field, e.g. `targets.demo.clientAuthentication.secret`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Raised at start when the configuration cannot be used; lists every problem, each with its field. */
+export class ConfigError extends GatewayError {
+  override readonly name = 'ConfigError';
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(source: string, issues: readonly ConfigIssue[], options?: { cause?: unknown }) {
+    const lines = issues.map((issue) => `  - ${issue.path || '(root)'}: ${issue.message}`).join('\n');
+    super('ERR_CONFIG_INVALID', `invalid configuration in ${source}:\n${lines}`, options);
+    this.issues = issues;
+  }
+}
+
+export interface LoadedConfig {
+  readonly config: GatewayConfig;
+  /** Things that work but should not reach production (literal secrets in development). */
+  readonly warnings: readonly string[];
+}
+
+/** Reads a YAML or JSON configuration file (JSON is YAML) and validates it. */
+export async function loadConfigFile(path: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(path, [{ path: '', message: `cannot read the file (${errnoOf(cause)})` }], {
+      cause,
+    });
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text, { prettyErrors: true });
+  } catch (cause) {
+    const where = cause instanceof YAMLParseError ? ` at line ${cause.linePos?.[0]?.line ?? '?'}` : '';
+    throw new ConfigError(path, [{ path: '', message: `not valid YAML or JSON${where}` }], { cause });
+  }
+  return parseConfig(document, path);
+}
+
+/** Validates an already parsed document; `source` names it in errors. */
+export function parseConfig(document: unknown, source = 'configuration'): LoadedConfig {
+  const result = gatewayConfig.safeParse(document ?? {});
+  if (!result.success) throw new ConfigError(source, result.error.issues.map(toIssue));
+  const config = result.data;
+  const literals = literalSecretPaths(config);
+  if (literals.length > 0 && config.environment === 'production') {
+    const message = 'literal secret values are allowed only with environment: development';
+    throw new ConfigError(
+      source,
+      literals.map((path) => ({ path, message })),
+    );
+  }
+  const warnings = literals.map(
+    (path) => `${path} holds a literal secret: use secretsManager or env outside development`,
+  );
+  return { config, warnings };
+}
+
+function toIssue(issue: z.core.$ZodIssue): ConfigIssue {
+  return { path: formatPath(issue.path), message: issue.message };
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, index) =>
+      typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`,
+    )
+    .join('');
+}
+
+function literalSecretPaths(config: GatewayConfig): string[] {
+  const paths: string[] = [];
+  const check = (ref: SecretReference | undefined, path: string): void => {
+    if (ref?.value !== undefined) paths.push(path);
+  };
+  for (const [id, target] of Object.entries(config.targets)) {
+    const auth = target.clientAuthentication;
+    if ('secret' in auth) check(auth.secret, `targets.${id}.clientAuthentication.secret`);
+    check(target.password?.username, `targets.${id}.password.username`);
+    check(target.password?.password, `targets.${id}.password.password`);
+  }
+  return paths;
+}
+
+function errnoOf(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? 'unknown error';
+}

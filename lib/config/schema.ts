@@ -1,0 +1,257 @@
+import { z } from 'zod';
+import { JWS_ALGORITHMS } from '../signing/algorithms.ts';
+
+/**
+ * The configuration, defined once: validated at start by `loadConfig`, exported as JSON Schema for
+ * editors (`npm run schema:config`), and documented in docs/CONFIGURATION.md.
+ */
+
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
+
+/**
+ * Where a secret lives. Exactly one member: Secrets Manager (optionally one field of a JSON secret),
+ * an environment variable, or a literal value (development only, and warned about).
+ */
+export const secretReference = z
+  .object({
+    secretsManager: z
+      .object({
+        secretId: z.string().min(1).describe('Secret name or ARN.'),
+        field: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Field of a JSON secret; omit for a plain string secret.'),
+      })
+      .strict()
+      .optional(),
+    env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name')
+      .optional(),
+    value: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A literal secret: allowed only with environment: development.'),
+  })
+  .strict()
+  .refine((ref) => [ref.secretsManager, ref.env, ref.value].filter((v) => v !== undefined).length === 1, {
+    error: 'set exactly one of secretsManager, env, value',
+  })
+  .describe('A reference to a secret; never the secret itself outside development.');
+
+const signingKeyCommon = {
+  kid: z.string().min(1).max(128).optional().describe('Overrides the default kid (RFC 7638 thumbprint).'),
+  certificateFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('PEM certificate of the key, published as x5t#S256.'),
+  retired: z.boolean().default(false).describe('Published in the JWKS, never used to sign.'),
+};
+
+export const kmsSigningKey = z
+  .object({
+    type: z.literal('kms'),
+    keyId: z.string().min(1).describe('KMS key id, key ARN, alias name (alias/...) or alias ARN.'),
+    algorithm: z.enum(JWS_ALGORITHMS).optional().describe('RSA keys: RS* or PS* (default RS256).'),
+    ...signingKeyCommon,
+  })
+  .strict();
+
+export const localSigningKey = z
+  .object({
+    type: z.literal('local'),
+    path: z.string().min(1).describe('Private key file: JWK (JSON) or PEM.'),
+    generate: z.boolean().default(false).describe('Create the key file when it does not exist.'),
+    algorithm: z.enum(JWS_ALGORITHMS).optional().describe('Generated keys: default ES256.'),
+    ...signingKeyCommon,
+  })
+  .strict();
+
+export const signingKey = z.discriminatedUnion('type', [kmsSigningKey, localSigningKey]);
+
+export const clientAuthentication = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('none') }).strict(),
+  z.object({ method: z.literal('client_secret_basic'), secret: secretReference }).strict(),
+  z.object({ method: z.literal('client_secret_post'), secret: secretReference }).strict(),
+  z
+    .object({
+      method: z.literal('private_key_jwt'),
+      signingKey: identifier.optional().describe('Default: the target assertion signing key.'),
+      audience: z
+        .enum(['issuer', 'token_endpoint'])
+        .default('issuer')
+        .describe('issuer per draft RFC 7523bis; token_endpoint for older servers.'),
+      explicitType: z.boolean().default(false).describe('Send typ: client-authentication+jwt (RFC 7523bis).'),
+    })
+    .strict(),
+]);
+
+export const subjectMapping = z
+  .object({
+    template: z
+      .string()
+      .includes('{subject}', { error: 'must contain {subject}' })
+      .default('{subject}')
+      .describe('How the caller subject becomes the assertion sub, e.g. {subject}@corp.example.'),
+    case: z.enum(['preserve', 'upper', 'lower']).default('preserve'),
+    maxLength: z.number().int().min(1).max(1024).default(64).describe('Longest sub the server accepts.'),
+  })
+  .strict();
+
+export const assertionSettings = z
+  .object({
+    signingKey: identifier.optional().describe('Default: the only active signing key.'),
+    issuer: z.string().min(1).max(256).optional().describe('The iss claim; default the client id.'),
+    audience: z
+      .union([z.enum(['token_endpoint', 'issuer']), z.object({ value: z.string().min(1) }).strict()])
+      .default('token_endpoint')
+      .describe('token_endpoint (Entra, Okta, Google), issuer (Auth0, RFC 7523bis) or a fixed value.'),
+    lifetimeSeconds: z.number().int().min(1).max(300).default(60),
+    notBefore: z.boolean().default(false).describe('Add nbf (never in the future).'),
+    clockSkewSeconds: z.number().int().min(0).max(60).default(0).describe('Backdate iat and nbf.'),
+    type: z.string().min(1).nullable().default('JWT').describe('The typ header; null to omit.'),
+    includeX5tS256: z.boolean().default(false).describe('Send x5t#S256 when the key has a certificate.'),
+    claims: z
+      .record(z.string(), z.json())
+      .default({})
+      .refine((claims) => !['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'].some((name) => name in claims), {
+        error: 'may not set iss, sub, aud, exp, iat, nbf or jti',
+      })
+      .describe('Static extra claims.'),
+  })
+  .strict();
+
+const RESERVED_PARAMETERS = [
+  'grant_type',
+  'assertion',
+  'client_id',
+  'client_secret',
+  'client_assertion',
+  'client_assertion_type',
+  'scope',
+  'subject_token',
+  'subject_token_type',
+  'username',
+  'password',
+  'refresh_token',
+];
+
+export const grantType = z.enum(['jwt-bearer', 'token-exchange', 'client_credentials', 'password']);
+
+export const target = z
+  .object({
+    issuer: httpUrl
+      .optional()
+      .describe('Issuer identifier; discovery finds the token endpoint when it is omitted.'),
+    tokenEndpoint: httpUrl.optional(),
+    grant: grantType.default('jwt-bearer'),
+    clientId: z.string().min(1).max(256),
+    clientAuthentication: clientAuthentication,
+    assertion: assertionSettings.prefault({}),
+    subject: subjectMapping.prefault({}),
+    password: z
+      .object({ username: secretReference, password: secretReference })
+      .strict()
+      .optional()
+      .describe('For grant: password.'),
+    scope: z.string().min(1).optional().describe('Default scope when the caller sends none.'),
+    parameters: z
+      .record(z.string(), z.string())
+      .default({})
+      .refine((params) => !RESERVED_PARAMETERS.some((name) => name in params), {
+        error: `may not set ${RESERVED_PARAMETERS.join(', ')}`,
+      })
+      .describe('Extra token request parameters (resource, audience, requested_token_use, ...).'),
+    timeoutMs: z.number().int().min(100).max(60_000).default(5000).describe('Per attempt.'),
+    maxRetries: z.number().int().min(0).max(5).default(2).describe('On network errors, 5xx and 429.'),
+    allowInsecureHttp: z
+      .boolean()
+      .default(false)
+      .describe('Allow http:// endpoints other than loopback (development only).'),
+  })
+  .strict();
+
+export const gatewayConfig = z
+  .object({
+    $schema: z.string().optional(),
+    environment: z.enum(['production', 'development']).default('production'),
+    signingKeys: z.record(identifier, signingKey),
+    targets: z.record(identifier, target),
+    secrets: z
+      .object({ cacheTtlSeconds: z.number().int().min(0).max(86_400).default(300) })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine(checkReferences);
+
+export type GatewayConfigInput = z.input<typeof gatewayConfig>;
+export type GatewayConfig = z.output<typeof gatewayConfig>;
+export type TargetConfig = z.output<typeof target>;
+export type SigningKeyConfig = z.output<typeof signingKey>;
+export type SecretReference = z.output<typeof secretReference>;
+export type ClientAuthenticationConfig = z.output<typeof clientAuthentication>;
+
+type RawConfig = Omit<GatewayConfig, never>;
+
+/** Cross-field rules the shapes alone cannot say; each issue names the exact field. */
+function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
+  const active = Object.entries(config.signingKeys).filter(([, key]) => !key.retired);
+  const usable = (name: string | undefined, path: (string | number)[]): void => {
+    if (name === undefined) return;
+    const key = config.signingKeys[name];
+    if (!key) ctx.addIssue({ code: 'custom', path, message: `no signing key named "${name}"` });
+    else if (key.retired) ctx.addIssue({ code: 'custom', path, message: `signing key "${name}" is retired` });
+  };
+  for (const [id, t] of Object.entries(config.targets)) {
+    const at = (...rest: (string | number)[]) => ['targets', id, ...rest];
+    if (!t.tokenEndpoint && !t.issuer) {
+      ctx.addIssue({ code: 'custom', path: at('tokenEndpoint'), message: 'set tokenEndpoint or issuer' });
+    }
+    const signs = t.grant === 'jwt-bearer' || t.grant === 'token-exchange';
+    if (signs) {
+      if (t.assertion.signingKey === undefined && active.length !== 1) {
+        const message = `name one of the ${active.length} active signing keys`;
+        ctx.addIssue({ code: 'custom', path: at('assertion', 'signingKey'), message });
+      }
+      usable(t.assertion.signingKey, at('assertion', 'signingKey'));
+      if (t.assertion.audience === 'issuer' && !t.issuer) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('assertion', 'audience'),
+          message: 'audience issuer needs issuer',
+        });
+      }
+    }
+    const auth = t.clientAuthentication;
+    if (auth.method === 'private_key_jwt') {
+      usable(auth.signingKey, at('clientAuthentication', 'signingKey'));
+      if (auth.signingKey === undefined && !signs && active.length !== 1) {
+        const message = 'name the signing key for private_key_jwt';
+        ctx.addIssue({ code: 'custom', path: at('clientAuthentication', 'signingKey'), message });
+      }
+      if (auth.audience === 'issuer' && !t.issuer) {
+        const message = 'audience issuer needs issuer';
+        ctx.addIssue({ code: 'custom', path: at('clientAuthentication', 'audience'), message });
+      }
+    }
+    if (t.grant === 'password' && !t.password) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at('password'),
+        message: 'grant password needs username and password',
+      });
+    }
+    if (config.environment === 'production' && t.allowInsecureHttp) {
+      const message = 'allowed only with environment: development';
+      ctx.addIssue({ code: 'custom', path: at('allowInsecureHttp'), message });
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * One error class for everything the gateway raises on purpose. `code` is stable: callers (and the HTTP
+ * layer that maps codes to API errors) switch on it, never on messages. Messages never carry secrets,
+ * private keys, assertions or tokens.
+ */
+export type GatewayErrorCode =
+  /** The configuration file is unreadable or does not match the schema. */
+  | 'ERR_CONFIG_INVALID'
+  /** The caller's subject cannot become an assertion `sub` (empty, too long, control characters). */
+  | 'ERR_SUBJECT_INVALID'
+  /** A request names a target, key or grant the configuration does not define. */
+  | 'ERR_TARGET_UNKNOWN'
+  /** The signing key does not exist (KMS NotFoundException, missing local key file). */
+  | 'ERR_SIGNING_KEY_NOT_FOUND'
+  /** The signing key exists but may not sign: disabled, pending deletion, retired, wrong usage. */
+  | 'ERR_SIGNING_KEY_UNUSABLE'
+  /** The signing key's type has no JWS algorithm we support. */
+  | 'ERR_SIGNING_KEY_UNSUPPORTED'
+  /** KMS could not be reached or refused us (throttling, access denied, timeout). */
+  | 'ERR_SIGNING_UNAVAILABLE'
+  /** A secret reference points at nothing (no such secret, variable or JSON field). */
+  | 'ERR_SECRET_NOT_FOUND'
+  /** Secrets Manager could not be reached or refused us. */
+  | 'ERR_SECRET_UNAVAILABLE'
+  /** The authorization server answered with an OAuth error (RFC 6749 5.2). */
+  | 'ERR_AS_REJECTED'
+  /** The authorization server could not be reached, timed out, or failed with 5xx/429 after retries. */
+  | 'ERR_AS_UNAVAILABLE'
+  /** The authorization server answered something that is not a valid token (or metadata) response. */
+  | 'ERR_AS_RESPONSE_INVALID';
+
+export class GatewayError extends Error {
+  override readonly name: string = 'GatewayError';
+  readonly code: GatewayErrorCode;
+
+  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/**
+ * The authorization server refused the request with an OAuth error response. Carries the server's own
+ * `error` and `error_description` so they can be mapped faithfully (invalid_grant, invalid_client, ...).
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ */
+export class AuthorizationServerError extends GatewayError {
+  override readonly name = 'AuthorizationServerError';
+  /** The `error` member of the server's response, e.g. `invalid_grant`. */
+  readonly error: string;
+  /** The `error_description` member, if the server sent one. */
+  readonly errorDescription: string | undefined;
+  /** HTTP status of the server's response. */
+  readonly status: number;
+
+  constructor(
+    error: string,
+    errorDescription: string | undefined,
+    status: number,
+    options?: { cause?: unknown },
+  ) {
+    const detail = errorDescription ? `: ${errorDescription}` : '';
+    super('ERR_AS_REJECTED', `authorization server rejected the request (${error}${detail})`, options);
+    this.error = error;
+    this.errorDescription = errorDescription;
+    this.status = status;
+  }
+}
+
+export function isGatewayError(value: unknown): value is GatewayError {
+  return value instanceof GatewayError;
+}

@@ -1,0 +1,41 @@
+export interface RetryPolicy {
+  /** Attempts after the first. */
+  readonly maxRetries: number;
+  /** First backoff ceiling; doubles each attempt (full jitter). */
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly random: () => number;
+}
+
+export const DEFAULT_RETRY_POLICY: Omit<RetryPolicy, 'maxRetries'> = {
+  baseDelayMs: 200,
+  maxDelayMs: 5_000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+};
+
+/**
+ * Full-jitter exponential backoff, or the server's `Retry-After` when it sent one (capped, so a
+ * server cannot park a Lambda invocation for minutes).
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
+ */
+export function retryDelayMs(
+  attempt: number,
+  retryAfter: string | null,
+  policy: RetryPolicy,
+  now = Date.now(),
+): number {
+  const requested = parseRetryAfter(retryAfter, now);
+  if (requested !== undefined) return Math.min(requested, policy.maxDelayMs);
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+  return Math.floor(policy.random() * ceiling);
+}
+
+function parseRetryAfter(value: string | null, now: number): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

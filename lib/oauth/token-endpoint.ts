@@ -1,0 +1,133 @@
+import * as oauth from 'oauth4webapi';
+import { AuthorizationServerError, GatewayError, isGatewayError } from '../errors.ts';
+import { type HttpSettings, requestOptions } from './http-options.ts';
+import { type RetryPolicy, retryDelayMs } from './retry.ts';
+
+/** A successful token response, normalized (RFC 6749 5.1, RFC 8693 2.2.1). */
+export interface TokenResponse {
+  readonly accessToken: string;
+  /** Lower-cased by oauth4webapi: `bearer`, `dpop`, or `n_a` for token exchange. */
+  readonly tokenType: string;
+  readonly expiresIn?: number | undefined;
+  readonly scope?: string | undefined;
+  readonly refreshToken?: string | undefined;
+  readonly issuedTokenType?: string | undefined;
+}
+
+export interface TokenRequest {
+  readonly as: oauth.AuthorizationServer;
+  readonly client: oauth.Client;
+  readonly clientAuthentication: oauth.ClientAuth;
+  readonly grantType: string;
+  /**
+   * Builds the grant parameters for one attempt. Called again on every retry, so each attempt carries
+   * a fresh assertion: a server that saw the first one would reject its `jti` as a replay.
+   */
+  readonly parameters: () => Promise<Record<string, string>>;
+}
+
+export interface TokenEndpointSettings extends HttpSettings {
+  readonly retry: RetryPolicy;
+}
+
+/** RFC 8693 2.2.1 lets a token exchange answer `N_A` when the issued token is not an access token. */
+const recognizedTokenTypes = { n_a: () => undefined };
+
+/**
+ * Sends a token request with a timeout on each attempt and bounded retries with jitter on network
+ * errors, 5xx and 429 (honouring `Retry-After`), never on other 4xx. OAuth errors become
+ * `AuthorizationServerError` carrying the server's own `error` and `error_description`.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5
+ */
+export async function requestToken(
+  request: TokenRequest,
+  settings: TokenEndpointSettings,
+): Promise<TokenResponse> {
+  const endpoint = request.as.token_endpoint;
+  if (!endpoint)
+    throw new GatewayError('ERR_AS_RESPONSE_INVALID', 'the authorization server has no token endpoint');
+  for (let attempt = 0; ; attempt++) {
+    const last = attempt >= settings.retry.maxRetries;
+    let response: Response;
+    try {
+      response = await oauth.genericTokenEndpointRequest(
+        request.as,
+        request.client,
+        request.clientAuthentication,
+        request.grantType,
+        await request.parameters(),
+        requestOptions(endpoint, settings),
+      );
+    } catch (error) {
+      if (isGatewayError(error)) throw error; // signing or secrets failed: not the server's fault
+      if (last) throw unavailable(endpoint, describeNetworkError(error), error);
+      await settings.retry.sleep(retryDelayMs(attempt, null, settings.retry));
+      continue;
+    }
+    if (response.status >= 500 || response.status === 429) {
+      if (last) throw await unavailableFrom(response, endpoint);
+      await response.body?.cancel();
+      await settings.retry.sleep(retryDelayMs(attempt, response.headers.get('retry-after'), settings.retry));
+      continue;
+    }
+    return processTokenResponse(request, response);
+  }
+}
+
+async function processTokenResponse(request: TokenRequest, response: Response): Promise<TokenResponse> {
+  try {
+    const json = await oauth.processGenericTokenEndpointResponse(request.as, request.client, response, {
+      recognizedTokenTypes,
+    });
+    const issuedTokenType = (json as { issued_token_type?: unknown }).issued_token_type;
+    return {
+      accessToken: json.access_token,
+      tokenType: json.token_type,
+      expiresIn: json.expires_in,
+      scope: json.scope,
+      refreshToken: json.refresh_token,
+      issuedTokenType: typeof issuedTokenType === 'string' ? issuedTokenType : undefined,
+    };
+  } catch (error) {
+    throw await mapResponseError(error);
+  }
+}
+
+async function mapResponseError(error: unknown): Promise<GatewayError> {
+  if (error instanceof oauth.ResponseBodyError) {
+    return new AuthorizationServerError(error.error, error.error_description, error.status, { cause: error });
+  }
+  if (error instanceof oauth.WWWAuthenticateChallengeError) {
+    // A 401 with a challenge (typically invalid_client): the body usually still says what went wrong.
+    const body = (await error.response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+    const challenge = error.cause[0]?.parameters;
+    const code = stringOr(body?.error, challenge?.error, 'invalid_client');
+    const description = stringOr(body?.error_description, challenge?.error_description, undefined);
+    return new AuthorizationServerError(code, description, error.status, { cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new GatewayError('ERR_AS_RESPONSE_INVALID', `invalid token response: ${message}`, { cause: error });
+}
+
+async function unavailableFrom(response: Response, endpoint: string): Promise<GatewayError> {
+  const body = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+  const oauthError = typeof body?.error === 'string' ? `, ${body.error}` : '';
+  return unavailable(endpoint, `HTTP ${response.status}${oauthError}`);
+}
+
+function unavailable(endpoint: string, reason: string, cause?: unknown): GatewayError {
+  return new GatewayError('ERR_AS_UNAVAILABLE', `token endpoint ${endpoint} failed: ${reason}`, { cause });
+}
+
+function describeNetworkError(error: unknown): string {
+  const name = (error as Error | undefined)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') return 'timed out';
+  const code = (error as { cause?: { code?: string } }).cause?.code;
+  return code ? `network error ${code}` : `network error (${(error as Error).message})`;
+}
+
+function stringOr<T extends string | undefined>(first: unknown, second: unknown, fallback: T): string | T {
+  if (typeof first === 'string') return first;
+  if (typeof second === 'string') return second;
+  return fallback;
+}

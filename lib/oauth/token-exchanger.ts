@@ -1,0 +1,184 @@
+import type * as oauth from 'oauth4webapi';
+import { buildAssertion, type SignedAssertion } from '../assertion/build-assertion.ts';
+import { mapSubject } from '../assertion/subject.ts';
+import type { GatewayConfig, TargetConfig } from '../config/schema.ts';
+import { GatewayError } from '../errors.ts';
+import type { SecretStore } from '../secrets/secret-store.ts';
+import type { SigningKeyRing } from '../signing/key-ring.ts';
+import type { Signer } from '../signing/signer.ts';
+import { clientAuthentication } from './client-authentication.ts';
+import { AuthorizationServerDiscovery } from './discovery.ts';
+import { GRANT_TYPE_URIS, grantParameters } from './grants.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
+import { requestToken, type TokenEndpointSettings, type TokenResponse } from './token-endpoint.ts';
+
+export interface ExchangeRequest {
+  readonly target: string;
+  /** The end user's id as the caller knows it (e.g. a RACF user id); mapped to `sub` per target. */
+  readonly subject: string;
+  readonly scope?: string | undefined;
+  readonly audience?: string | undefined;
+  readonly resource?: string | undefined;
+}
+
+export interface ExchangeResult {
+  readonly token: TokenResponse;
+  /** The `sub` the assertion carried (jwt-bearer, token-exchange). */
+  readonly mappedSubject?: string | undefined;
+  /** Facts about the assertion of the attempt that succeeded, for the audit log; never the JWT itself. */
+  readonly assertion?: { readonly jti: string; readonly aud: string; readonly exp: number } | undefined;
+}
+
+export interface TokenExchangerDependencies {
+  readonly config: GatewayConfig;
+  readonly keyRing: SigningKeyRing;
+  readonly secrets: SecretStore;
+  readonly discovery?: AuthorizationServerDiscovery;
+  readonly fetch?: typeof fetch;
+  readonly retry?: Partial<Omit<RetryPolicy, 'maxRetries'>>;
+}
+
+interface PreparedTarget {
+  readonly config: TargetConfig;
+  readonly client: oauth.Client;
+  readonly clientAuthentication: oauth.ClientAuth;
+  readonly settings: TokenEndpointSettings;
+  /** Static metadata, or discovery's cached answer. */
+  readonly authorizationServer: () => Promise<oauth.AuthorizationServer>;
+}
+
+/**
+ * The exchange itself: map the subject, sign a fresh assertion, and trade it at the target's token
+ * endpoint. Policy and caching wrap this; it knows neither.
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.1
+ */
+export class TokenExchanger {
+  private readonly targets = new Map<string, PreparedTarget>();
+  private readonly discovery: AuthorizationServerDiscovery;
+
+  constructor(private readonly deps: TokenExchangerDependencies) {
+    this.discovery = deps.discovery ?? new AuthorizationServerDiscovery();
+  }
+
+  async exchange(request: ExchangeRequest): Promise<ExchangeResult> {
+    const target = this.prepare(request.target);
+    const { config } = target;
+    const as = await target.authorizationServer();
+    const signsAssertion = config.grant === 'jwt-bearer' || config.grant === 'token-exchange';
+    const mappedSubject = signsAssertion ? mapSubject(request.subject, config.subject) : undefined;
+    let lastAssertion: SignedAssertion | undefined;
+    const audience = signsAssertion ? assertionAudience(config, as) : '';
+
+    const parameters = async (): Promise<Record<string, string>> => {
+      const material: { assertion?: string; username?: string; password?: string } = {};
+      if (mappedSubject !== undefined) {
+        lastAssertion = await this.signAssertion(config, mappedSubject, audience);
+        material.assertion = lastAssertion.jwt;
+      } else if (config.grant === 'password' && config.password) {
+        material.username = await this.deps.secrets.resolve(config.password.username);
+        material.password = await this.deps.secrets.resolve(config.password.password);
+      }
+      return { ...requestParameters(config, request), ...grantParameters(config.grant, material) };
+    };
+
+    const token = await requestToken(
+      {
+        as,
+        client: target.client,
+        clientAuthentication: target.clientAuthentication,
+        grantType: GRANT_TYPE_URIS[config.grant],
+        parameters,
+      },
+      target.settings,
+    );
+    const assertion = lastAssertion
+      ? { jti: lastAssertion.jti, aud: audience, exp: lastAssertion.exp }
+      : undefined;
+    return { token, mappedSubject, assertion };
+  }
+
+  private signAssertion(config: TargetConfig, subject: string, audience: string): Promise<SignedAssertion> {
+    const settings = config.assertion;
+    return buildAssertion(
+      this.assertionSigner(config),
+      {
+        issuer: settings.issuer ?? config.clientId,
+        subject,
+        audience,
+        lifetimeSeconds: settings.lifetimeSeconds,
+        notBefore: settings.notBefore,
+        clockSkewSeconds: settings.clockSkewSeconds,
+        extraClaims: settings.claims,
+      },
+      { typ: settings.type ?? undefined, includeX5tS256: settings.includeX5tS256 },
+    );
+  }
+
+  private assertionSigner(config: TargetConfig): Signer {
+    return this.deps.keyRing.signer(config.assertion.signingKey ?? this.onlyActiveKey());
+  }
+
+  private onlyActiveKey(): string {
+    const active = Object.entries(this.deps.config.signingKeys).filter(([, key]) => !key.retired);
+    // The configuration schema guarantees exactly one when a target names none.
+    return active[0]?.[0] ?? '';
+  }
+
+  private prepare(id: string): PreparedTarget {
+    const existing = this.targets.get(id);
+    if (existing) return existing;
+    const config = this.deps.config.targets[id];
+    if (!config) throw new GatewayError('ERR_TARGET_UNKNOWN', `no target named "${id}" is configured`);
+    const settings: TokenEndpointSettings = {
+      timeoutMs: config.timeoutMs,
+      allowInsecureHttp: config.allowInsecureHttp,
+      fetch: this.deps.fetch,
+      retry: { ...DEFAULT_RETRY_POLICY, ...this.deps.retry, maxRetries: config.maxRetries },
+    };
+    const auth = config.clientAuthentication;
+    const authSigner = (): Signer =>
+      auth.method === 'private_key_jwt' && auth.signingKey
+        ? this.deps.keyRing.signer(auth.signingKey)
+        : this.assertionSigner(config);
+    const prepared: PreparedTarget = {
+      config,
+      client: { client_id: config.clientId },
+      clientAuthentication: clientAuthentication(auth, this.deps.secrets, authSigner),
+      settings,
+      authorizationServer: this.authorizationServer(config, settings),
+    };
+    this.targets.set(id, prepared);
+    return prepared;
+  }
+
+  private authorizationServer(config: TargetConfig, settings: TokenEndpointSettings) {
+    const { tokenEndpoint, issuer } = config;
+    if (tokenEndpoint) {
+      // A configured token endpoint needs no discovery; the issuer (if any) is used for `aud` only.
+      const metadata: oauth.AuthorizationServer = {
+        issuer: issuer ?? tokenEndpoint,
+        token_endpoint: tokenEndpoint,
+      };
+      return () => Promise.resolve(metadata);
+    }
+    return () => this.discovery.discover(issuer ?? '', settings);
+  }
+}
+
+function assertionAudience(config: TargetConfig, as: oauth.AuthorizationServer): string {
+  const audience = config.assertion.audience;
+  if (typeof audience === 'object') return audience.value;
+  if (audience === 'issuer') return as.issuer;
+  return as.token_endpoint ?? as.issuer;
+}
+
+/** Static per-target parameters, then the caller's (already policy-checked) scope, audience and resource. */
+function requestParameters(config: TargetConfig, request: ExchangeRequest): Record<string, string> {
+  const scope = request.scope ?? config.scope;
+  return {
+    ...config.parameters,
+    ...(scope ? { scope } : {}),
+    ...(request.audience ? { audience: request.audience } : {}),
+    ...(request.resource ? { resource: request.resource } : {}),
+  };
+}

@@ -1,0 +1,80 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GatewayError } from '../errors.ts';
+
+export interface SecretsManagerStoreOptions {
+  /** How long a fetched secret is reused; rotation is picked up after this. 0 disables caching. */
+  readonly ttlSeconds: number;
+  readonly now?: () => number;
+}
+
+interface CacheEntry {
+  readonly value: Promise<string>;
+  readonly fetchedAt: number;
+}
+
+/**
+ * Reads secrets from AWS Secrets Manager with an in-memory cache per container. The promise is cached,
+ * not the value, so concurrent first calls share one GetSecretValue (as middy's secrets middleware does).
+ * @see https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
+ */
+export class SecretsManagerStore {
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly options: SecretsManagerStoreOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The secret's string, or one field of a JSON secret. */
+  async get(secretId: string, field?: string): Promise<string> {
+    const raw = await this.fetch(secretId);
+    if (field === undefined) return raw;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      // The parser's message would quote the secret.
+      throw new GatewayError(
+        'ERR_SECRET_NOT_FOUND',
+        `secret "${secretId}" is not JSON, so it has no field "${field}"`,
+      );
+    }
+    const value = (parsed as Record<string, unknown> | null)?.[field];
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new GatewayError('ERR_SECRET_NOT_FOUND', `secret "${secretId}" has no string field "${field}"`);
+    }
+    return value;
+  }
+
+  private fetch(secretId: string): Promise<string> {
+    const cached = this.cache.get(secretId);
+    if (cached && this.now() - cached.fetchedAt < this.options.ttlSeconds * 1000) return cached.value;
+    const value = this.getSecretValue(secretId);
+    const entry = { value, fetchedAt: this.now() };
+    this.cache.set(secretId, entry);
+    // A failure is not remembered: the next request asks again.
+    value.catch(() => {
+      if (this.cache.get(secretId) === entry) this.cache.delete(secretId);
+    });
+    return value;
+  }
+
+  private async getSecretValue(secretId: string): Promise<string> {
+    try {
+      const output = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      if (output.SecretString !== undefined) return output.SecretString;
+      if (output.SecretBinary !== undefined) return Buffer.from(output.SecretBinary).toString('utf8');
+    } catch (cause) {
+      const awsName = (cause as { name?: string }).name ?? 'Error';
+      const code =
+        awsName === 'ResourceNotFoundException' ? 'ERR_SECRET_NOT_FOUND' : 'ERR_SECRET_UNAVAILABLE';
+      throw new GatewayError(code, `cannot read secret "${secretId}" from Secrets Manager (${awsName})`, {
+        cause,
+      });
+    }
+    throw new GatewayError('ERR_SECRET_NOT_FOUND', `secret "${secretId}" has no value`);
+  }
+}

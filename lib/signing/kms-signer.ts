@@ -1,0 +1,132 @@
+import { createHash, createPublicKey } from 'node:crypto';
+import {
+  GetPublicKeyCommand,
+  type GetPublicKeyCommandOutput,
+  type KMSClient,
+  SignCommand,
+  type SigningAlgorithmSpec,
+} from '@aws-sdk/client-kms';
+import { GatewayError } from '../errors.ts';
+import {
+  type AlgorithmSpec,
+  algorithmSpec,
+  ecdsaAlgorithmForKmsKeySpec,
+  type JwsAlgorithm,
+} from './algorithms.ts';
+import { derToJoseSignature } from './ecdsa-der.ts';
+import { type DescribeOptions, describePublicKey } from './public-key.ts';
+import type { Signer, SigningKeyDescription } from './signer.ts';
+
+export interface KmsSignerOptions extends DescribeOptions {
+  /** The key's name in the configuration. */
+  readonly id: string;
+  /** Key id, key ARN, alias name (`alias/...`) or alias ARN. */
+  readonly keyId: string;
+  /** For RSA keys, which JWS algorithm to use (default RS256). ECDSA keys imply theirs. */
+  readonly algorithm?: JwsAlgorithm | undefined;
+}
+
+/**
+ * Signs in AWS KMS: the private key never leaves it. The signing input is hashed here and sent with
+ * `MessageType: DIGEST`, so any size of JWT fits the 4 KiB message limit and only the digest crosses
+ * the wire; ECDSA's DER answer is converted to JOSE's R||S.
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_Sign.html
+ */
+export class KmsSigner implements Signer {
+  readonly id: string;
+  private description: Promise<{ description: SigningKeyDescription; spec: AlgorithmSpec }> | undefined;
+
+  constructor(
+    private readonly kms: KMSClient,
+    private readonly options: KmsSignerOptions,
+  ) {
+    this.id = options.id;
+  }
+
+  async describe(): Promise<SigningKeyDescription> {
+    return (await this.resolve()).description;
+  }
+
+  async sign(signingInput: Uint8Array): Promise<Uint8Array> {
+    const { spec } = await this.resolve();
+    const digest = createHash(spec.hash).update(signingInput).digest();
+    let signature: Uint8Array | undefined;
+    try {
+      const output = await this.kms.send(
+        new SignCommand({
+          KeyId: this.options.keyId,
+          Message: digest,
+          MessageType: 'DIGEST',
+          SigningAlgorithm: spec.kmsSigningAlgorithm as SigningAlgorithmSpec,
+        }),
+      );
+      signature = output.Signature;
+    } catch (cause) {
+      throw kmsError(cause, this.options.id, 'Sign');
+    }
+    if (!signature) throw new GatewayError('ERR_SIGNING_UNAVAILABLE', `KMS Sign returned no signature`);
+    return spec.curve ? derToJoseSignature(signature, spec.curve.coordinateLength) : signature;
+  }
+
+  /** One GetPublicKey per container; a failure is not cached, so the next request tries again. */
+  private resolve(): Promise<{ description: SigningKeyDescription; spec: AlgorithmSpec }> {
+    this.description ??= this.fetchPublicKey().catch((error: unknown) => {
+      this.description = undefined;
+      throw error;
+    });
+    return this.description;
+  }
+
+  private async fetchPublicKey(): Promise<{ description: SigningKeyDescription; spec: AlgorithmSpec }> {
+    let output: GetPublicKeyCommandOutput;
+    try {
+      output = await this.kms.send(new GetPublicKeyCommand({ KeyId: this.options.keyId }));
+    } catch (cause) {
+      throw kmsError(cause, this.options.id, 'GetPublicKey');
+    }
+    if (output.KeyUsage !== 'SIGN_VERIFY' || !output.PublicKey) {
+      throw new GatewayError(
+        'ERR_SIGNING_KEY_UNUSABLE',
+        `signing key "${this.options.id}" is not a SIGN_VERIFY key (KeyUsage ${output.KeyUsage})`,
+      );
+    }
+    const spec = this.algorithmFor(output.KeySpec ?? '', output.SigningAlgorithms ?? []);
+    const publicKey = createPublicKey({ key: Buffer.from(output.PublicKey), format: 'der', type: 'spki' });
+    const description = await describePublicKey(publicKey, spec.alg, this.options);
+    return { description, spec };
+  }
+
+  private algorithmFor(keySpec: string, allowed: readonly string[]): AlgorithmSpec {
+    const spec = keySpec.startsWith('ECC_NIST_')
+      ? ecdsaAlgorithmForKmsKeySpec(keySpec)
+      : keySpec.startsWith('RSA_')
+        ? algorithmSpec(this.options.algorithm ?? 'RS256')
+        : undefined;
+    if (!spec || !allowed.includes(spec.kmsSigningAlgorithm)) {
+      const wanted = spec ? ` with ${spec.alg}` : '';
+      throw new GatewayError(
+        'ERR_SIGNING_KEY_UNSUPPORTED',
+        `signing key "${this.options.id}" (KMS key spec ${keySpec}) cannot sign${wanted}`,
+      );
+    }
+    if (this.options.algorithm && this.options.algorithm !== spec.alg) {
+      throw new GatewayError(
+        'ERR_SIGNING_KEY_UNSUPPORTED',
+        `signing key "${this.options.id}" is ${keySpec}, which signs ${spec.alg}, not ${this.options.algorithm}`,
+      );
+    }
+    return spec;
+  }
+}
+
+const NOT_FOUND = new Set(['NotFoundException']);
+const UNUSABLE = new Set(['DisabledException', 'KMSInvalidStateException', 'InvalidKeyUsageException']);
+
+/** Maps an AWS SDK error to a typed gateway error; the AWS error stays as `cause`. */
+function kmsError(cause: unknown, keyName: string, operation: string): GatewayError {
+  const awsName = (cause as { name?: string } | undefined)?.name ?? 'Error';
+  const what = `KMS ${operation} for signing key "${keyName}" failed (${awsName})`;
+  if (NOT_FOUND.has(awsName)) return new GatewayError('ERR_SIGNING_KEY_NOT_FOUND', what, { cause });
+  if (UNUSABLE.has(awsName)) return new GatewayError('ERR_SIGNING_KEY_UNUSABLE', what, { cause });
+  return new GatewayError('ERR_SIGNING_UNAVAILABLE', what, { cause });
+}
