@@ -68,7 +68,10 @@ export function parseConfig(document: unknown, source = 'configuration'): Loaded
 }
 
 function toIssue(issue: z.core.$ZodIssue): ConfigIssue {
-  return { path: formatPath(issue.path), message: issue.message };
+  // zod reports a bad record key as "Invalid key in record"; say what a key must look like.
+  const detail = issue.code === 'invalid_key' ? issue.issues.map((inner) => inner.message).join('; ') : '';
+  const message = detail ? `invalid name: ${detail}` : issue.message;
+  return { path: formatPath(issue.path), message };
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

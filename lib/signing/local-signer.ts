@@ -1,4 +1,4 @@
-import { constants, createPrivateKey, createPublicKey, type KeyObject, sign } from 'node:crypto';
+import { constants, createPrivateKey, createPublicKey, type KeyObject, randomUUID, sign } from 'node:crypto';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -98,7 +98,7 @@ export class LocalSigner implements Signer {
     const { privateKey } = await generateKeyPair(alg, { extractable: true, ...rsaModulus(alg) });
     const text = `${JSON.stringify({ ...(await exportJWK(privateKey)), alg })}\n`;
     await mkdir(dirname(this.options.path), { recursive: true, mode: 0o700 });
-    const temporary = `${this.options.path}.${process.pid}.${Date.now()}.tmp`;
+    const temporary = `${this.options.path}.${randomUUID()}.tmp`;
     await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });
     try {
       await link(temporary, this.options.path);

@@ -1,0 +1,246 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configJsonSchema } from '#lib/config/json-schema.ts';
+import { ConfigError, loadConfigFile, parseConfig } from '#lib/config/load-config.ts';
+
+const minimal = () => ({
+  signingKeys: { primary: { type: 'kms', keyId: 'alias/k' } },
+  targets: {
+    demo: {
+      tokenEndpoint: 'https://as.example/token',
+      clientId: 'gw',
+      clientAuthentication: { method: 'client_secret_basic', secret: { env: 'DEMO_SECRET' } },
+    },
+  },
+});
+
+function issuesOf(document: unknown): Array<{ path: string; message: string }> {
+  try {
+    parseConfig(document);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.issues];
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig', () => {
+  it('fills the documented defaults', () => {
+    // Act
+    const { config, warnings } = parseConfig(minimal());
+
+    // Assess
+    const demo = config.targets.demo!;
+    expect(config.environment).toBe('production');
+    expect(demo.grant).toBe('jwt-bearer');
+    expect(demo.assertion).toMatchObject({ lifetimeSeconds: 60, audience: 'token_endpoint', type: 'JWT' });
+    expect(demo.subject).toEqual({ template: '{subject}', case: 'preserve', maxLength: 64 });
+    expect(demo.timeoutMs).toBe(5000);
+    expect(warnings).toEqual([]);
+  });
+
+  it('accepts the example configuration shipped in examples/', async () => {
+    // Act
+    const { config } = await loadConfigFile('examples/gateway.yaml');
+
+    // Assess
+    expect(Object.keys(config.targets)).toEqual(['okta-payments', 'auth0-orders', 'salesforce']);
+  });
+
+  const cases: Array<[string, (doc: ReturnType<typeof minimal>) => unknown, string, RegExp]> = [
+    [
+      'an unknown field',
+      (doc) => ({ ...doc, targets: { demo: { ...doc.targets.demo, tokenEndpiont: 'x' } } }),
+      'targets.demo',
+      /tokenEndpiont/,
+    ],
+    [
+      'a lifetime over the 300 s cap',
+      (doc) => ({ ...doc, targets: { demo: { ...doc.targets.demo, assertion: { lifetimeSeconds: 301 } } } }),
+      'targets.demo.assertion.lifetimeSeconds',
+      /300/,
+    ],
+    [
+      'a non-URL token endpoint',
+      (doc) => ({ ...doc, targets: { demo: { ...doc.targets.demo, tokenEndpoint: 'as.example/token' } } }),
+      'targets.demo.tokenEndpoint',
+      /URL/,
+    ],
+    [
+      'a target with neither token endpoint nor issuer',
+      (doc) => ({ ...doc, targets: { demo: { ...doc.targets.demo, tokenEndpoint: undefined } } }),
+      'targets.demo.tokenEndpoint',
+      /tokenEndpoint or issuer/,
+    ],
+    [
+      'a secret reference with two sources',
+      (doc) => ({
+        ...doc,
+        targets: {
+          demo: {
+            ...doc.targets.demo,
+            clientAuthentication: { method: 'client_secret_basic', secret: { env: 'A', value: 'b' } },
+          },
+        },
+      }),
+      'targets.demo.clientAuthentication.secret',
+      /exactly one/,
+    ],
+    [
+      'an unknown client authentication method',
+      (doc) => ({
+        ...doc,
+        targets: { demo: { ...doc.targets.demo, clientAuthentication: { method: 'tls' } } },
+      }),
+      'targets.demo.clientAuthentication.method',
+      /./,
+    ],
+    [
+      'a missing signing key reference',
+      (doc) => ({ ...doc, targets: { demo: { ...doc.targets.demo, assertion: { signingKey: 'nope' } } } }),
+      'targets.demo.assertion.signingKey',
+      /no signing key named "nope"/,
+    ],
+    [
+      'a retired signing key',
+      (doc) => ({
+        ...doc,
+        signingKeys: { ...doc.signingKeys, old: { type: 'kms', keyId: 'alias/o', retired: true } },
+        targets: { demo: { ...doc.targets.demo, assertion: { signingKey: 'old' } } },
+      }),
+      'targets.demo.assertion.signingKey',
+      /retired/,
+    ],
+    [
+      'an ambiguous default signing key',
+      (doc) => ({ ...doc, signingKeys: { ...doc.signingKeys, second: { type: 'kms', keyId: 'alias/2' } } }),
+      'targets.demo.assertion.signingKey',
+      /2 active signing keys/,
+    ],
+    [
+      'an extra claim that overrides sub',
+      (doc) => ({ ...doc, targets: { demo: { ...doc.targets.demo, assertion: { claims: { sub: 'x' } } } } }),
+      'targets.demo.assertion.claims',
+      /may not set/,
+    ],
+    [
+      'a parameter that overrides grant_type',
+      (doc) => ({ ...doc, targets: { demo: { ...doc.targets.demo, parameters: { grant_type: 'x' } } } }),
+      'targets.demo.parameters',
+      /may not set/,
+    ],
+    [
+      'a template without {subject}',
+      (doc) => ({ ...doc, targets: { demo: { ...doc.targets.demo, subject: { template: 'fixed' } } } }),
+      'targets.demo.subject.template',
+      /\{subject\}/,
+    ],
+    [
+      'audience issuer without an issuer',
+      (doc) => ({ ...doc, targets: { demo: { ...doc.targets.demo, assertion: { audience: 'issuer' } } } }),
+      'targets.demo.assertion.audience',
+      /needs issuer/,
+    ],
+    [
+      'the password grant without credentials',
+      (doc) => ({ ...doc, targets: { demo: { ...doc.targets.demo, grant: 'password' } } }),
+      'targets.demo.password',
+      /username and password/,
+    ],
+    [
+      'a literal secret in production',
+      (doc) => ({
+        ...doc,
+        targets: {
+          demo: {
+            ...doc.targets.demo,
+            clientAuthentication: { method: 'client_secret_post', secret: { value: 's3cret' } },
+          },
+        },
+      }),
+      'targets.demo.clientAuthentication.secret',
+      /development/,
+    ],
+    [
+      'an invalid target name',
+      (doc) => ({ ...doc, targets: { 'bad name!': doc.targets.demo } }),
+      'targets.bad name!',
+      /letters, digits/,
+    ],
+  ];
+  for (const [name, mutate, path, message] of cases) {
+    it(`names the field for ${name}`, () => {
+      // Act
+      const issues = issuesOf(mutate(minimal()));
+
+      // Assess
+      expect(issues).toContainEqual({ path, message: expect.stringMatching(message) });
+    });
+  }
+
+  it('allows a literal secret in development, with a warning that never shows the value', () => {
+    // Prepare
+    const doc = minimal();
+    const document = {
+      ...doc,
+      environment: 'development',
+      targets: {
+        demo: {
+          ...doc.targets.demo,
+          clientAuthentication: { method: 'client_secret_post', secret: { value: 's3cret' } },
+        },
+      },
+    };
+
+    // Act
+    const { warnings } = parseConfig(document);
+
+    // Assess
+    expect(warnings).toEqual([expect.stringContaining('targets.demo.clientAuthentication.secret')]);
+    expect(warnings.join()).not.toContain('s3cret');
+  });
+});
+
+describe('loadConfigFile', () => {
+  it('reports a missing file as ERR_CONFIG_INVALID', async () => {
+    await expect(loadConfigFile('/nonexistent/gateway.yaml')).rejects.toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+      message: expect.stringContaining('ENOENT'),
+    });
+  });
+
+  it('reports the line of a YAML syntax error', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    const path = join(dir, 'broken.yaml');
+    await writeFile(path, 'targets:\n  demo: [unclosed\n');
+
+    // Act + Assess
+    await expect(loadConfigFile(path)).rejects.toThrow(/not valid YAML or JSON at line \d/);
+  });
+
+  it('accepts JSON', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    const path = join(dir, 'gateway.json');
+    await writeFile(path, JSON.stringify(minimal()));
+
+    // Act
+    const { config } = await loadConfigFile(path);
+
+    // Assess
+    expect(config.targets.demo?.clientId).toBe('gw');
+  });
+});
+
+describe('configJsonSchema', () => {
+  it('matches docs/config.schema.json (run npm run schema:config after changing the schema)', async () => {
+    // Act
+    const committed = JSON.parse(await readFile('docs/config.schema.json', 'utf8'));
+
+    // Assess
+    expect(committed).toEqual(configJsonSchema());
+  });
+});
