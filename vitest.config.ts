@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Any unhandled rejection fails the run: errors must be typed and caught.
     dangerouslyIgnoreUnhandledErrors: false,
+    // In-process handlers log JSON and emit EMF; tests that check logs capture them explicitly.
+    env: { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'SILENT' },
   },
 });

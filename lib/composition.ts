@@ -1,7 +1,13 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { TokenBroker } from './broker.ts';
+import { loadConfigFile } from './config/load-config.ts';
 import type { GatewayConfig, SigningKeyConfig } from './config/schema.ts';
 import { TokenExchanger } from './oauth/token-exchanger.ts';
+import { describeError, logger } from './observability/logger.ts';
+import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
+import type { AuditLog } from './policy/audit.ts';
+import { CallerPolicy } from './policy/caller-policy.ts';
 import { SecretResolver } from './secrets/resolve-secret.ts';
 import { SecretsManagerStore } from './secrets/secrets-manager-store.ts';
 import { SigningKeyRing } from './signing/key-ring.ts';
@@ -20,12 +26,14 @@ export interface AwsClients {
 }
 
 /** Timeouts for AWS calls: a Lambda must not hang on a stuck connection. */
-const AWS_REQUEST_HANDLER = { connectionTimeout: 1_000, requestTimeout: 3_000 };
+// throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes.
+const AWS_REQUEST_HANDLER = { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true };
 
 export interface Gateway {
   readonly config: GatewayConfig;
   readonly keyRing: SigningKeyRing;
   readonly exchanger: TokenExchanger;
+  readonly broker: TokenBroker;
 }
 
 export interface GatewayDependencies {
@@ -33,10 +41,18 @@ export interface GatewayDependencies {
   /** Token endpoint transport; the global fetch by default. */
   readonly fetch?: typeof fetch;
   readonly env?: NodeJS.ProcessEnv;
+  readonly metrics?: GatewayMetrics;
+  readonly audit?: AuditLog;
 }
+
+/** Audit events go to the JSON log, one line each, under a fixed message for log queries. */
+export const loggerAudit: AuditLog = {
+  record: (event) => logger.info('token request audit', { audit: event }),
+};
 
 /** The composition root: the only place that turns configuration into adapters. */
 export function createGateway(config: GatewayConfig, deps: GatewayDependencies = {}): Gateway {
+  const metrics = deps.metrics ?? powertoolsMetrics;
   let kms = deps.aws?.kms;
   const kmsClient = (): KMSClient => {
     kms ??= new KMSClient({ requestHandler: AWS_REQUEST_HANDLER });
@@ -44,11 +60,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   };
   const keyRing = new SigningKeyRing(
     Object.entries(config.signingKeys).map(([id, key]) => ({
-      signer: createSigner(id, key, kmsClient),
+      signer: timed(createSigner(id, key, kmsClient), metrics),
       retired: key.retired,
     })),
   );
-  const needsSecretsManager = JSON.stringify(config.targets).includes('"secretsManager"');
+  const needsSecretsManager = JSON.stringify([config.targets, config.callers]).includes('"secretsManager"');
   const secretsManager = needsSecretsManager
     ? new SecretsManagerStore(
         deps.aws?.secretsManager ?? new SecretsManagerClient({ requestHandler: AWS_REQUEST_HANDLER }),
@@ -57,7 +73,13 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     : undefined;
   const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
   const exchanger = new TokenExchanger({ config, keyRing, secrets, fetch: deps.fetch });
-  return { config, keyRing, exchanger };
+  const broker = new TokenBroker({
+    policy: new CallerPolicy(config, secrets),
+    exchanger,
+    audit: deps.audit ?? loggerAudit,
+    metrics,
+  });
+  return { config, keyRing, exchanger, broker };
 }
 
 function createSigner(id: string, key: SigningKeyConfig, kms: () => KMSClient): Signer {
@@ -65,4 +87,45 @@ function createSigner(id: string, key: SigningKeyConfig, kms: () => KMSClient): 
   return key.type === 'kms'
     ? new KmsSigner(kms(), { id, keyId: key.keyId, algorithm: key.algorithm, ...describe })
     : new LocalSigner({ id, path: key.path, generate: key.generate, algorithm: key.algorithm, ...describe });
+}
+
+/** Reports how long each signature took (KMS latency, for the KMS adapter). */
+function timed(signer: Signer, metrics: GatewayMetrics): Signer {
+  return {
+    id: signer.id,
+    describe: () => signer.describe(),
+    sign: async (input) => {
+      const started = performance.now();
+      try {
+        return await signer.sign(input);
+      } finally {
+        metrics.signingLatency(performance.now() - started);
+      }
+    },
+  };
+}
+
+export type GatewayProvider = () => Promise<Gateway>;
+
+/**
+ * The gateway of this container, from the file named by `GATEWAY_CONFIG` (default `gateway.yaml` beside
+ * the function). Loaded once; an invalid configuration is logged once, clearly, and every request then
+ * answers `gateway_misconfigured` rather than guessing.
+ */
+export function gatewayFromEnvironment(env: NodeJS.ProcessEnv = process.env): GatewayProvider {
+  let gateway: Promise<Gateway> | undefined;
+  return () => {
+    gateway ??= (async () => {
+      const path = env.GATEWAY_CONFIG ?? 'gateway.yaml';
+      try {
+        const { config, warnings } = await loadConfigFile(path);
+        for (const warning of warnings) logger.warn(warning);
+        return createGateway(config, { env });
+      } catch (error) {
+        logger.error('gateway configuration invalid: fix it and redeploy', describeError(error));
+        throw error;
+      }
+    })();
+    return gateway;
+  };
 }

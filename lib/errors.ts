@@ -6,6 +6,12 @@
 export type GatewayErrorCode =
   /** The configuration file is unreadable or does not match the schema. */
   | 'ERR_CONFIG_INVALID'
+  /** The request itself is malformed (body, fields, media type). */
+  | 'ERR_REQUEST_INVALID'
+  /** No credential identified a configured caller. */
+  | 'ERR_CALLER_UNAUTHENTICATED'
+  /** The caller is known but its policy does not allow this target, subject, scope, audience or resource. */
+  | 'ERR_ACCESS_DENIED'
   /** The caller's subject cannot become an assertion `sub` (empty, too long, control characters). */
   | 'ERR_SUBJECT_INVALID'
   /** A request names a target, key or grant the configuration does not define. */

@@ -93,6 +93,11 @@ function literalSecretPaths(config: GatewayConfig): string[] {
     check(target.password?.username, `targets.${id}.password.username`);
     check(target.password?.password, `targets.${id}.password.password`);
   }
+  for (const [id, caller] of Object.entries(config.callers)) {
+    caller.apiKeys.forEach((key, index) => {
+      if (!('sha256' in key)) check(key, `callers.${id}.apiKeys[${index}]`);
+    });
+  }
   return paths;
 }
 

@@ -178,12 +178,69 @@ export const target = z
   })
   .strict();
 
+/** The RACF user id shape: 1-8 of A-Z, 0-9, #, $, @. A caller's default subject pattern. */
+export const RACF_SUBJECT_PATTERN = '^[A-Z0-9#$@]{1,8}$';
+
+const regularExpression = z.string().refine(
+  (source) => {
+    try {
+      new RegExp(source, 'u');
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'not a valid regular expression' },
+);
+
+export const callerGrant = z
+  .object({
+    subjects: regularExpression
+      .default(RACF_SUBJECT_PATTERN)
+      .describe('Subjects this caller may obtain tokens for (anchored by you: use ^...$).'),
+    scopes: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Scopes it may ask for (besides the target default).'),
+    audiences: z.array(z.string().min(1)).default([]).describe('Values it may send as audience.'),
+    resources: z.array(z.string().min(1)).default([]).describe('Values it may send as resource.'),
+  })
+  .strict();
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex SHA-256');
+
+export const caller = z
+  .object({
+    apiKeys: z
+      .array(z.union([z.object({ sha256: sha256Hex }).strict(), secretReference]))
+      .default([])
+      .describe('SHA-256 (hex) of the API keys sent in x-api-key, inline or in a secret; never the keys.'),
+    mtlsSubjects: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Client certificate subject DNs (mutual TLS).'),
+    iamPrincipals: z
+      .array(z.string().startsWith('arn:'))
+      .default([])
+      .describe('IAM principal ARNs (IAM-authorized routes); a trailing * matches any suffix.'),
+    authorizerPrincipals: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('principalId values set by a Lambda authorizer.'),
+    targets: z.record(identifier, callerGrant).describe('What this caller may request, per target.'),
+  })
+  .strict();
+
 export const gatewayConfig = z
   .object({
     $schema: z.string().optional(),
     environment: z.enum(['production', 'development']).default('production'),
     signingKeys: z.record(identifier, signingKey),
     targets: z.record(identifier, target),
+    callers: z
+      .record(identifier, caller)
+      .default({})
+      .describe('Who may obtain tokens for whom; deny by default.'),
     secrets: z
       .object({ cacheTtlSeconds: z.number().int().min(0).max(86_400).default(300) })
       .strict()
@@ -198,6 +255,8 @@ export type TargetConfig = z.output<typeof target>;
 export type SigningKeyConfig = z.output<typeof signingKey>;
 export type SecretReference = z.output<typeof secretReference>;
 export type ClientAuthenticationConfig = z.output<typeof clientAuthentication>;
+export type CallerConfig = z.output<typeof caller>;
+export type CallerGrantConfig = z.output<typeof callerGrant>;
 
 type RawConfig = Omit<GatewayConfig, never>;
 
@@ -252,6 +311,24 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
     if (config.environment === 'production' && t.allowInsecureHttp) {
       const message = 'allowed only with environment: development';
       ctx.addIssue({ code: 'custom', path: at('allowInsecureHttp'), message });
+    }
+  }
+  for (const [id, c] of Object.entries(config.callers)) {
+    for (const targetId of Object.keys(c.targets)) {
+      if (!config.targets[targetId]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['callers', id, 'targets', targetId],
+          message: 'no such target',
+        });
+      }
+    }
+    if (
+      c.apiKeys.length + c.mtlsSubjects.length + c.iamPrincipals.length + c.authorizerPrincipals.length ===
+      0
+    ) {
+      const message = 'set at least one of apiKeys, mtlsSubjects, iamPrincipals, authorizerPrincipals';
+      ctx.addIssue({ code: 'custom', path: ['callers', id], message });
     }
   }
 }

@@ -239,7 +239,7 @@ describe('TokenExchanger', () => {
       // Prepare
       const exchanger = exchangerFor(
         {
-          demo: basicTarget(proxy.origin + '/token', {
+          demo: basicTarget(`${proxy.origin}/token`, {
             assertion: { signingKey: 'primary', issuer: 'gateway', audience: { value: 'https://elsewhere' } },
           }),
         },
@@ -272,7 +272,7 @@ describe('TokenExchanger', () => {
 
     it('fails with ERR_SECRET_NOT_FOUND before calling the server when the secret is missing', async () => {
       // Prepare
-      const exchanger = exchangerFor({ demo: basicTarget(proxy.origin + '/token') });
+      const exchanger = exchangerFor({ demo: basicTarget(`${proxy.origin}/token`) });
       const before = proxy.requests.length;
 
       // Act + Assess
@@ -285,7 +285,7 @@ describe('TokenExchanger', () => {
     it('rejects a bad subject before signing or calling the server', async () => {
       // Prepare
       const exchanger = exchangerFor(
-        { demo: basicTarget(proxy.origin + '/token') },
+        { demo: basicTarget(`${proxy.origin}/token`) },
         { BASIC_SECRET: AWKWARD_SECRET },
       );
       const before = proxy.requests.length;

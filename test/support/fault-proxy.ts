@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 
 /** One scripted fault, consumed by the next request; requests with no fault pending are forwarded. */
 export type Fault =
-  | { readonly kind: 'status'; readonly status: number; readonly headers?: Record<string, string>; readonly body?: string }
+  | {
+      readonly kind: 'status';
+      readonly status: number;
+      readonly headers?: Record<string, string>;
+      readonly body?: string;
+    }
   | { readonly kind: 'delay'; readonly ms: number }
   | { readonly kind: 'reset' };
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayMs } from '#lib/oauth/retry.ts';
 
-const policy = (random: number): RetryPolicy => ({ ...DEFAULT_RETRY_POLICY, maxRetries: 3, random: () => random });
+const policy = (random: number): RetryPolicy => ({
+  ...DEFAULT_RETRY_POLICY,
+  maxRetries: 3,
+  random: () => random,
+});
 
 describe('retryDelayMs', () => {
   it('draws full jitter below a ceiling that doubles each attempt', () => {

@@ -1,0 +1,122 @@
+import { type AuthorizationServerError, type GatewayError, isGatewayError } from '../errors.ts';
+
+/**
+ * The API's error codes: stable, documented in docs/API.md, and what a mainframe program switches on.
+ * One row per code: its HTTP status and what it means.
+ */
+export const API_ERRORS = {
+  invalid_request: { status: 400, meaning: 'The request is malformed: body, field, length or media type.' },
+  invalid_grant: { status: 400, meaning: 'The authorization server refused the assertion for this user.' },
+  invalid_scope: { status: 400, meaning: 'The authorization server refused the requested scope.' },
+  unauthorized_caller: { status: 401, meaning: 'No valid caller credential (API key, certificate, IAM).' },
+  access_denied: {
+    status: 403,
+    meaning: 'The caller may not obtain this token (target, subject, scope...).',
+  },
+  unknown_target: { status: 404, meaning: 'No target of that name is configured.' },
+  not_found: { status: 404, meaning: 'No such route.' },
+  method_not_allowed: { status: 405, meaning: 'The route does not accept this HTTP method.' },
+  payload_too_large: { status: 413, meaning: 'The body exceeds the size limit.' },
+  unsupported_media_type: { status: 415, meaning: 'The body is not application/json.' },
+  internal_error: { status: 500, meaning: 'An unexpected failure; the request id finds it in the logs.' },
+  gateway_misconfigured: { status: 500, meaning: 'The gateway configuration is invalid; see the logs.' },
+  upstream_misconfigured: {
+    status: 502,
+    meaning: "The authorization server refused the gateway's own client (credentials, grant not enabled).",
+  },
+  upstream_unavailable: { status: 502, meaning: 'The authorization server failed, or answered invalidly.' },
+  upstream_timeout: { status: 504, meaning: 'The authorization server did not answer in time.' },
+  signing_unavailable: {
+    status: 503,
+    meaning: 'The signing key could not be used (KMS unavailable, disabled).',
+  },
+  secrets_unavailable: { status: 503, meaning: 'A client secret could not be read (Secrets Manager).' },
+} as const satisfies Record<string, { status: number; meaning: string }>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+/** An error as the API reports it; `description` is safe to show to the caller. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  readonly status: number;
+  /** Extra response headers (e.g. `Allow` on 405). */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    readonly code: ApiErrorCode,
+    readonly description: string,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
+    super(description, options);
+    this.status = API_ERRORS[code].status;
+    this.headers = options?.headers ?? {};
+  }
+}
+
+/** OAuth errors that say something is wrong with the gateway's own client registration, not the user. */
+const CLIENT_PROBLEMS = new Set([
+  'invalid_client',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_request',
+]);
+
+/** Maps any failure to an API error. Unknown failures become `internal_error` with no detail. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (!isGatewayError(error)) return new ApiError('internal_error', 'unexpected error', { cause: error });
+  return fromGatewayError(error);
+}
+
+function fromGatewayError(error: GatewayError): ApiError {
+  const cause = { cause: error };
+  switch (error.code) {
+    case 'ERR_REQUEST_INVALID':
+    case 'ERR_SUBJECT_INVALID':
+      return new ApiError('invalid_request', error.message, cause);
+    case 'ERR_CALLER_UNAUTHENTICATED':
+      return new ApiError('unauthorized_caller', 'a valid caller credential is required', cause);
+    case 'ERR_ACCESS_DENIED':
+      return new ApiError('access_denied', error.message, cause);
+    case 'ERR_TARGET_UNKNOWN':
+      return new ApiError('unknown_target', error.message, cause);
+    case 'ERR_AS_REJECTED':
+      return fromAuthorizationServer(error as AuthorizationServerError);
+    case 'ERR_AS_UNAVAILABLE':
+      return /timed out/.test(error.message)
+        ? new ApiError('upstream_timeout', 'the authorization server did not answer in time', cause)
+        : new ApiError('upstream_unavailable', 'the authorization server is unavailable', cause);
+    case 'ERR_AS_RESPONSE_INVALID':
+      return new ApiError('upstream_unavailable', 'the authorization server answered invalidly', cause);
+    case 'ERR_SIGNING_KEY_NOT_FOUND':
+    case 'ERR_SIGNING_KEY_UNUSABLE':
+    case 'ERR_SIGNING_KEY_UNSUPPORTED':
+    case 'ERR_SIGNING_UNAVAILABLE':
+      return new ApiError('signing_unavailable', 'the signing key is unavailable', cause);
+    case 'ERR_SECRET_NOT_FOUND':
+      return new ApiError('upstream_misconfigured', 'a client credential of this target is missing', cause);
+    case 'ERR_SECRET_UNAVAILABLE':
+      return new ApiError('secrets_unavailable', 'a client credential could not be read', cause);
+    case 'ERR_CONFIG_INVALID':
+      return new ApiError('gateway_misconfigured', 'the gateway configuration is invalid', cause);
+  }
+}
+
+function fromAuthorizationServer(error: AuthorizationServerError): ApiError {
+  const detail = `${error.error}${error.errorDescription ? `: ${error.errorDescription}` : ''}`;
+  const cause = { cause: error };
+  if (error.error === 'invalid_grant') {
+    return new ApiError('invalid_grant', `the authorization server refused the grant (${detail})`, cause);
+  }
+  if (error.error === 'invalid_scope') {
+    return new ApiError('invalid_scope', `the authorization server refused the scope (${detail})`, cause);
+  }
+  if (error.error === 'temporarily_unavailable') {
+    return new ApiError('upstream_unavailable', `the authorization server is unavailable (${detail})`, cause);
+  }
+  const code =
+    CLIENT_PROBLEMS.has(error.error) || error.status < 500
+      ? 'upstream_misconfigured'
+      : 'upstream_unavailable';
+  return new ApiError(code, `the authorization server refused the gateway's request (${detail})`, cause);
+}

@@ -1,0 +1,62 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { GatewayProvider } from '../composition.ts';
+import { VERSION } from '../version.ts';
+import { callerCredentials } from './caller-credentials.ts';
+import {
+  allowMethods,
+  apiErrorHandler,
+  correlationId,
+  type HttpEvent,
+  type HttpResult,
+  jsonResponse,
+  parseJsonBody,
+  requestIdOf,
+} from './middleware.ts';
+import { type TokenResponseBody, tokenRequestBody } from './schemas.ts';
+
+/** A request body larger than this is refused before parsing: a token request is a few hundred bytes. */
+export const MAX_BODY_BYTES = 8 * 1024;
+
+/** The middleware every route shares: header normalization, correlation id, method check, error model. */
+function route(...methods: string[]) {
+  return middy<HttpEvent, HttpResult>()
+    .use(httpHeaderNormalizer())
+    .use(correlationId())
+    .use(allowMethods(...methods))
+    .use(apiErrorHandler());
+}
+
+/** `POST /v1/token`: parse, ask the broker, shape the response. */
+export function tokenHandler(gateway: GatewayProvider) {
+  return route('POST').handler(async (event): Promise<HttpResult> => {
+    const body = parseJsonBody(event, tokenRequestBody, { maxBytes: MAX_BODY_BYTES });
+    const { broker } = await gateway();
+    const token = await broker.getToken(callerCredentials(event), body, requestIdOf(event));
+    const response: TokenResponseBody = {
+      access_token: token.accessToken,
+      token_type: token.tokenType,
+      expires_in: token.expiresIn,
+      expires_at: token.expiresAt,
+      scope: token.scope,
+    };
+    // RFC 6749 5.1: responses carrying tokens must not be cached.
+    return jsonResponse(200, response, { pragma: 'no-cache' });
+  });
+}
+
+/** `GET /.well-known/jwks.json`: every configured public key, retired ones included. */
+export function jwksHandler(gateway: GatewayProvider) {
+  return route('GET', 'HEAD').handler(async (): Promise<HttpResult> => {
+    const { keyRing } = await gateway();
+    // Short caching: a rotation must reach authorization servers within minutes.
+    return jsonResponse(200, await keyRing.jwks(), { 'cache-control': 'public, max-age=300' });
+  });
+}
+
+/** `GET /health`: liveness and version; no configuration, no secrets. */
+export function healthHandler() {
+  return route('GET', 'HEAD').handler(
+    async (): Promise<HttpResult> => jsonResponse(200, { status: 'ok', version: VERSION }),
+  );
+}

@@ -1,0 +1,110 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { describeError, logger } from '../observability/logger.ts';
+import { ApiError, toApiError } from './api-errors.ts';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+
+export function jsonResponse(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResult {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+export function requestIdOf(event: HttpEvent): string {
+  return event.requestContext?.requestId ?? 'unknown';
+}
+
+/** Sets the log correlation id to the API Gateway request id, which every response also carries. */
+export function correlationId(): MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    before: (request) => {
+      logger.setCorrelationId(requestIdOf(request.event));
+    },
+  };
+}
+
+/**
+ * Turns any failure into the API's error body `{error, error_description, request_id}`. 4xx are logged
+ * at info, 5xx at error with the cause chain; neither ever includes secrets or tokens.
+ */
+export function apiErrorHandler(): MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    onError: (request) => {
+      const error = toApiError(request.error);
+      const requestId = requestIdOf(request.event);
+      const details = { error: error.code, status: error.status, ...describeError(request.error) };
+      if (error.status >= 500) logger.error('request failed', details);
+      else logger.info('request refused', details);
+      request.response = jsonResponse(
+        error.status,
+        { error: error.code, error_description: error.description.slice(0, 512), request_id: requestId },
+        error.headers,
+      );
+    },
+  };
+}
+
+/** Refuses any method but the route's own with 405 and an Allow header. */
+export function allowMethods(...methods: string[]): MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    before: (request) => {
+      const method = request.event.requestContext?.http?.method ?? '';
+      if (!methods.includes(method)) {
+        throw new ApiError('method_not_allowed', `use ${methods.join(' or ')}`, {
+          headers: { allow: methods.join(', ') },
+        });
+      }
+    },
+  };
+}
+
+export interface JsonBodyOptions {
+  readonly maxBytes: number;
+}
+
+/**
+ * Parses and validates a JSON body against a strict zod schema: media type, size limit, syntax, and each
+ * field with its path in the message.
+ */
+export function parseJsonBody<Schema extends z.ZodType>(
+  event: HttpEvent,
+  schema: Schema,
+  options: JsonBodyOptions,
+): z.output<Schema> {
+  const contentType = event.headers?.['content-type'] ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(contentType)) {
+    throw new ApiError('unsupported_media_type', 'send the body as application/json');
+  }
+  const raw = event.body ?? '';
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text, 'utf8') > options.maxBytes) {
+    throw new ApiError('payload_too_large', `the body exceeds ${options.maxBytes} bytes`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ApiError('invalid_request', 'the body is not valid JSON');
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path.length ? issue.path.join('.') : 'body';
+    throw new ApiError('invalid_request', `${field}: ${describeIssue(issue)}`);
+  }
+  return result.data;
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return 'invalid';
+  if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.join(', ')}`;
+  if (issue.code === 'invalid_format') return 'contains characters that are not allowed';
+  return issue.message;
+}

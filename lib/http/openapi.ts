@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
+import {
+  errorResponseBody,
+  healthResponseBody,
+  jwksResponseBody,
+  tokenRequestBody,
+  tokenResponseBody,
+} from './schemas.ts';
+
+const schema = (definition: z.ZodType) => z.toJSONSchema(definition, { target: 'openapi-3.0', io: 'output' });
+
+function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
+  const byStatus = new Map<number, ApiErrorCode[]>();
+  for (const code of codes)
+    byStatus.set(API_ERRORS[code].status, [...(byStatus.get(API_ERRORS[code].status) ?? []), code]);
+  return Object.fromEntries(
+    [...byStatus].map(([status, list]) => [
+      String(status),
+      {
+        description: list.map((code) => `\`${code}\`: ${API_ERRORS[code].meaning}`).join(' '),
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+    ]),
+  );
+}
+
+const TOKEN_ERRORS: ApiErrorCode[] = [
+  'invalid_request',
+  'invalid_grant',
+  'invalid_scope',
+  'unauthorized_caller',
+  'access_denied',
+  'unknown_target',
+  'payload_too_large',
+  'unsupported_media_type',
+  'internal_error',
+  'upstream_misconfigured',
+  'upstream_unavailable',
+  'upstream_timeout',
+  'signing_unavailable',
+];
+
+/** The OpenAPI 3 document of the v1 API, generated from the same schemas the handlers validate with. */
+export function openApiDocument(version: string): Record<string, unknown> {
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'jwt-bearer-gateway',
+      version,
+      description:
+        'Obtain OAuth 2.0 access tokens that represent an end user, via the RFC 7523 JWT bearer grant, ' +
+        'without the user password. Errors carry a stable `error` code (docs/API.md).',
+    },
+    paths: {
+      '/v1/token': {
+        post: {
+          operationId: 'getToken',
+          summary: 'Obtain an access token for an end user',
+          security: [{ apiKey: [] }, {}],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/TokenRequest' } } },
+          },
+          responses: {
+            '200': {
+              description: 'The access token',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/TokenResponse' } } },
+            },
+            ...errorResponses(TOKEN_ERRORS),
+          },
+        },
+      },
+      '/.well-known/jwks.json': {
+        get: {
+          operationId: 'getJwks',
+          summary: 'The public signing keys (RFC 7517), for authorization servers to trust',
+          responses: {
+            '200': {
+              description: 'JWK Set',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Jwks' } } },
+            },
+            ...errorResponses(['signing_unavailable', 'internal_error']),
+          },
+        },
+      },
+      '/health': {
+        get: {
+          operationId: 'getHealth',
+          summary: 'Liveness and version',
+          responses: {
+            '200': {
+              description: 'Healthy',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' } } },
+            },
+          },
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+      },
+      schemas: {
+        TokenRequest: schema(tokenRequestBody),
+        TokenResponse: schema(tokenResponseBody),
+        Error: schema(errorResponseBody),
+        Health: schema(healthResponseBody),
+        Jwks: schema(jwksResponseBody),
+      },
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { GatewayConfigInput } from '../config/schema.ts';
+import { apiKeyHash } from '../policy/caller-policy.ts';
+import { type DemoAuthorizationServer, startDemoAuthorizationServer } from './demo-authorization-server.ts';
+
+export const DEMO_ASSERTION_ISSUER = 'jwt-bearer-gateway-demo';
+export const DEMO_CLIENT_ID = 'demo-gateway';
+const DEMO_CLIENT_SECRET_VARIABLE = 'JBG_DEMO_CLIENT_SECRET';
+
+export interface EmbeddedDefaults {
+  readonly config: GatewayConfigInput;
+  /** Environment the gateway resolves the demo client secret from (never a literal in the config). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly apiKey: string;
+  readonly authorizationServer: DemoAuthorizationServer;
+}
+
+export interface EmbeddedOptions {
+  /** Where the local signing key lives; created on first start. */
+  readonly stateDirectory: string;
+  /** The gateway's own JWKS URL, which the demo AS trusts for assertions. */
+  readonly jwksUrl: string;
+  /** `DEMO_API_KEY` fixes the demo caller's key; otherwise a new one each start. */
+  readonly apiKey?: string | undefined;
+  /** `DEMO_CLIENT_SECRET` fixes the demo client's secret (tests use it to introspect). */
+  readonly clientSecret?: string | undefined;
+}
+
+/**
+ * Everything `npm start` needs with no configuration: a local signing key, a demo authorization server
+ * (oidc-provider with the jwt-bearer grant) that trusts that key through the gateway's JWKS, one target
+ * and one caller. Nothing here is fit for production, and nothing of it is used when a config is given.
+ */
+export async function startEmbeddedDefaults(options: EmbeddedOptions): Promise<EmbeddedDefaults> {
+  const apiKey = options.apiKey || randomBytes(24).toString('base64url');
+  const clientSecret = options.clientSecret || randomBytes(24).toString('base64url');
+  const authorizationServer = await startDemoAuthorizationServer({
+    clients: [
+      {
+        client_id: DEMO_CLIENT_ID,
+        client_secret: clientSecret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
+        scope: 'openid demo.read demo.write',
+      },
+    ],
+    trustedIssuers: [
+      { issuer: DEMO_ASSERTION_ISSUER, jwksUri: options.jwksUrl, clientIds: [DEMO_CLIENT_ID] },
+    ],
+    accessTokenTtlSeconds: 900,
+  });
+  const config: GatewayConfigInput = {
+    environment: 'development',
+    signingKeys: {
+      local: { type: 'local', path: join(options.stateDirectory, 'signing-key.json'), generate: true },
+    },
+    targets: {
+      demo: {
+        issuer: authorizationServer.issuer,
+        tokenEndpoint: authorizationServer.tokenEndpoint,
+        clientId: DEMO_CLIENT_ID,
+        clientAuthentication: { method: 'client_secret_basic', secret: { env: DEMO_CLIENT_SECRET_VARIABLE } },
+        assertion: { issuer: DEMO_ASSERTION_ISSUER },
+        scope: 'demo.read',
+      },
+    },
+    callers: {
+      demo: {
+        apiKeys: [{ sha256: apiKeyHash(apiKey) }],
+        targets: { demo: { scopes: ['openid', 'demo.read', 'demo.write'] } },
+      },
+    },
+  };
+  return { config, env: { [DEMO_CLIENT_SECRET_VARIABLE]: clientSecret }, apiKey, authorizationServer };
+}

@@ -1,0 +1,108 @@
+// npm start: the gateway on this machine. With no configuration it runs on embedded defaults (local key,
+// in-memory everything, a demo authorization server); with --config or GATEWAY_CONFIG it serves your targets.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+// Before the gateway's modules load: EMF metrics are for CloudWatch, not a terminal.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+const { createGateway } = await import('../composition.ts');
+const { loadConfigFile, parseConfig } = await import('../config/load-config.ts');
+const { healthHandler, jwksHandler, tokenHandler } = await import('../http/handlers.ts');
+const { openApiDocument } = await import('../http/openapi.ts');
+const { describeError, logger } = await import('../observability/logger.ts');
+const { VERSION } = await import('../version.ts');
+const { createLambdaHttpServer } = await import('./lambda-http-server.ts');
+const { startEmbeddedDefaults } = await import('./embedded-defaults.ts');
+
+const USAGE = `Usage: npm start [-- --config FILE] [--port N] [--host ADDR]
+
+  --config FILE  gateway configuration (YAML or JSON); default: $GATEWAY_CONFIG, else embedded defaults
+  --port N       listen port; default: $PORT, else 8080
+  --host ADDR    listen address; default 127.0.0.1
+
+Embedded defaults: DEMO_API_KEY fixes the demo caller's API key, DEMO_CLIENT_SECRET the demo client's.`;
+
+const { values } = parseArgs({
+  options: {
+    config: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const host = values.host ?? '127.0.0.1';
+const port = Number(values.port ?? process.env.PORT ?? 8080);
+if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  console.error(`invalid port: ${values.port ?? process.env.PORT}\n\n${USAGE}`);
+  process.exit(2);
+}
+const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+const configPath = values.config ?? process.env.GATEWAY_CONFIG;
+
+try {
+  let gateway: ReturnType<typeof createGateway>;
+  let banner: string[];
+  const stops: Array<() => Promise<void>> = [];
+  if (configPath) {
+    const { config, warnings } = await loadConfigFile(resolve(configPath));
+    for (const warning of warnings) logger.warn(warning);
+    gateway = createGateway(config);
+    banner = [`jwt-bearer-gateway ${VERSION} listening on ${origin} (config ${configPath})`];
+  } else {
+    const defaults = await startEmbeddedDefaults({
+      stateDirectory: resolve('.state'),
+      jwksUrl: `${origin}/.well-known/jwks.json`,
+      apiKey: process.env.DEMO_API_KEY,
+      clientSecret: process.env.DEMO_CLIENT_SECRET,
+    });
+    stops.push(() => defaults.authorizationServer.close());
+    gateway = createGateway(parseConfig(defaults.config, 'embedded defaults').config, {
+      env: { ...process.env, ...defaults.env },
+    });
+    banner = [
+      `jwt-bearer-gateway ${VERSION} listening on ${origin} (embedded defaults: not for production)`,
+      `demo authorization server: ${defaults.authorizationServer.issuer}`,
+      `demo API key: ${defaults.apiKey}`,
+      '',
+      'Get a token for the end user CICSUSR1:',
+      `  curl -s -X POST ${origin}/v1/token -H 'content-type: application/json' \\`,
+      `    -H 'x-api-key: ${defaults.apiKey}' -d '{"target":"demo","subject":"CICSUSR1"}'`,
+    ];
+  }
+  const provider = () => Promise.resolve(gateway);
+  const openapi = JSON.stringify(openApiDocument(VERSION));
+  const server = createLambdaHttpServer({
+    '* /v1/token': tokenHandler(provider),
+    '* /.well-known/jwks.json': jwksHandler(provider),
+    '* /health': healthHandler(),
+    'GET /openapi.json': async () => ({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: openapi,
+    }),
+  });
+  server.on('error', (error) => {
+    console.error(`cannot listen on ${origin}: ${(error as Error).message}`);
+    process.exit(1);
+  });
+  server.listen(port, host, () => console.log(banner.join('\n')));
+
+  const shutdown = () => {
+    server.close();
+    server.closeAllConnections();
+    Promise.all(stops.map((stop) => stop())).finally(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+} catch (error) {
+  // A bad configuration is the likeliest failure here: say exactly what is wrong, without a stack.
+  console.error((error as Error).message);
+  logger.debug('start failed', describeError(error));
+  process.exit(1);
+}

@@ -1,0 +1,158 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { CallerConfig, CallerGrantConfig, GatewayConfig } from '../config/schema.ts';
+import { GatewayError } from '../errors.ts';
+import type { SecretStore } from '../secrets/secret-store.ts';
+
+/** What the HTTP layer found on the request; at most one credential is needed to identify a caller. */
+export interface CallerCredentials {
+  readonly apiKey?: string | undefined;
+  readonly mtlsSubject?: string | undefined;
+  readonly iamPrincipal?: string | undefined;
+  readonly authorizerPrincipal?: string | undefined;
+}
+
+export interface Caller {
+  readonly id: string;
+  /** How it was identified, for the audit log. */
+  readonly via: 'api_key' | 'mtls' | 'iam' | 'authorizer';
+}
+
+export interface TokenPolicyRequest {
+  readonly target: string;
+  readonly subject: string;
+  readonly scope?: string | undefined;
+  readonly audience?: string | undefined;
+  readonly resource?: string | undefined;
+}
+
+interface CompiledGrant {
+  readonly subjects: RegExp;
+  readonly scopes: ReadonlySet<string>;
+  readonly audiences: ReadonlySet<string>;
+  readonly resources: ReadonlySet<string>;
+}
+
+/**
+ * The security boundary: the gateway can mint an assertion for any user, so every request must come
+ * from a configured caller and stay inside that caller's allow-lists. Deny by default.
+ */
+export class CallerPolicy {
+  private readonly grants = new Map<string, Map<string, CompiledGrant>>();
+  private apiKeyHashes: Promise<Array<{ caller: string; hash: Buffer }>> | undefined;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly secrets: SecretStore,
+  ) {
+    for (const [id, caller] of Object.entries(config.callers)) {
+      this.grants.set(id, new Map(Object.entries(caller.targets).map(([target, g]) => [target, compile(g)])));
+    }
+  }
+
+  /**
+   * Finds the caller a request comes from. An API key, when present, must match: a wrong key is never
+   * excused by another credential.
+   */
+  async identify(credentials: CallerCredentials): Promise<Caller> {
+    if (credentials.apiKey !== undefined) {
+      const id = await this.callerForApiKey(credentials.apiKey);
+      if (id) return { id, via: 'api_key' };
+      throw unauthenticated('the API key is not valid');
+    }
+    const matchers: Array<[Caller['via'], string | undefined, (c: CallerConfig, v: string) => boolean]> = [
+      ['mtls', credentials.mtlsSubject, (c, v) => c.mtlsSubjects.includes(v)],
+      ['iam', credentials.iamPrincipal, (c, v) => c.iamPrincipals.some((pattern) => arnMatches(pattern, v))],
+      ['authorizer', credentials.authorizerPrincipal, (c, v) => c.authorizerPrincipals.includes(v)],
+    ];
+    for (const [via, value, matches] of matchers) {
+      if (value === undefined) continue;
+      const found = Object.entries(this.config.callers).find(([, caller]) => matches(caller, value));
+      if (found) return { id: found[0], via };
+    }
+    throw unauthenticated('no credential identifies a known caller');
+  }
+
+  /** Checks one token request against the caller's allow-lists; the first violation is reported. */
+  authorize(caller: Caller, request: TokenPolicyRequest): void {
+    const target = this.config.targets[request.target];
+    if (!target) throw new GatewayError('ERR_TARGET_UNKNOWN', `no target named "${request.target}"`);
+    const grant = this.grants.get(caller.id)?.get(request.target);
+    if (!grant) throw denied(`caller "${caller.id}" may not use target "${request.target}"`);
+    if (!grant.subjects.test(request.subject)) {
+      throw denied(`caller "${caller.id}" may not obtain tokens for this subject on "${request.target}"`);
+    }
+    const defaults = new Set(splitScope(target.scope));
+    const refused = splitScope(request.scope).filter((s) => !grant.scopes.has(s) && !defaults.has(s));
+    if (refused.length > 0) throw denied(`scope not allowed: ${refused.join(' ')}`);
+    if (request.audience !== undefined && !grant.audiences.has(request.audience)) {
+      throw denied('audience not allowed');
+    }
+    if (request.resource !== undefined && !grant.resources.has(request.resource)) {
+      throw denied('resource not allowed');
+    }
+  }
+
+  /**
+   * Compares the key's SHA-256 with every configured hash in constant time, and always with all of them,
+   * so neither timing nor position reveals how close a guess was.
+   */
+  private async callerForApiKey(apiKey: string): Promise<string | undefined> {
+    const presented = createHash('sha256').update(apiKey, 'utf8').digest();
+    let match: string | undefined;
+    for (const { caller, hash } of await this.loadApiKeyHashes()) {
+      if (timingSafeEqual(presented, hash) && match === undefined) match = caller;
+    }
+    return match;
+  }
+
+  private loadApiKeyHashes(): Promise<Array<{ caller: string; hash: Buffer }>> {
+    this.apiKeyHashes ??= Promise.all(
+      Object.entries(this.config.callers).flatMap(([caller, c]) =>
+        c.apiKeys.map(async (key) => {
+          const hex = 'sha256' in key ? key.sha256 : (await this.secrets.resolve(key)).trim().toLowerCase();
+          if (!/^[0-9a-f]{64}$/.test(hex)) {
+            throw new GatewayError(
+              'ERR_CONFIG_INVALID',
+              `an API key secret of caller "${caller}" is not a SHA-256`,
+            );
+          }
+          return { caller, hash: Buffer.from(hex, 'hex') };
+        }),
+      ),
+    ).catch((error: unknown) => {
+      this.apiKeyHashes = undefined;
+      throw error;
+    });
+    return this.apiKeyHashes;
+  }
+}
+
+export function splitScope(scope: string | undefined): string[] {
+  return (scope ?? '').split(' ').filter((s) => s.length > 0);
+}
+
+/** The hash to put in the configuration for an API key. */
+export function apiKeyHash(apiKey: string): string {
+  return createHash('sha256').update(apiKey, 'utf8').digest('hex');
+}
+
+function compile(grant: CallerGrantConfig): CompiledGrant {
+  return {
+    subjects: new RegExp(grant.subjects, 'u'),
+    scopes: new Set(grant.scopes),
+    audiences: new Set(grant.audiences),
+    resources: new Set(grant.resources),
+  };
+}
+
+function arnMatches(pattern: string, arn: string): boolean {
+  return pattern.endsWith('*') ? arn.startsWith(pattern.slice(0, -1)) : arn === pattern;
+}
+
+function unauthenticated(message: string): GatewayError {
+  return new GatewayError('ERR_CALLER_UNAUTHENTICATED', message);
+}
+
+function denied(message: string): GatewayError {
+  return new GatewayError('ERR_ACCESS_DENIED', message);
+}
