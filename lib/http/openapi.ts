@@ -39,6 +39,8 @@ const TOKEN_ERRORS: ApiErrorCode[] = [
   'upstream_unavailable',
   'upstream_timeout',
   'signing_unavailable',
+  'secrets_unavailable',
+  'gateway_misconfigured',
 ];
 
 /** The OpenAPI 3 document of the v1 API, generated from the same schemas the handlers validate with. */

@@ -67,6 +67,7 @@ export const errorResponseBody = z
   .object({
     error: z
       .enum(Object.keys(API_ERRORS) as [ApiErrorCode, ...ApiErrorCode[]])
+      .meta({ maxLength: 32 })
       .describe('Stable error code; see the table in docs/API.md.'),
     error_description: z
       .string()
@@ -80,7 +81,7 @@ export type ErrorResponseBody = z.infer<typeof errorResponseBody>;
 
 export const healthResponseBody = z
   .object({
-    status: z.enum(['ok']).describe('ok when the gateway is serving.'),
+    status: z.enum(['ok']).meta({ maxLength: 8 }).describe('ok when the gateway is serving.'),
     version: z.string().max(64).describe('Gateway version.'),
   })
   .strict();

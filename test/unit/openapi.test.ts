@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import { validate } from '@readme/openapi-parser';
+import { describe, expect, it } from 'vitest';
+import { API_ERRORS } from '#lib/http/api-errors.ts';
+import { openApiDocument } from '#lib/http/openapi.ts';
+import { tokenRequestBody } from '#lib/http/schemas.ts';
+import { VERSION } from '#lib/version.ts';
+
+type Schema = {
+  properties?: Record<string, { type?: string; maxLength?: number }>;
+  additionalProperties?: unknown;
+};
+
+describe('openApiDocument', () => {
+  it('is a valid OpenAPI 3 document', async () => {
+    // Act
+    const result = await validate(structuredClone(openApiDocument(VERSION)) as never);
+
+    // Assess
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it('matches docs/openapi.json (run npm run openapi after changing a schema)', async () => {
+    // Act
+    const committed = JSON.parse(await readFile('docs/openapi.json', 'utf8'));
+
+    // Assess
+    expect(committed).toEqual(openApiDocument(VERSION));
+  });
+
+  it('gives every string field of the request, response and error bodies a maxLength (for COBOL copybooks)', () => {
+    // Prepare
+    const schemas = (openApiDocument(VERSION).components as { schemas: Record<string, Schema> }).schemas;
+
+    // Act
+    const unbounded = ['TokenRequest', 'TokenResponse', 'Error', 'Health'].flatMap((name) =>
+      Object.entries(schemas[name]?.properties ?? {})
+        .filter(([, property]) => property.type === 'string' && property.maxLength === undefined)
+        .map(([field]) => `${name}.${field}`),
+    );
+
+    // Assess
+    expect(unbounded).toEqual([]);
+  });
+
+  it('keeps the request schema flat and closed, as the handler validates it', () => {
+    // Prepare
+    const schema = (openApiDocument(VERSION).components as { schemas: Record<string, Schema> }).schemas
+      .TokenRequest!;
+
+    // Assess
+    expect(schema.additionalProperties).toBe(false);
+    expect(Object.keys(schema.properties ?? {})).toEqual(Object.keys(tokenRequestBody.shape));
+    expect(Object.values(schema.properties ?? {}).every((property) => property.type === 'string')).toBe(true);
+  });
+
+  it('documents every error code the API can return', () => {
+    // Act
+    const text = JSON.stringify(openApiDocument(VERSION));
+
+    // Assess
+    const undocumented = Object.keys(API_ERRORS).filter(
+      // not_found and method_not_allowed come from the local runtime; API Gateway answers those itself.
+      (code) => !['not_found', 'method_not_allowed'].includes(code) && !text.includes(`\`${code}\``),
+    );
+    expect(undocumented).toEqual([]);
+  });
+});
+
+describe('VERSION', () => {
+  it('equals package.json version', async () => {
+    expect(VERSION).toBe(JSON.parse(await readFile('package.json', 'utf8')).version);
+  });
+});
