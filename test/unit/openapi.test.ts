@@ -17,8 +17,7 @@ describe('openApiDocument', () => {
     const result = await validate(structuredClone(openApiDocument(VERSION)) as never);
 
     // Assess
-    expect(result.errors ?? []).toEqual([]);
-    expect(result.valid).toBe(true);
+    expect(result.valid ? [] : result.errors).toEqual([]);
   });
 
   it('matches docs/openapi.json (run npm run openapi after changing a schema)', async () => {
