@@ -28,6 +28,8 @@ export type GatewayErrorCode =
   | 'ERR_SECRET_NOT_FOUND'
   /** Secrets Manager could not be reached or refused us. */
   | 'ERR_SECRET_UNAVAILABLE'
+  /** The shared token cache (DynamoDB, its KMS key) failed; the gateway falls back to exchanging. */
+  | 'ERR_CACHE_UNAVAILABLE'
   /** The authorization server answered with an OAuth error (RFC 6749 5.2). */
   | 'ERR_AS_REJECTED'
   /** The authorization server could not be reached, timed out, or failed with 5xx/429 after retries. */
@@ -58,18 +60,21 @@ export class AuthorizationServerError extends GatewayError {
   readonly errorDescription: string | undefined;
   /** HTTP status of the server's response. */
   readonly status: number;
+  /** The refusal was answered from the negative cache, without asking the server again. */
+  readonly fromCache: boolean;
 
   constructor(
     error: string,
     errorDescription: string | undefined,
     status: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; fromCache?: boolean },
   ) {
     const detail = errorDescription ? `: ${errorDescription}` : '';
     super('ERR_AS_REJECTED', `authorization server rejected the request (${error}${detail})`, options);
     this.error = error;
     this.errorDescription = errorDescription;
     this.status = status;
+    this.fromCache = options?.fromCache ?? false;
   }
 }
 

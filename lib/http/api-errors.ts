@@ -99,6 +99,9 @@ function fromGatewayError(error: GatewayError): ApiError {
       return new ApiError('secrets_unavailable', 'a client credential could not be read', cause);
     case 'ERR_CONFIG_INVALID':
       return new ApiError('gateway_misconfigured', 'the gateway configuration is invalid', cause);
+    case 'ERR_CACHE_UNAVAILABLE':
+      // The cache degrades to direct exchanges, so this reaches a caller only through a bug.
+      return new ApiError('internal_error', 'the token cache failed', cause);
   }
 }
 

@@ -74,8 +74,9 @@ export async function requestToken(
   }
 }
 
-async function processTokenResponse(request: TokenRequest, response: Response): Promise<TokenResponse> {
+async function processTokenResponse(request: TokenRequest, received: Response): Promise<TokenResponse> {
   try {
+    const response = await withoutIdToken(received);
     const json = await oauth.processGenericTokenEndpointResponse(request.as, request.client, response, {
       recognizedTokenTypes,
     });
@@ -91,6 +92,25 @@ async function processTokenResponse(request: TokenRequest, response: Response): 
   } catch (error) {
     throw await mapResponseError(error);
   }
+}
+
+/**
+ * Servers add an `id_token` when `openid` is in scope (oidc-provider does on refresh). The gateway never
+ * uses ID tokens, and oauth4webapi would validate one against client metadata (signing algorithm, key)
+ * that a token broker does not have, so it is dropped before processing.
+ */
+async function withoutIdToken(response: Response): Promise<Response> {
+  if (response.status !== 200) return response;
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return new Response(text, { status: response.status, headers: response.headers });
+  }
+  if (body && typeof body === 'object' && 'id_token' in body)
+    delete (body as { id_token?: unknown }).id_token;
+  return new Response(JSON.stringify(body), { status: response.status, headers: response.headers });
 }
 
 async function mapResponseError(error: unknown): Promise<GatewayError> {

@@ -21,6 +21,18 @@ export interface ExchangeRequest {
   readonly resource?: string | undefined;
 }
 
+/** What a token is issued for; two requests with equal identities may share a token. */
+export interface TokenIdentity {
+  readonly target: string;
+  readonly clientId: string;
+  readonly grant: string;
+  /** The mapped `sub`; empty for grants that do not act for a user. */
+  readonly subject: string;
+  readonly scope: string | undefined;
+  readonly audience: string | undefined;
+  readonly resource: string | undefined;
+}
+
 export interface ExchangeResult {
   readonly token: TokenResponse;
   /** The `sub` the assertion carried (jwt-bearer, token-exchange). */
@@ -58,6 +70,46 @@ export class TokenExchanger {
 
   constructor(private readonly deps: TokenExchangerDependencies) {
     this.discovery = deps.discovery ?? new AuthorizationServerDiscovery();
+  }
+
+  /**
+   * What a token for this request would be issued for (target, client, grant, mapped subject, scope,
+   * audience, resource): the cache key's parts. Validates the target and subject without signing.
+   */
+  cacheIdentity(request: ExchangeRequest): TokenIdentity {
+    const { config } = this.prepare(request.target);
+    const actsForUser = config.grant === 'jwt-bearer' || config.grant === 'token-exchange';
+    return {
+      target: request.target,
+      clientId: config.clientId,
+      grant: config.grant,
+      subject: actsForUser ? mapSubject(request.subject, config.subject) : '',
+      scope: request.scope ?? config.scope,
+      audience: request.audience,
+      resource: request.resource,
+    };
+  }
+
+  /**
+   * Renews a token with its refresh token (RFC 6749 6), sparing a KMS signature. The caller falls back
+   * to `exchange` if the server refuses.
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+   */
+  async refresh(request: ExchangeRequest, refreshToken: string): Promise<ExchangeResult> {
+    const target = this.prepare(request.target);
+    const as = await target.authorizationServer();
+    const scope = request.scope ?? target.config.scope;
+    const token = await requestToken(
+      {
+        as,
+        client: target.client,
+        clientAuthentication: target.clientAuthentication,
+        grantType: 'refresh_token',
+        parameters: async () => ({ refresh_token: refreshToken, ...(scope ? { scope } : {}) }),
+      },
+      target.settings,
+    );
+    return { token: { ...token, refreshToken: token.refreshToken ?? refreshToken } };
   }
 
   async exchange(request: ExchangeRequest): Promise<ExchangeResult> {

@@ -1,0 +1,209 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { GatewayError } from '../errors.ts';
+import type { CachedToken, CacheEntry } from './cache-entry.ts';
+import { tokenHash } from './cache-key.ts';
+import type { EnvelopeCipher } from './envelope-cipher.ts';
+import { TOKEN_TABLE } from './table.ts';
+import type { TokenStore } from './token-store.ts';
+
+export interface DynamoDbTokenStoreOptions {
+  readonly tableName: string;
+  readonly now?: () => number;
+  /** Items linger this long after expiry before TTL may delete them. */
+  readonly ttlGraceSeconds?: number;
+}
+
+const PK = TOKEN_TABLE.partitionKey;
+const LEASE_PREFIX = 'lease#';
+
+/** The secret parts of a token, sealed with AES-256-GCM; nothing else of them is stored in clear. */
+interface SealedPayload {
+  readonly accessToken: string;
+  readonly refreshToken?: string | undefined;
+  readonly tokenType: string;
+  readonly scope: string;
+  readonly expiresAt: number;
+  readonly obtainedAt: number;
+}
+
+/**
+ * The shared layer, in DynamoDB. Tokens are stored only encrypted (envelope: the data key is wrapped by
+ * KMS and stored with the item; the cache key is the AAD). An item that fails to decrypt, say because it
+ * was copied under another key, reads as a miss. Expiry is checked on read; TTL only cleans up.
+ */
+export class DynamoDbTokenStore implements TokenStore {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly cipher: EnvelopeCipher,
+    private readonly options: DynamoDbTokenStoreOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    const output = await this.call('GetItem', () =>
+      this.client.send(
+        new GetItemCommand({
+          TableName: this.options.tableName,
+          Key: { [PK]: { S: key } },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const item = output.Item;
+    const expiresAt = Number(item?.exp?.N);
+    if (!item || !(expiresAt > this.now())) return undefined;
+    if (item.kind?.S === 'refusal') {
+      return {
+        kind: 'refusal',
+        error: item.err?.S ?? 'invalid_grant',
+        errorDescription: item.desc?.S,
+        status: Number(item.status?.N ?? 400),
+        expiresAt,
+      };
+    }
+    if (item.kind?.S !== 'token' || !item.ct?.B || !item.wk?.B) return undefined;
+    let payload: SealedPayload;
+    try {
+      const plaintext = await this.cipher.open({ ciphertext: item.ct.B, wrappedKey: item.wk.B }, key);
+      payload = JSON.parse(Buffer.from(plaintext).toString('utf8')) as SealedPayload;
+    } catch {
+      // Tampered, swapped, or sealed under a key we cannot unwrap: never served, treated as a miss.
+      return undefined;
+    }
+    return { kind: 'token', ...payload } satisfies CachedToken;
+  }
+
+  async put(key: string, entry: CacheEntry): Promise<void> {
+    const common = {
+      [PK]: { S: key },
+      exp: { N: String(entry.expiresAt) },
+      [TOKEN_TABLE.ttlAttribute]: { N: String(this.ttlFor(entry.expiresAt)) },
+    };
+    let item: Record<string, { S: string } | { N: string } | { B: Uint8Array }>;
+    if (entry.kind === 'refusal') {
+      item = {
+        ...common,
+        kind: { S: 'refusal' },
+        err: { S: entry.error },
+        status: { N: String(entry.status) },
+        ...(entry.errorDescription ? { desc: { S: entry.errorDescription.slice(0, 512) } } : {}),
+      };
+    } else {
+      const payload: SealedPayload = {
+        accessToken: entry.accessToken,
+        refreshToken: entry.refreshToken,
+        tokenType: entry.tokenType,
+        scope: entry.scope,
+        expiresAt: entry.expiresAt,
+        obtainedAt: entry.obtainedAt,
+      };
+      let sealed: Awaited<ReturnType<EnvelopeCipher['seal']>>;
+      try {
+        sealed = await this.cipher.seal(Buffer.from(JSON.stringify(payload)), key);
+      } catch (cause) {
+        throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'cannot encrypt the cache entry (data key)', {
+          cause,
+        });
+      }
+      item = {
+        ...common,
+        kind: { S: 'token' },
+        ct: { B: sealed.ciphertext },
+        wk: { B: sealed.wrappedKey },
+        th: { S: tokenHash(entry.accessToken) },
+      };
+    }
+    await this.call('PutItem', () =>
+      this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: item })),
+    );
+  }
+
+  async delete(key: string, onlyIfAccessTokenHash?: string): Promise<boolean> {
+    try {
+      const output = await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.options.tableName,
+          Key: { [PK]: { S: key } },
+          ReturnValues: 'ALL_OLD',
+          ...(onlyIfAccessTokenHash !== undefined
+            ? {
+                ConditionExpression: 'th = :th',
+                ExpressionAttributeValues: { ':th': { S: onlyIfAccessTokenHash } },
+              }
+            : {}),
+        }),
+      );
+      return output.Attributes !== undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw unavailable('DeleteItem', error);
+    }
+  }
+
+  /** A conditional put: succeeds when there is no lease, or only an expired one. */
+  async acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = this.now();
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: {
+            [PK]: { S: LEASE_PREFIX + key },
+            holder: { S: holder },
+            until: { N: String(now + ttlMs) },
+            [TOKEN_TABLE.ttlAttribute]: { N: String(this.ttlFor(now + ttlMs)) },
+          },
+          ConditionExpression: 'attribute_not_exists(#pk) OR #until < :now',
+          ExpressionAttributeNames: { '#pk': PK, '#until': 'until' },
+          ExpressionAttributeValues: { ':now': { N: String(now) } },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw unavailable('PutItem (lease)', error);
+    }
+  }
+
+  async releaseLease(key: string, holder: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.options.tableName,
+          Key: { [PK]: { S: LEASE_PREFIX + key } },
+          ConditionExpression: 'holder = :holder',
+          ExpressionAttributeValues: { ':holder': { S: holder } },
+        }),
+      );
+    } catch (error) {
+      // Someone else's lease now (ours expired): leave it alone.
+      if (!(error instanceof ConditionalCheckFailedException)) throw unavailable('DeleteItem (lease)', error);
+    }
+  }
+
+  private ttlFor(expiresAtMs: number): number {
+    return Math.ceil(expiresAtMs / 1000) + (this.options.ttlGraceSeconds ?? 3600);
+  }
+
+  private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw unavailable(operation, error);
+    }
+  }
+}
+
+function unavailable(operation: string, cause: unknown): GatewayError {
+  const name = (cause as { name?: string } | undefined)?.name ?? 'Error';
+  return new GatewayError('ERR_CACHE_UNAVAILABLE', `DynamoDB ${operation} failed (${name})`, { cause });
+}

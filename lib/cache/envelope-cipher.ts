@@ -1,0 +1,170 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { GatewayError } from '../errors.ts';
+
+/** Where data keys come from: KMS `GenerateDataKey`/`Decrypt`, or a local key for laptops and tests. */
+export interface DataKeyProvider {
+  /** A new 256-bit data key, in clear and wrapped (the wrapped form is stored beside the ciphertext). */
+  generate(): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array }>;
+  unwrap(wrapped: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Binds wrapped keys to this use, so a data key of another application cannot be replayed here. */
+const ENCRYPTION_CONTEXT = { purpose: 'jwt-bearer-gateway/token-cache' };
+
+/** @see https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKey.html */
+export class KmsDataKeyProvider implements DataKeyProvider {
+  constructor(
+    private readonly kms: KMSClient,
+    private readonly keyId: string,
+  ) {}
+
+  async generate(): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array }> {
+    const output = await this.kms.send(
+      new GenerateDataKeyCommand({
+        KeyId: this.keyId,
+        KeySpec: 'AES_256',
+        EncryptionContext: ENCRYPTION_CONTEXT,
+      }),
+    );
+    if (!output.Plaintext || !output.CiphertextBlob) {
+      throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'KMS GenerateDataKey returned no key');
+    }
+    return { plaintext: output.Plaintext, wrapped: output.CiphertextBlob };
+  }
+
+  async unwrap(wrapped: Uint8Array): Promise<Uint8Array> {
+    const output = await this.kms.send(
+      new DecryptCommand({
+        CiphertextBlob: wrapped,
+        KeyId: this.keyId,
+        EncryptionContext: ENCRYPTION_CONTEXT,
+      }),
+    );
+    if (!output.Plaintext) throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'KMS Decrypt returned no key');
+    return output.Plaintext;
+  }
+}
+
+/** Wraps data keys with AES-256-GCM under a local 256-bit key: the same envelope, without KMS. */
+export class LocalDataKeyProvider implements DataKeyProvider {
+  constructor(private readonly masterKey: Uint8Array) {
+    if (masterKey.length !== 32) throw new RangeError('the local cache key must be 32 bytes');
+  }
+
+  async generate(): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array }> {
+    const plaintext = randomBytes(32);
+    return { plaintext, wrapped: seal(this.masterKey, plaintext, Buffer.from(ENCRYPTION_CONTEXT.purpose)) };
+  }
+
+  async unwrap(wrapped: Uint8Array): Promise<Uint8Array> {
+    return open(this.masterKey, wrapped, Buffer.from(ENCRYPTION_CONTEXT.purpose));
+  }
+}
+
+export interface EnvelopeCipherOptions {
+  /** A data key encrypts for this long, then a new one is generated. */
+  readonly rotateAfterMs: number;
+  /** How many unwrapped keys are kept for decryption. */
+  readonly maxCachedKeys: number;
+  readonly now?: () => number;
+}
+
+export interface Sealed {
+  /** IV (12 bytes) || ciphertext || GCM tag (16 bytes). */
+  readonly ciphertext: Uint8Array;
+  readonly wrappedKey: Uint8Array;
+}
+
+/**
+ * Envelope encryption with AES-256-GCM. One data key encrypts many items until it rotates; unwrapped keys
+ * are cached, so a warm container decrypts without calling KMS. The additional authenticated data binds
+ * each ciphertext to its cache key: an item copied under another key fails to decrypt.
+ */
+export class EnvelopeCipher {
+  private current: Promise<{ plaintext: Uint8Array; wrapped: Uint8Array; created: number }> | undefined;
+  private readonly unwrapped = new Map<string, Promise<Uint8Array>>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly keys: DataKeyProvider,
+    private readonly options: EnvelopeCipherOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async seal(plaintext: Uint8Array, aad: string): Promise<Sealed> {
+    const key = await this.dataKey();
+    return { ciphertext: seal(key.plaintext, plaintext, Buffer.from(aad)), wrappedKey: key.wrapped };
+  }
+
+  /** Throws (a plain Error) when the ciphertext, its key or its AAD do not match. */
+  async open(sealed: Sealed, aad: string): Promise<Uint8Array> {
+    const key = await this.unwrap(sealed.wrappedKey);
+    return open(key, sealed.ciphertext, Buffer.from(aad));
+  }
+
+  private dataKey(): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array; created: number }> {
+    const current = this.current;
+    if (current) {
+      return current.then((key) =>
+        this.now() - key.created < this.options.rotateAfterMs ? key : this.rotate(current),
+      );
+    }
+    return this.rotate(undefined);
+  }
+
+  private rotate(
+    expected: EnvelopeCipher['current'],
+  ): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array; created: number }> {
+    // Concurrent callers that saw the same old key share one new one.
+    if (this.current !== expected && this.current) return this.current;
+    const next = this.keys.generate().then((key) => {
+      this.remember(key.wrapped, Promise.resolve(key.plaintext));
+      return { ...key, created: this.now() };
+    });
+    this.current = next;
+    next.catch(() => {
+      if (this.current === next) this.current = undefined;
+    });
+    return next;
+  }
+
+  private unwrap(wrapped: Uint8Array): Promise<Uint8Array> {
+    const id = createHash('sha256').update(wrapped).digest('base64url');
+    let key = this.unwrapped.get(id);
+    if (!key) {
+      key = this.keys.unwrap(wrapped);
+      this.remember(wrapped, key, id);
+      key.catch(() => this.unwrapped.delete(id));
+    }
+    return key;
+  }
+
+  private remember(wrapped: Uint8Array, key: Promise<Uint8Array>, id?: string): void {
+    this.unwrapped.set(id ?? createHash('sha256').update(wrapped).digest('base64url'), key);
+    while (this.unwrapped.size > this.options.maxCachedKeys) {
+      const oldest = this.unwrapped.keys().next().value;
+      if (oldest === undefined) break;
+      this.unwrapped.delete(oldest);
+    }
+  }
+}
+
+function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(aad);
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([iv, body, cipher.getAuthTag()]);
+}
+
+function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+  if (sealed.length < 12 + 16) throw new Error('ciphertext too short');
+  const iv = sealed.subarray(0, 12);
+  const tag = sealed.subarray(sealed.length - 16);
+  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(aad);
+  decipher.setAuthTag(tag);
+  return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]);
+}

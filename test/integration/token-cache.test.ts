@@ -1,0 +1,448 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbTokenStore } from '#lib/cache/dynamodb-token-store.ts';
+import { EnvelopeCipher, KmsDataKeyProvider } from '#lib/cache/envelope-cipher.ts';
+import { MemoryTokenStore } from '#lib/cache/memory-token-store.ts';
+import { TokenCache, type TokenCacheSettings } from '#lib/cache/token-cache.ts';
+import { parseConfig } from '#lib/config/load-config.ts';
+import {
+  type DemoAuthorizationServer,
+  startDemoAuthorizationServer,
+} from '#lib/local/demo-authorization-server.ts';
+import { TokenExchanger } from '#lib/oauth/token-exchanger.ts';
+import { SecretResolver } from '#lib/secrets/resolve-secret.ts';
+import { SigningKeyRing } from '#lib/signing/key-ring.ts';
+import { KmsSigner } from '#lib/signing/kms-signer.ts';
+import { type AwsEmulator, awsClientConfig, startAwsEmulator } from '#test/support/aws-emulator.ts';
+import { type LocalDynamoDb, startDynamoDb } from '#test/support/dynalite.ts';
+import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
+import { serveJwks } from '#test/support/jwks-server.ts';
+
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const SECRET = 'cache-client-secret';
+const introspector = { client_id: 'introspector', client_secret: 'introspector-secret' };
+
+let aws: AwsEmulator;
+let kms: KMSClient;
+let as: DemoAuthorizationServer;
+let proxy: FaultProxy;
+let jwks: { url: string; close(): Promise<void> };
+let keyRing: SigningKeyRing;
+let cacheKeyId: string;
+let dynamo: LocalDynamoDb;
+
+beforeAll(async () => {
+  aws = await startAwsEmulator();
+  kms = new KMSClient(awsClientConfig(aws));
+  const signingKey = await aws.createKey('ECC_NIST_P256', 'SIGN_VERIFY');
+  cacheKeyId = (await aws.createKey('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT')).keyId;
+  keyRing = new SigningKeyRing([
+    { signer: new KmsSigner(kms, { id: 'kms', keyId: signingKey.keyId }), retired: false },
+  ]);
+  jwks = await serveJwks(keyRing);
+  as = await startDemoAuthorizationServer({
+    clients: [
+      {
+        client_id: 'gw',
+        client_secret: SECRET,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: [JWT_BEARER, 'refresh_token'],
+        scope: 'openid a b',
+      },
+      {
+        ...introspector,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['client_credentials'],
+      },
+    ],
+    trustedIssuers: [{ issuer: 'gateway', jwksUri: jwks.url, clientIds: ['gw'] }],
+    accessTokenTtlSeconds: 900,
+    issueRefreshTokens: true,
+  });
+  proxy = await startFaultProxy(as.issuer);
+}, 30_000);
+
+afterAll(async () => {
+  await proxy?.close();
+  await as?.close();
+  await jwks?.close();
+  await aws?.close();
+});
+
+beforeEach(async () => {
+  dynamo = await startDynamoDb();
+  aws.resetCalls();
+  return () => dynamo.close();
+});
+
+interface Instance {
+  readonly cache: TokenCache;
+  readonly degraded: string[];
+  readonly stale: unknown[];
+}
+
+/** One gateway instance: its own memory, exchanger and flights; optionally the shared table. */
+function instance(
+  options: {
+    shared?: boolean;
+    now?: () => number;
+    settings?: Partial<TokenCacheSettings>;
+    tokenEndpoint?: string;
+    audience?: string;
+    refreshTokens?: boolean;
+  } = {},
+): Instance {
+  const { config } = parseConfig({
+    signingKeys: { kms: { type: 'kms', keyId: 'unused' } },
+    targets: {
+      demo: {
+        tokenEndpoint: options.tokenEndpoint ?? as.tokenEndpoint,
+        clientId: 'gw',
+        clientAuthentication: { method: 'client_secret_basic', secret: { env: 'SECRET' } },
+        assertion: { issuer: 'gateway', audience: { value: options.audience ?? as.tokenEndpoint } },
+        scope: options.refreshTokens ? 'a openid' : 'a',
+        timeoutMs: 1000,
+        maxRetries: 1,
+      },
+    },
+  });
+  const exchanger = new TokenExchanger({
+    config,
+    keyRing,
+    secrets: new SecretResolver({ env: { SECRET } }),
+    retry: { sleep: async () => undefined },
+  });
+  const now = options.now ?? Date.now;
+  const degraded: string[] = [];
+  const stale: unknown[] = [];
+  const shared =
+    options.shared === false
+      ? undefined
+      : new DynamoDbTokenStore(
+          dynamo.client,
+          new EnvelopeCipher(new KmsDataKeyProvider(kms, cacheKeyId), {
+            rotateAfterMs: 300_000,
+            maxCachedKeys: 16,
+            now,
+          }),
+          { tableName: dynamo.tableName, now },
+        );
+  const cache = new TokenCache({
+    exchanger,
+    local: new MemoryTokenStore(1000, now),
+    shared,
+    settings: options.settings,
+    observer: {
+      degraded: (operation) => degraded.push(operation),
+      servedStale: (error) => stale.push(error),
+    },
+    now,
+    random: () => 0,
+  });
+  return { cache, degraded, stale };
+}
+
+function tokenRequestsSince(before: number): number {
+  return as.tokenRequests.length - before;
+}
+
+async function subjectOf(accessToken: string): Promise<unknown> {
+  return (await as.introspect(accessToken, introspector)).sub;
+}
+
+describe('TokenCache', () => {
+  describe('single flight', () => {
+    it('serves 200 concurrent cold requests with 1 token request and 1 KMS Sign', async () => {
+      // Prepare
+      const { cache } = instance();
+      const before = as.tokenRequests.length;
+
+      // Act
+      const results = await Promise.all(
+        Array.from({ length: 200 }, () => cache.get({ target: 'demo', subject: 'CICSUSR1' })),
+      );
+
+      // Assess
+      expect(tokenRequestsSince(before)).toBe(1);
+      expect(aws.countCalls('Sign')).toBe(1);
+      expect(new Set(results.map((r) => r.token.accessToken)).size).toBe(1);
+      expect(await subjectOf(results[0]!.token.accessToken)).toBe('CICSUSR1');
+    });
+
+    it('lets 3 instances with separate memory (100 concurrent requests each) share one exchange', async () => {
+      // Prepare
+      const instances = [instance(), instance(), instance()];
+      const before = as.tokenRequests.length;
+
+      // Act
+      const results = await Promise.all(
+        instances.flatMap(({ cache }) =>
+          Array.from({ length: 100 }, () => cache.get({ target: 'demo', subject: 'CICSUSR2' })),
+        ),
+      );
+
+      // Assess
+      const requests = tokenRequestsSince(before);
+      console.info(
+        `3 instances x 100 concurrent requests: ${requests} AS token request(s), ${aws.countCalls('Sign')} KMS Sign(s)`,
+      );
+      expect(requests).toBeLessThanOrEqual(1);
+      expect(new Set(results.map((r) => r.token.accessToken)).size).toBe(1);
+    });
+
+    it('answers a second request from memory without the AS or DynamoDB', async () => {
+      // Prepare
+      const { cache } = instance();
+      await cache.get({ target: 'demo', subject: 'CICSUSR3' });
+      const before = as.tokenRequests.length;
+      await dynamo.stop();
+
+      // Act
+      const result = await cache.get({ target: 'demo', subject: 'CICSUSR3' });
+
+      // Assess
+      expect(result.cache).toBe('hit');
+      expect(tokenRequestsSince(before)).toBe(0);
+    });
+  });
+
+  describe('cache key', () => {
+    it('shares a token between scope orders and not between subjects or scopes', async () => {
+      // Prepare
+      const { cache } = instance({ shared: false });
+
+      // Act
+      const ab = await cache.get({ target: 'demo', subject: 'U1', scope: 'a b' });
+      const ba = await cache.get({ target: 'demo', subject: 'U1', scope: 'b a' });
+      const a = await cache.get({ target: 'demo', subject: 'U1', scope: 'a' });
+      const other = await cache.get({ target: 'demo', subject: 'U2', scope: 'a b' });
+
+      // Assess
+      expect(ba.token.accessToken).toBe(ab.token.accessToken);
+      expect(a.token.accessToken).not.toBe(ab.token.accessToken);
+      expect(other.token.accessToken).not.toBe(ab.token.accessToken);
+      expect(await subjectOf(other.token.accessToken)).toBe('U2');
+    });
+  });
+
+  describe('encryption at rest', () => {
+    it('stores no plaintext access or refresh token in the table', async () => {
+      // Prepare
+      const { cache } = instance({ refreshTokens: true });
+
+      // Act
+      const { token } = await cache.get({ target: 'demo', subject: 'CICSUSR4' });
+      const scan = await dynamo.client.send(new ScanCommand({ TableName: dynamo.tableName }));
+
+      // Assess
+      expect(token.refreshToken).toBeTruthy();
+      const raw = JSON.stringify(scan.Items, (_key, value) =>
+        value instanceof Uint8Array ? Buffer.from(value).toString('latin1') : value,
+      );
+      expect(scan.Items?.length).toBeGreaterThan(0);
+      for (const secret of [token.accessToken, token.refreshToken!]) {
+        expect(raw).not.toContain(secret);
+        expect(raw).not.toContain(Buffer.from(secret).toString('base64'));
+      }
+      expect(raw).not.toContain('CICSUSR4');
+    });
+
+    it("never serves one user's token to another when their ciphertexts are swapped", async () => {
+      // Prepare
+      const first = instance();
+      const alice = await first.cache.get({ target: 'demo', subject: 'ALICE' });
+      const bob = await first.cache.get({ target: 'demo', subject: 'BOB' });
+      const { Items = [] } = await dynamo.client.send(new ScanCommand({ TableName: dynamo.tableName }));
+      const tokens = Items.filter((item) => item.kind?.S === 'token');
+      expect(tokens).toHaveLength(2);
+      const [x, y] = tokens as [Record<string, never>, Record<string, never>];
+      const { PutItemCommand } = await import('@aws-sdk/client-dynamodb');
+      for (const [target, source] of [
+        [x, y],
+        [y, x],
+      ] as const) {
+        await dynamo.client.send(
+          new PutItemCommand({ TableName: dynamo.tableName, Item: { ...source, pk: target.pk } }),
+        );
+      }
+      const fresh = instance(); // empty memory: must read the table
+      const before = as.tokenRequests.length;
+
+      // Act
+      const alice2 = await fresh.cache.get({ target: 'demo', subject: 'ALICE' });
+      const bob2 = await fresh.cache.get({ target: 'demo', subject: 'BOB' });
+
+      // Assess
+      expect(alice2.cache).toBe('miss');
+      expect(bob2.cache).toBe('miss');
+      expect(tokenRequestsSince(before)).toBe(2);
+      expect(await subjectOf(alice2.token.accessToken)).toBe('ALICE');
+      expect(await subjectOf(bob2.token.accessToken)).toBe('BOB');
+      expect([alice2.token.accessToken, bob2.token.accessToken]).not.toContain(alice.token.accessToken);
+      expect([alice2.token.accessToken, bob2.token.accessToken]).not.toContain(bob.token.accessToken);
+    });
+  });
+
+  describe('freshness (fake clock)', () => {
+    let clock: number;
+    const now = () => clock;
+    beforeEach(() => {
+      clock = Date.now();
+    });
+
+    it('refreshes inside the refresh window and serves hits before it', async () => {
+      // Prepare
+      const { cache } = instance({ now, shared: false });
+      const first = await cache.get({ target: 'demo', subject: 'R1' });
+
+      // Act
+      clock += (900 - 121) * 1000; // 121 s left: outside the 120 s window
+      const hit = await cache.get({ target: 'demo', subject: 'R1' });
+      clock += 2000; // 119 s left: inside
+      const refreshed = await cache.get({ target: 'demo', subject: 'R1' });
+
+      // Assess
+      expect(hit.cache).toBe('hit');
+      expect(hit.token.accessToken).toBe(first.token.accessToken);
+      expect(refreshed.cache).toBe('refresh');
+      expect(refreshed.token.accessToken).not.toBe(first.token.accessToken);
+    });
+
+    it('uses the refresh token before minting a new assertion', async () => {
+      // Prepare
+      const { cache } = instance({ now, shared: false, refreshTokens: true });
+      await cache.get({ target: 'demo', subject: 'R2' });
+      const signs = aws.countCalls('Sign');
+      const before = as.tokenRequests.length;
+
+      // Act
+      clock += 800 * 1000;
+      const refreshed = await cache.get({ target: 'demo', subject: 'R2' });
+
+      // Assess
+      expect(refreshed.cache).toBe('refresh');
+      expect(as.tokenRequests.slice(before).map((r) => r.grantType)).toEqual(['refresh_token']);
+      expect(aws.countCalls('Sign')).toBe(signs);
+      expect(await subjectOf(refreshed.token.accessToken)).toBe('R2');
+    });
+
+    it('serves the still-valid token when the refresh fails (stale-if-error)', async () => {
+      // Prepare
+      const { cache, stale } = instance({ now, shared: false, tokenEndpoint: `${proxy.origin}/token` });
+      const first = await cache.get({ target: 'demo', subject: 'R3' });
+      clock += 800 * 1000;
+      // Two attempts of the refresh_token grant, then two of a new assertion.
+      const outage = { kind: 'status', status: 503 } as const;
+      proxy.inject(outage, outage, outage, outage);
+
+      // Act
+      const result = await cache.get({ target: 'demo', subject: 'R3' });
+
+      // Assess
+      expect(result.cache).toBe('stale');
+      expect(result.token.accessToken).toBe(first.token.accessToken);
+      expect(stale).toHaveLength(1);
+    });
+
+    it('never serves a token with less than the minimum remaining lifetime', async () => {
+      // Prepare
+      const { cache } = instance({ now, shared: false, tokenEndpoint: `${proxy.origin}/token` });
+      const first = await cache.get({ target: 'demo', subject: 'R4' });
+      clock += (900 - 29) * 1000; // 29 s left, below the 30 s minimum
+      const outage = { kind: 'status', status: 503 } as const;
+      proxy.inject(outage, outage, outage, outage);
+
+      // Act
+      const failed = cache.get({ target: 'demo', subject: 'R4' });
+
+      // Assess
+      await expect(failed).rejects.toMatchObject({ code: 'ERR_AS_UNAVAILABLE' });
+      const next = await cache.get({ target: 'demo', subject: 'R4' });
+      expect(next.cache).toBe('miss');
+      expect(next.token.accessToken).not.toBe(first.token.accessToken);
+    });
+
+    it('remembers invalid_grant for 30 s without calling the AS or KMS, then asks again', async () => {
+      // Prepare
+      const { cache } = instance({ now, audience: 'https://wrong.example' });
+      const before = as.tokenRequests.length;
+      await expect(cache.get({ target: 'demo', subject: 'R5' })).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
+      const signs = aws.countCalls('Sign');
+
+      // Act
+      const remembered = await cache.get({ target: 'demo', subject: 'R5' }).catch((e: unknown) => e);
+      const fromTable = await instance({ now, audience: 'https://wrong.example' })
+        .cache.get({ target: 'demo', subject: 'R5' })
+        .catch((e: unknown) => e);
+      clock += 31_000;
+      const again = await cache.get({ target: 'demo', subject: 'R5' }).catch((e: unknown) => e);
+
+      // Assess
+      expect(remembered).toMatchObject({ error: 'invalid_grant', fromCache: true });
+      expect(fromTable).toMatchObject({ error: 'invalid_grant', fromCache: true });
+      expect(again).toMatchObject({ error: 'invalid_grant', fromCache: false });
+      expect(tokenRequestsSince(before)).toBe(2);
+      expect(aws.countCalls('Sign')).toBe(signs + 1);
+    });
+  });
+
+  describe('invalidate', () => {
+    it('removes the entry only when the presented token is the cached one', async () => {
+      // Prepare
+      const { cache } = instance();
+      const first = await cache.get({ target: 'demo', subject: 'I1' });
+
+      // Act
+      const removed = await cache.invalidate({ target: 'demo', subject: 'I1' }, first.token.accessToken);
+      const second = await cache.get({ target: 'demo', subject: 'I1' });
+      const lateRetry = await cache.invalidate({ target: 'demo', subject: 'I1' }, first.token.accessToken);
+      const third = await cache.get({ target: 'demo', subject: 'I1' });
+
+      // Assess
+      expect(removed).toBe(true);
+      expect(second.cache).toBe('miss');
+      expect(lateRetry).toBe(false);
+      expect(third.cache).toBe('hit');
+      expect(third.token.accessToken).toBe(second.token.accessToken);
+    });
+  });
+
+  describe('degradation', () => {
+    it('keeps answering when DynamoDB stops in the middle of a test', async () => {
+      // Prepare
+      const { cache, degraded } = instance();
+      await cache.get({ target: 'demo', subject: 'D1' });
+      await dynamo.stop();
+
+      // Act
+      const results = await Promise.all([
+        cache.get({ target: 'demo', subject: 'D1' }),
+        cache.get({ target: 'demo', subject: 'D2' }),
+        cache.get({ target: 'demo', subject: 'D2' }),
+      ]);
+
+      // Assess
+      expect(results.map((r) => r.cache)).toEqual(['hit', 'miss', 'miss']);
+      expect(await subjectOf(results[1]!.token.accessToken)).toBe('D2');
+      expect(degraded.length).toBeGreaterThan(0);
+    });
+
+    it('works on memory alone (the embedded default)', async () => {
+      // Prepare
+      const { cache } = instance({ shared: false });
+
+      // Act
+      const first = await cache.get({ target: 'demo', subject: 'M1' });
+      const second = await cache.get({ target: 'demo', subject: 'M1' });
+
+      // Assess
+      expect([first.cache, second.cache]).toEqual(['miss', 'hit']);
+    });
+  });
+});
