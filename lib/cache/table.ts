@@ -8,8 +8,12 @@ export const TOKEN_TABLE = {
   ttlAttribute: 'ttl',
 } as const;
 
-export const TOKEN_TABLE_DEFINITION = {
+export const TOKEN_TABLE_DEFINITION: {
+  AttributeDefinitions: Array<{ AttributeName: string; AttributeType: 'S' }>;
+  KeySchema: Array<{ AttributeName: string; KeyType: 'HASH' }>;
+  BillingMode: 'PAY_PER_REQUEST';
+} = {
   AttributeDefinitions: [{ AttributeName: TOKEN_TABLE.partitionKey, AttributeType: 'S' }],
   KeySchema: [{ AttributeName: TOKEN_TABLE.partitionKey, KeyType: 'HASH' }],
   BillingMode: 'PAY_PER_REQUEST',
-} as const;
+};

@@ -7,6 +7,12 @@ export interface SecretsManagerStoreOptions {
   readonly now?: () => number;
 }
 
+/**
+ * Errors that mean the reference points at nothing, so asking again will not help. For GetSecretValue,
+ * InvalidRequestException means the secret is scheduled for deletion (API_GetSecretValue, Errors).
+ */
+const NOT_FOUND = new Set(['ResourceNotFoundException', 'InvalidRequestException']);
+
 interface CacheEntry {
   readonly value: Promise<string>;
   readonly fetchedAt: number;
@@ -42,7 +48,8 @@ export class SecretsManagerStore {
         `secret "${secretId}" is not JSON, so it has no field "${field}"`,
       );
     }
-    const value = (parsed as Record<string, unknown> | null)?.[field];
+    // Only an object's own members are fields: not a string's characters, an array's items or `constructor`.
+    const value = isJsonObject(parsed) && Object.hasOwn(parsed, field) ? parsed[field] : undefined;
     if (typeof value !== 'string' || value.length === 0) {
       throw new GatewayError('ERR_SECRET_NOT_FOUND', `secret "${secretId}" has no string field "${field}"`);
     }
@@ -69,12 +76,15 @@ export class SecretsManagerStore {
       if (output.SecretBinary !== undefined) return Buffer.from(output.SecretBinary).toString('utf8');
     } catch (cause) {
       const awsName = (cause as { name?: string }).name ?? 'Error';
-      const code =
-        awsName === 'ResourceNotFoundException' ? 'ERR_SECRET_NOT_FOUND' : 'ERR_SECRET_UNAVAILABLE';
+      const code = NOT_FOUND.has(awsName) ? 'ERR_SECRET_NOT_FOUND' : 'ERR_SECRET_UNAVAILABLE';
       throw new GatewayError(code, `cannot read secret "${secretId}" from Secrets Manager (${awsName})`, {
         cause,
       });
     }
     throw new GatewayError('ERR_SECRET_NOT_FOUND', `secret "${secretId}" has no value`);
   }
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

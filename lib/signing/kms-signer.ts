@@ -120,7 +120,16 @@ export class KmsSigner implements Signer {
 }
 
 const NOT_FOUND = new Set(['NotFoundException']);
-const UNUSABLE = new Set(['DisabledException', 'KMSInvalidStateException', 'InvalidKeyUsageException']);
+/**
+ * UnsupportedOperationException is what GetPublicKey answers for a symmetric key (it has no public half):
+ * the key exists but can never sign, which is no reason to retry.
+ */
+const UNUSABLE = new Set([
+  'DisabledException',
+  'KMSInvalidStateException',
+  'InvalidKeyUsageException',
+  'UnsupportedOperationException',
+]);
 
 /** Maps an AWS SDK error to a typed gateway error; the AWS error stays as `cause`. */
 function kmsError(cause: unknown, keyName: string, operation: string): GatewayError {

@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbTokenStore } from '#lib/cache/dynamodb-token-store.ts';
@@ -259,15 +259,15 @@ describe('TokenCache', () => {
       const { Items = [] } = await dynamo.client.send(new ScanCommand({ TableName: dynamo.tableName }));
       const tokens = Items.filter((item) => item.kind?.S === 'token');
       expect(tokens).toHaveLength(2);
-      const [x, y] = tokens as [Record<string, never>, Record<string, never>];
-      const { PutItemCommand } = await import('@aws-sdk/client-dynamodb');
-      for (const [target, source] of [
+      const [x, y] = tokens as [Record<string, AttributeValue>, Record<string, AttributeValue>];
+      // Swap the sealed payloads (ciphertext, wrapped key, token hash); each item keeps its own key.
+      const swaps: Array<[Record<string, AttributeValue>, Record<string, AttributeValue>]> = [
         [x, y],
         [y, x],
-      ] as const) {
-        await dynamo.client.send(
-          new PutItemCommand({ TableName: dynamo.tableName, Item: { ...source, pk: target.pk } }),
-        );
+      ];
+      for (const [into, from] of swaps) {
+        const Item = { ...into, ct: from.ct!, wk: from.wk!, th: from.th! };
+        await dynamo.client.send(new PutItemCommand({ TableName: dynamo.tableName, Item }));
       }
       const fresh = instance(); // empty memory: must read the table
       const before = as.tokenRequests.length;
