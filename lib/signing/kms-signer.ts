@@ -26,6 +26,13 @@ export interface KmsSignerOptions extends DescribeOptions {
   readonly algorithm?: JwsAlgorithm | undefined;
 }
 
+interface ResolvedKey {
+  readonly description: SigningKeyDescription;
+  readonly spec: AlgorithmSpec;
+  /** The key ARN GetPublicKey resolved the configured reference (possibly an alias) to. */
+  readonly keyArn: string;
+}
+
 /**
  * Signs in AWS KMS: the private key never leaves it. The signing input is hashed here and sent with
  * `MessageType: DIGEST`, so any size of JWT fits the 4 KiB message limit and only the digest crosses
@@ -34,7 +41,7 @@ export interface KmsSignerOptions extends DescribeOptions {
  */
 export class KmsSigner implements Signer {
   readonly id: string;
-  private description: Promise<{ description: SigningKeyDescription; spec: AlgorithmSpec }> | undefined;
+  private description: Promise<ResolvedKey> | undefined;
 
   constructor(
     private readonly kms: KMSClient,
@@ -48,13 +55,14 @@ export class KmsSigner implements Signer {
   }
 
   async sign(signingInput: Uint8Array): Promise<Uint8Array> {
-    const { spec } = await this.resolve();
+    const { spec, keyArn } = await this.resolve();
     const digest = createHash(spec.hash).update(signingInput).digest();
     let signature: Uint8Array | undefined;
     try {
       const output = await this.kms.send(
         new SignCommand({
-          KeyId: this.options.keyId,
+          // The key that was described, even if an alias has moved since: the kid must match the signature.
+          KeyId: keyArn,
           Message: digest,
           MessageType: 'DIGEST',
           SigningAlgorithm: spec.kmsSigningAlgorithm as SigningAlgorithmSpec,
@@ -69,7 +77,7 @@ export class KmsSigner implements Signer {
   }
 
   /** One GetPublicKey per container; a failure is not cached, so the next request tries again. */
-  private resolve(): Promise<{ description: SigningKeyDescription; spec: AlgorithmSpec }> {
+  private resolve(): Promise<ResolvedKey> {
     this.description ??= this.fetchPublicKey().catch((error: unknown) => {
       this.description = undefined;
       throw error;
@@ -77,7 +85,7 @@ export class KmsSigner implements Signer {
     return this.description;
   }
 
-  private async fetchPublicKey(): Promise<{ description: SigningKeyDescription; spec: AlgorithmSpec }> {
+  private async fetchPublicKey(): Promise<ResolvedKey> {
     let output: GetPublicKeyCommandOutput;
     try {
       output = await this.kms.send(new GetPublicKeyCommand({ KeyId: this.options.keyId }));
@@ -93,7 +101,7 @@ export class KmsSigner implements Signer {
     const spec = this.algorithmFor(output.KeySpec ?? '', output.SigningAlgorithms ?? []);
     const publicKey = createPublicKey({ key: Buffer.from(output.PublicKey), format: 'der', type: 'spki' });
     const description = await describePublicKey(publicKey, spec.alg, this.options);
-    return { description, spec };
+    return { description, spec, keyArn: output.KeyId ?? this.options.keyId };
   }
 
   private algorithmFor(keySpec: string, allowed: readonly string[]): AlgorithmSpec {

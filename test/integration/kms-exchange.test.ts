@@ -16,6 +16,7 @@ import { serveJwks } from '#test/support/jwks-server.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const SIGNING_ALIAS = 'alias/gateway-assertions';
+let signingKeyArn: string;
 const SECRET_ID = 'gateway/demo-as/gw-basic';
 // RFC 6749 2.3.1 encoding is exercised too: the secret holds characters Basic must form-encode.
 const BASIC_SECRET = 's3cr:t+/%= x';
@@ -71,7 +72,7 @@ beforeAll(async () => {
   emulator = await startAwsEmulator();
   kms = new KMSClient(awsClientConfig(emulator));
   secretsManager = new SecretsManagerClient(awsClientConfig(emulator));
-  await emulator.createKey('ECC_NIST_P256', 'SIGN_VERIFY', SIGNING_ALIAS);
+  signingKeyArn = (await emulator.createKey('ECC_NIST_P256', 'SIGN_VERIFY', SIGNING_ALIAS)).arn;
   emulator.putSecret(SECRET_ID, JSON.stringify({ client_id: 'gw-basic', client_secret: BASIC_SECRET }));
 
   const port = await freePort();
@@ -151,7 +152,7 @@ describe('KMS-signed exchange', () => {
       const signs = emulator.calls.filter((call) => call.operation === 'Sign');
       expect(signs.map((call) => call.input)).toEqual([
         expect.objectContaining({
-          KeyId: SIGNING_ALIAS,
+          KeyId: signingKeyArn, // the key the alias resolved to when it was described
           MessageType: 'DIGEST',
           SigningAlgorithm: 'ECDSA_SHA_256',
         }),

@@ -5,6 +5,7 @@ import {
   KMSClient,
   type KMSClientConfig,
   ScheduleKeyDeletionCommand,
+  UpdateAliasCommand,
 } from '@aws-sdk/client-kms';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, exportJWK, jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -184,7 +185,7 @@ describe('KmsSigner', () => {
         const signs = emulator.calls.filter((call) => call.operation === 'Sign');
         expect(signs).toHaveLength(1);
         expect(signs[0]!.input).toEqual({
-          KeyId: key.keyId,
+          KeyId: key.arn, // the ARN GetPublicKey resolved, not the configured reference
           Message: digestOfSigningInput(jwt, hash),
           MessageType: 'DIGEST',
           SigningAlgorithm: kmsSigningAlgorithm,
@@ -226,9 +227,28 @@ describe('KmsSigner', () => {
         const { protectedHeader } = await jwtVerify(jwt, createLocalJWKSet(await keyRing.jwks()));
         expect(protectedHeader.kid).toBe(aliasKey.thumbprint);
         const keyIdsSent = emulator.calls.map((call) => call.input.KeyId);
-        expect(keyIdsSent).toEqual([keyId, keyId]); // GetPublicKey, then Sign
+        // GetPublicKey by the configured reference, then Sign by the key ARN it resolved to.
+        expect(keyIdsSent).toEqual([keyId, aliasKey.arn]);
       });
     }
+
+    it('keeps signing with the key it published when the alias moves to another key', async () => {
+      // Prepare
+      const alias = 'alias/rotating';
+      const first = await createTestKey('ECC_NIST_P256', alias);
+      const second = await createTestKey('ECC_NIST_P256');
+      const kmsSigner = signer(alias);
+      const keyRing = new SigningKeyRing([{ signer: kmsSigner, retired: false }]);
+      const jwks = createLocalJWKSet(await keyRing.jwks());
+      await kms.send(new UpdateAliasCommand({ AliasName: alias, TargetKeyId: second.keyId }));
+
+      // Act
+      const { jwt } = await buildAssertion(kmsSigner, CLAIMS);
+
+      // Assess: the signature matches the published kid, not whatever the alias points at now.
+      const { protectedHeader } = await jwtVerify(jwt, jwks);
+      expect(protectedHeader.kid).toBe(first.thumbprint);
+    });
 
     it('calls GetPublicKey once for 50 concurrent first sign and describe calls', async () => {
       // Prepare

@@ -885,6 +885,16 @@ class KmsState {
     this.aliases.set(aliasName, key.id);
   }
 
+  /** UpdateAlias: points an existing alias at another key (key rotation by alias). */
+  updateAlias(aliasName: string, targetKeyId: string): void {
+    if (!this.aliases.has(aliasName)) {
+      throw new AwsError('NotFoundException', `Alias ${this.aliasArn(aliasName)} is not found.`);
+    }
+    const key = this.resolveKey(targetKeyId, { allowAlias: false });
+    if (key.state === 'PendingDeletion') throw pendingDeletion(key);
+    this.aliases.set(aliasName, key.id);
+  }
+
   setEnabled(keyRef: string, enabled: boolean): void {
     const key = this.resolveKey(keyRef, { allowAlias: false });
     if (key.state === 'PendingDeletion') throw pendingDeletion(key);
@@ -1062,6 +1072,11 @@ const KMS_OPERATIONS: Readonly<Record<string, KmsHandler>> = {
 
   CreateAlias: async (kms, input) => {
     kms.createAlias(requiredString(input, 'AliasName'), requiredString(input, 'TargetKeyId'));
+    return {};
+  },
+
+  UpdateAlias: async (kms, input) => {
+    kms.updateAlias(requiredString(input, 'AliasName'), requiredString(input, 'TargetKeyId'));
     return {};
   },
 
