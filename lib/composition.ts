@@ -1,8 +1,19 @@
+import { readFile } from 'node:fs/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { TokenBroker } from './broker.ts';
+import { DynamoDbTokenStore } from './cache/dynamodb-token-store.ts';
+import {
+  type DataKeyProvider,
+  EnvelopeCipher,
+  KmsDataKeyProvider,
+  LocalDataKeyProvider,
+} from './cache/envelope-cipher.ts';
+import { MemoryTokenStore } from './cache/memory-token-store.ts';
+import { TokenCache } from './cache/token-cache.ts';
 import { loadConfigFile } from './config/load-config.ts';
-import type { GatewayConfig, SigningKeyConfig } from './config/schema.ts';
+import type { CacheConfig, GatewayConfig, SigningKeyConfig } from './config/schema.ts';
 import { TokenExchanger } from './oauth/token-exchanger.ts';
 import { describeError, logger } from './observability/logger.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
@@ -23,6 +34,7 @@ import type { Signer } from './signing/signer.ts';
 export interface AwsClients {
   readonly kms?: KMSClient;
   readonly secretsManager?: SecretsManagerClient;
+  readonly dynamodb?: DynamoDBClient;
 }
 
 /** Timeouts for AWS calls: a Lambda must not hang on a stuck connection. */
@@ -33,8 +45,15 @@ export interface Gateway {
   readonly config: GatewayConfig;
   readonly keyRing: SigningKeyRing;
   readonly exchanger: TokenExchanger;
+  readonly cache: TokenCache;
   readonly broker: TokenBroker;
 }
+
+/** DynamoDB must never slow a request much: short timeouts, one retry, then the cache degrades. */
+const DYNAMODB_CLIENT = {
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 500, requestTimeout: 1_000, throwOnRequestTimeout: true },
+};
 
 export interface GatewayDependencies {
   readonly aws?: AwsClients;
@@ -73,13 +92,58 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     : undefined;
   const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
   const exchanger = new TokenExchanger({ config, keyRing, secrets, fetch: deps.fetch });
+  const cache = createCache(config.cache, exchanger, kmsClient, metrics, deps.aws?.dynamodb);
   const broker = new TokenBroker({
     policy: new CallerPolicy(config, secrets),
     exchanger,
     audit: deps.audit ?? loggerAudit,
     metrics,
   });
-  return { config, keyRing, exchanger, broker };
+  return { config, keyRing, exchanger, cache, broker };
+}
+
+function createCache(
+  config: CacheConfig,
+  exchanger: TokenExchanger,
+  kms: () => KMSClient,
+  metrics: GatewayMetrics,
+  dynamodb: DynamoDBClient | undefined,
+): TokenCache {
+  const table = config.dynamodb;
+  let shared: DynamoDbTokenStore | undefined;
+  if (table) {
+    const encryption = table.encryption;
+    const keys: DataKeyProvider =
+      'kmsKeyId' in encryption
+        ? new KmsDataKeyProvider(kms(), encryption.kmsKeyId)
+        : new LocalDataKeyProvider(async () =>
+            Buffer.from((await readFile(encryption.localKeyFile, 'utf8')).trim(), 'base64'),
+          );
+    const cipher = new EnvelopeCipher(keys, {
+      rotateAfterMs: table.dataKeyRotationSeconds * 1000,
+      maxCachedKeys: 64,
+    });
+    shared = new DynamoDbTokenStore(dynamodb ?? new DynamoDBClient(DYNAMODB_CLIENT), cipher, {
+      tableName: table.tableName,
+    });
+  }
+  return new TokenCache({
+    exchanger,
+    local: new MemoryTokenStore(config.maxEntries),
+    shared,
+    settings: config,
+    observer: {
+      degraded: (operation, error) => {
+        metrics.cacheDegraded(operation);
+        logger.warn('token cache degraded: continuing without the shared layer', {
+          operation,
+          ...describeError(error),
+        });
+      },
+      servedStale: (error) =>
+        logger.warn('token refresh failed: served the cached token', describeError(error)),
+    },
+  });
 }
 
 function createSigner(id: string, key: SigningKeyConfig, kms: () => KMSClient): Signer {

@@ -46,19 +46,31 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   }
 }
 
-/** Wraps data keys with AES-256-GCM under a local 256-bit key: the same envelope, without KMS. */
+/**
+ * Wraps data keys with AES-256-GCM under a local 256-bit key: the same envelope, without KMS. The key is
+ * loaded on first use (a file of 32 random bytes in base64, for instance).
+ */
 export class LocalDataKeyProvider implements DataKeyProvider {
-  constructor(private readonly masterKey: Uint8Array) {
-    if (masterKey.length !== 32) throw new RangeError('the local cache key must be 32 bytes');
-  }
+  private masterKey: Promise<Uint8Array> | undefined;
+
+  constructor(private readonly load: () => Promise<Uint8Array>) {}
 
   async generate(): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array }> {
     const plaintext = randomBytes(32);
-    return { plaintext, wrapped: seal(this.masterKey, plaintext, Buffer.from(ENCRYPTION_CONTEXT.purpose)) };
+    return { plaintext, wrapped: seal(await this.key(), plaintext, Buffer.from(ENCRYPTION_CONTEXT.purpose)) };
   }
 
   async unwrap(wrapped: Uint8Array): Promise<Uint8Array> {
-    return open(this.masterKey, wrapped, Buffer.from(ENCRYPTION_CONTEXT.purpose));
+    return open(await this.key(), wrapped, Buffer.from(ENCRYPTION_CONTEXT.purpose));
+  }
+
+  private key(): Promise<Uint8Array> {
+    this.masterKey ??= this.load().then((key) => {
+      if (key.length !== 32)
+        throw new GatewayError('ERR_CONFIG_INVALID', 'the local cache key must be 32 bytes');
+      return key;
+    });
+    return this.masterKey;
   }
 }
 

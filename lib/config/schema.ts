@@ -231,6 +231,63 @@ export const caller = z
   })
   .strict();
 
+export const cacheSettings = z
+  .object({
+    dynamodb: z
+      .object({
+        tableName: z.string().min(3).max(255).describe('The token table (see infra/).'),
+        encryption: z
+          .union([
+            z
+              .object({ kmsKeyId: z.string().min(1).describe('Symmetric KMS key for the data keys.') })
+              .strict(),
+            z
+              .object({ localKeyFile: z.string().min(1).describe('32 random bytes, base64 (development).') })
+              .strict(),
+          ])
+          .describe('Envelope encryption of the tokens in the table.'),
+        dataKeyRotationSeconds: z.number().int().min(60).max(86_400).default(3600),
+      })
+      .strict()
+      .optional()
+      .describe('The shared layer; without it each instance caches in memory only.'),
+    maxEntries: z.number().int().min(1).max(1_000_000).default(10_000).describe('Memory layer size (LRU).'),
+    minRemainingSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(30)
+      .describe('Never serve a token with less left.'),
+    refreshAheadSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(120)
+      .describe('Refresh within this of expiry.'),
+    refreshJitterSeconds: z.number().int().min(0).max(600).default(30).describe('Per-instance extra window.'),
+    negativeTtlSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(30)
+      .describe('Remember invalid_grant this long.'),
+    defaultLifetimeSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .default(300)
+      .describe('When the server gives no expires_in and the token is no JWT.'),
+  })
+  .strict()
+  .refine((c) => c.minRemainingSeconds <= c.refreshAheadSeconds, {
+    error: 'minRemainingSeconds must not exceed refreshAheadSeconds',
+    path: ['minRemainingSeconds'],
+  });
+
 export const gatewayConfig = z
   .object({
     $schema: z.string().optional(),
@@ -245,6 +302,7 @@ export const gatewayConfig = z
       .object({ cacheTtlSeconds: z.number().int().min(0).max(86_400).default(300) })
       .strict()
       .prefault({}),
+    cache: cacheSettings.prefault({}).describe('The token cache.'),
   })
   .strict()
   .superRefine(checkReferences);
@@ -256,6 +314,7 @@ export type SigningKeyConfig = z.output<typeof signingKey>;
 export type SecretReference = z.output<typeof secretReference>;
 export type ClientAuthenticationConfig = z.output<typeof clientAuthentication>;
 export type CallerConfig = z.output<typeof caller>;
+export type CacheConfig = z.output<typeof cacheSettings>;
 export type CallerGrantConfig = z.output<typeof callerGrant>;
 
 type RawConfig = Omit<GatewayConfig, never>;

@@ -15,6 +15,8 @@ export interface GatewayMetrics {
   authorizationServerLatency(ms: number): void;
   signingLatency(ms: number): void;
   cacheResult(result: string): void;
+  /** A shared cache operation failed and the request went on without it. */
+  cacheDegraded(operation: string): void;
 }
 
 export const powertoolsMetrics: GatewayMetrics = {
@@ -36,5 +38,10 @@ export const powertoolsMetrics: GatewayMetrics = {
     const single = metrics.singleMetric();
     single.addDimension('result', result);
     single.addMetric('CacheResults', MetricUnit.Count, 1);
+  },
+  cacheDegraded(operation) {
+    const single = metrics.singleMetric();
+    single.addDimension('operation', operation);
+    single.addMetric('CacheDegraded', MetricUnit.Count, 1);
   },
 };
