@@ -3,7 +3,7 @@ import type { CallerCredentials } from '../policy/caller-policy.ts';
 
 /** The parts of an HTTP API v2 request context that may identify a caller, whichever authorizer ran. */
 interface AuthorizerContext {
-  readonly iam?: { readonly userArn?: string };
+  readonly iam?: { readonly userArn?: unknown };
   readonly lambda?: { readonly principalId?: unknown };
 }
 
@@ -16,11 +16,16 @@ export function callerCredentials(event: APIGatewayProxyEventV2): CallerCredenti
   const context = event.requestContext as APIGatewayProxyEventV2['requestContext'] & {
     authorizer?: AuthorizerContext;
   };
-  const principal = context.authorizer?.lambda?.principalId;
+  // Only strings count: a null or otherwise odd member (an unusual authorizer, a hand-made test event)
+  // must leave the caller unidentified, not fail the request.
   return {
-    apiKey: event.headers?.['x-api-key'],
-    mtlsSubject: context.authentication?.clientCert?.subjectDN,
-    iamPrincipal: context.authorizer?.iam?.userArn,
-    authorizerPrincipal: typeof principal === 'string' ? principal : undefined,
+    apiKey: text(event.headers?.['x-api-key']),
+    mtlsSubject: text(context.authentication?.clientCert?.subjectDN),
+    iamPrincipal: text(context.authorizer?.iam?.userArn),
+    authorizerPrincipal: text(context.authorizer?.lambda?.principalId),
   };
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }

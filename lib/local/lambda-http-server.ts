@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
+import type { GatewayProvider } from '../composition.ts';
+import { healthHandler, jwksHandler, tokenHandler } from '../http/handlers.ts';
 import type { HttpEvent, HttpResult } from '../http/middleware.ts';
+import { openApiDocument } from '../http/openapi.ts';
+import { VERSION } from '../version.ts';
 
 export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult | undefined>;
 
@@ -11,44 +17,113 @@ export type Routes = Readonly<Record<string, LambdaHttpHandler>>;
 /** Local requests larger than this are cut off before the handler: API Gateway's own payload limit. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
-const NOT_FOUND: HttpResult = {
-  statusCode: 404,
-  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-  body: JSON.stringify({ error: 'not_found', error_description: 'no such route', request_id: 'local' }),
-};
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+
+/**
+ * Per-request state for concurrent requests, as the Lambda runtime keeps it when one execution environment
+ * serves several invocations at once (Lambda Managed Instances). Powertools scopes the logger's
+ * correlation id to the current invocation through this store once `AWS_LAMBDA_MAX_CONCURRENCY` is set,
+ * so concurrent local requests never log under each other's request id. Installed before any request;
+ * the variable is set only once it exists, as Powertools refuses the variable without the store.
+ */
+const invokeStore = await InvokeStore.getInstanceAsync(true);
+
+/** The gateway's routes, as `npm start` serves them. */
+export function gatewayRoutes(gateway: GatewayProvider): Routes {
+  const openapi = JSON.stringify(openApiDocument(VERSION));
+  return {
+    '* /v1/token': tokenHandler(gateway),
+    '* /.well-known/jwks.json': jwksHandler(gateway),
+    '* /health': healthHandler(),
+    'GET /openapi.json': async () => ({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: openapi,
+    }),
+  };
+}
 
 /**
  * Serves Lambda handlers over plain HTTP the way API Gateway HTTP APIs do: each request becomes a payload
  * v2 event, the handler's structured result becomes the response. The same handlers run here and in AWS.
+ * Whatever the local server answers itself (no route, too large, unparseable) uses the API's error body.
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
  */
 export function createLambdaHttpServer(routes: Routes): Server {
-  return createServer((req, res) => {
+  process.env.AWS_LAMBDA_MAX_CONCURRENCY ??= '64';
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     serve(routes, req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end('{"error":"internal_error","error_description":"local server failure","request_id":"local"}');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const body = errorBody('internal_error', 'local server failure', randomUUID());
+      res.writeHead(500, JSON_HEADERS).end(body);
     });
+  };
+  const server = createServer(listener);
+  // Node would answer an unknown `Expect` with a bare 417; API Gateway passes the request on.
+  server.on('checkExpectation', listener);
+  // Node answers what it cannot parse (unknown method, oversized headers) with an empty body, and drops
+  // CONNECT without a word; answer both in the API's own error format instead.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const description =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? 'the request headers are too large'
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 'the request was not received in time'
+          : 'the request is not valid HTTP';
+    // A HEAD answer has no body; the failed request's first bytes tell, as far as Node kept them.
+    const packet = (error as { rawPacket?: Buffer }).rawPacket;
+    const head = packet?.subarray(0, 5).toString('latin1') === 'HEAD ';
+    socket.end(rawResponse(400, errorBody('invalid_request', description, randomUUID()), head));
   });
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    socket.end(rawResponse(405, errorBody('method_not_allowed', 'CONNECT is not supported', randomUUID())));
+  });
+  return server;
 }
 
 async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const requestId = randomUUID();
   const method = req.method ?? 'GET';
+  const answer = (status: number, body: string, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { ...JSON_HEADERS, ...headers, 'x-request-id': requestId });
+    res.end(method === 'HEAD' ? undefined : body);
+  };
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // An absolute-form request target that is not a URL, e.g. `GET http://[ HTTP/1.1`.
+    answer(400, errorBody('invalid_request', 'the request target is not a valid URL', requestId));
+    return;
+  }
   const handler = routes[`${method} ${url.pathname}`] ?? routes[`* ${url.pathname}`];
   const body = await readBody(req);
   if (body === undefined) {
-    res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-    res.end('{"error":"payload_too_large","error_description":"request too large","request_id":"local"}');
+    const description = `the request exceeds ${MAX_REQUEST_BYTES} bytes`;
+    answer(413, errorBody('payload_too_large', description, requestId), { connection: 'close' });
     return;
   }
-  const requestId = randomUUID();
+  if (!handler) {
+    answer(404, errorBody('not_found', 'no such route', requestId));
+    return;
+  }
   const event = toEvent(req, url, method, body, requestId);
-  const result = handler ? ((await handler(event, lambdaContext(requestId))) ?? NOT_FOUND) : NOT_FOUND;
-  const headers = { ...result.headers, 'x-request-id': requestId } as Record<
-    string,
-    string | number | boolean
-  >;
-  res.writeHead(result.statusCode ?? 200, headers as Record<string, string>);
+  const context = { [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId };
+  const result = await invokeStore.run(context, () => handler(event, lambdaContext(requestId)));
+  if (!result) {
+    answer(500, errorBody('internal_error', 'the handler returned no response', requestId));
+    return;
+  }
+  const headers = { ...result.headers, 'x-request-id': requestId } as Record<string, string>;
+  res.writeHead(result.statusCode ?? 200, headers);
   res.end(
     method === 'HEAD'
       ? undefined
@@ -56,6 +131,24 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
         ? Buffer.from(result.body ?? '', 'base64')
         : result.body,
   );
+}
+
+function errorBody(error: string, description: string, requestId: string): string {
+  return JSON.stringify({ error, error_description: description, request_id: requestId });
+}
+
+/** A complete HTTP/1.1 response for a socket Node's HTTP layer has not wrapped in a response object. */
+function rawResponse(status: number, body: string, head = false): string {
+  const reason = status === 405 ? 'Method Not Allowed' : 'Bad Request';
+  return [
+    `HTTP/1.1 ${status} ${reason}`,
+    'content-type: application/json',
+    'cache-control: no-store',
+    `content-length: ${Buffer.byteLength(body)}`,
+    'connection: close',
+    '',
+    head ? '' : body,
+  ].join('\r\n');
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

@@ -8,11 +8,9 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const { createGateway } = await import('../composition.ts');
 const { loadConfigFile, parseConfig } = await import('../config/load-config.ts');
-const { healthHandler, jwksHandler, tokenHandler } = await import('../http/handlers.ts');
-const { openApiDocument } = await import('../http/openapi.ts');
 const { describeError, logger } = await import('../observability/logger.ts');
 const { VERSION } = await import('../version.ts');
-const { createLambdaHttpServer } = await import('./lambda-http-server.ts');
+const { createLambdaHttpServer, gatewayRoutes } = await import('./lambda-http-server.ts');
 const { startEmbeddedDefaults } = await import('./embedded-defaults.ts');
 
 const USAGE = `Usage: npm start [-- --config FILE] [--port N] [--host ADDR]
@@ -42,19 +40,46 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   console.error(`invalid port: ${values.port ?? process.env.PORT}\n\n${USAGE}`);
   process.exit(2);
 }
-const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 const configPath = values.config ?? process.env.GATEWAY_CONFIG;
 
+type Gateway = ReturnType<typeof createGateway>;
+
+/**
+ * Listens before the gateway exists, so that port 0 works: the embedded demo AS must be told the gateway's
+ * real JWKS URL. Exits when the port cannot be had; returns the origin to print.
+ */
+function listen(server: ReturnType<typeof createLambdaHttpServer>): Promise<string> {
+  server.on('error', (error) => {
+    console.error(`cannot listen on ${host}:${port}: ${error.message}`);
+    process.exit(1);
+  });
+  return new Promise((resolvePromise) => {
+    server.listen(port, host, () => {
+      const address = server.address();
+      const bound = typeof address === 'object' && address ? address.port : port;
+      resolvePromise(`http://${host.includes(':') ? `[${host}]` : host}:${bound}`);
+    });
+  });
+}
+
 try {
-  let gateway: ReturnType<typeof createGateway>;
-  let banner: string[];
+  let gateway: Gateway;
   const stops: Array<() => Promise<void>> = [];
+  // Requests that arrive while the gateway is still being set up wait for it.
+  let ready: (gateway: Gateway) => void = () => undefined;
+  const gatewayReady = new Promise<Gateway>((resolvePromise) => {
+    ready = resolvePromise;
+  });
+  const server = createLambdaHttpServer(gatewayRoutes(() => gatewayReady));
+  let banner: string[];
   if (configPath) {
     const { config, warnings } = await loadConfigFile(resolve(configPath));
     for (const warning of warnings) logger.warn(warning);
     gateway = createGateway(config);
+    const origin = await listen(server);
     banner = [`jwt-bearer-gateway ${VERSION} listening on ${origin} (config ${configPath})`];
   } else {
+    const origin = await listen(server);
     const defaults = await startEmbeddedDefaults({
       stateDirectory: resolve('.state'),
       jwksUrl: `${origin}/.well-known/jwks.json`,
@@ -75,23 +100,8 @@ try {
       `    -H 'x-api-key: ${defaults.apiKey}' -d '{"target":"demo","subject":"CICSUSR1"}'`,
     ];
   }
-  const provider = () => Promise.resolve(gateway);
-  const openapi = JSON.stringify(openApiDocument(VERSION));
-  const server = createLambdaHttpServer({
-    '* /v1/token': tokenHandler(provider),
-    '* /.well-known/jwks.json': jwksHandler(provider),
-    '* /health': healthHandler(),
-    'GET /openapi.json': async () => ({
-      statusCode: 200,
-      headers: { 'content-type': 'application/json' },
-      body: openapi,
-    }),
-  });
-  server.on('error', (error) => {
-    console.error(`cannot listen on ${origin}: ${(error as Error).message}`);
-    process.exit(1);
-  });
-  server.listen(port, host, () => console.log(banner.join('\n')));
+  ready(gateway);
+  console.log(banner.join('\n'));
 
   const shutdown = () => {
     server.close();

@@ -74,7 +74,10 @@ export class CallerPolicy {
 
   /** Checks one token request against the caller's allow-lists; the first violation is reported. */
   authorize(caller: Caller, request: TokenPolicyRequest): void {
-    const target = this.config.targets[request.target];
+    // Own members only: a target named "constructor" must not find Object.prototype's.
+    const target = Object.hasOwn(this.config.targets, request.target)
+      ? this.config.targets[request.target]
+      : undefined;
     if (!target) throw new GatewayError('ERR_TARGET_UNKNOWN', `no target named "${request.target}"`);
     const grant = this.grants.get(caller.id)?.get(request.target);
     if (!grant) throw denied(`caller "${caller.id}" may not use target "${request.target}"`);

@@ -1,0 +1,91 @@
+// npm run bench: cache-hit throughput and latency of the gateway (local runtime, embedded defaults) as a
+// ratio to a bare node:http server answering a fixed JSON body, both measured in this run, each in its
+// own process, with autocannon at 64 connections. Results: docs/PERFORMANCE.md.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import autocannon from 'autocannon';
+
+const CONNECTIONS = 64;
+const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const API_KEY = 'bench-api-key';
+const BODY = JSON.stringify({ target: 'demo', subject: 'CICSUSR1' });
+
+interface Result {
+  readonly name: string;
+  readonly requestsPerSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+async function startProcess(script: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, PORT: String(port), DEMO_API_KEY: API_KEY, POWERTOOLS_LOG_LEVEL: 'ERROR' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  for await (const chunk of child.stdout!) {
+    output += String(chunk);
+    if (output.includes('listening on')) break;
+  }
+  child.stdout!.resume();
+  return child;
+}
+
+async function measure(name: string, url: string, headers: Record<string, string>): Promise<Result> {
+  const options = { url, method: 'POST' as const, headers, body: BODY, connections: CONNECTIONS };
+  await autocannon({ ...options, duration: 2 }); // warm up: JIT, connections, and the cache entry
+  const result = await autocannon({ ...options, duration: DURATION_SECONDS });
+  return {
+    name,
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+async function run(): Promise<void> {
+  const [barePort, gatewayPort] = [await freePort(), await freePort()];
+  const bare = await startProcess('bench/bare-server.ts', barePort);
+  const gateway = await startProcess('lib/local/main.ts', gatewayPort);
+  try {
+    const headers = { 'content-type': 'application/json', 'x-api-key': API_KEY };
+    const primed = await fetch(`http://127.0.0.1:${gatewayPort}/v1/token`, {
+      method: 'POST',
+      headers,
+      body: BODY,
+    });
+    if (primed.status !== 200) throw new Error(`gateway answered ${primed.status}: ${await primed.text()}`);
+    const baseline = await measure('bare node:http', `http://127.0.0.1:${barePort}/`, headers);
+    const cacheHit = await measure('gateway cache hit', `http://127.0.0.1:${gatewayPort}/v1/token`, headers);
+    const ratio = cacheHit.requestsPerSecond / baseline.requestsPerSecond;
+    console.log(`\n${CONNECTIONS} connections, ${DURATION_SECONDS} s each, node ${process.version}\n`);
+    console.log('| server | req/s | p50 ms | p99 ms | non-2xx | errors |');
+    console.log('|---|---|---|---|---|---|');
+    for (const r of [baseline, cacheHit]) {
+      console.log(
+        `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} |`,
+      );
+    }
+    console.log(`\nthroughput ratio (gateway / bare): ${ratio.toFixed(2)} (goal >= 0.6)`);
+    if (cacheHit.non2xx > 0 || cacheHit.errors > 0) throw new Error('the gateway answered errors under load');
+  } finally {
+    bare.kill('SIGTERM');
+    gateway.kill('SIGTERM');
+  }
+}
+
+await run();

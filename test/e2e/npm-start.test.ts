@@ -1,0 +1,260 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * `npm start` as a user runs it: a child process on a free port with the demo key and client secret
+ * fixed, driven only through its banner, its HTTP port and the demo authorization server it prints.
+ * Every line it writes is kept, to prove none of them leaks a credential or a token.
+ */
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const API_KEY = 'e2e-demo-key-5f0c2b7a9d4e41c8b3a6';
+const CLIENT_SECRET = 'e2e-demo-client-secret-8a1d3f6b2c9e47d0';
+const CLIENT_ID = 'demo-gateway';
+/** A compact JWS anywhere in a line: what an assertion (or a JWT access token) looks like. */
+const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/;
+
+interface Line {
+  readonly stream: 'stdout' | 'stderr';
+  readonly text: string;
+}
+
+interface Banner {
+  readonly url: string;
+  readonly issuer: string;
+  readonly curl: { method: string; url: string; headers: Record<string, string>; body: string };
+}
+
+let child: ChildProcess;
+const lines: Line[] = [];
+let exited: Promise<unknown>;
+let banner: Banner;
+let accessToken = '';
+
+function capture(stream: NodeJS.ReadableStream | null, name: Line['stream']): void {
+  if (!stream) return;
+  createInterface({ input: stream }).on('line', (text) => lines.push({ stream: name, text }));
+}
+
+function transcript(): string {
+  return lines.map((line) => `[${line.stream}] ${line.text}`).join('\n');
+}
+
+/** Polls the captured output (the child writes when it likes); fails with the transcript after `ms`. */
+async function waitFor<T>(what: string, probe: () => T | undefined, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = probe();
+    if (found !== undefined) return found;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`npm start exited while waiting for ${what}:\n${transcript()}`);
+    }
+    if (Date.now() > deadline) throw new Error(`no ${what} after ${ms} ms:\n${transcript()}`);
+    await sleep(50);
+  }
+}
+
+/** The banner's curl command, taken apart the way a shell would read its single-quoted words. */
+function parseCurl(command: string): Banner['curl'] {
+  const words = [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
+  const headers: Record<string, string> = {};
+  let method = 'GET';
+  let url = '';
+  let body = '';
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (word === '-X') method = words[++i]!;
+    else if (word === '-H') {
+      const [name, ...value] = words[++i]!.split(':');
+      headers[name!.trim().toLowerCase()] = value.join(':').trim();
+    } else if (word === '-d') body = words[++i]!;
+    else if (/^https?:\/\//.test(word)) url = word;
+  }
+  return { method, url, headers, body };
+}
+
+function isAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM to the whole process group: npm, the shell, tsx and the node running main.ts. */
+async function stop(): Promise<void> {
+  const pgid = child?.pid;
+  if (pgid === undefined || !isAlive(pgid)) return;
+  process.kill(-pgid, 'SIGTERM');
+  await exited;
+  for (let i = 0; i < 100 && isAlive(pgid); i++) await sleep(50);
+  if (isAlive(pgid)) {
+    process.kill(-pgid, 'SIGKILL');
+    throw new Error('processes of npm start survived SIGTERM');
+  }
+}
+
+beforeAll(async () => {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: '0',
+    DEMO_API_KEY: API_KEY,
+    DEMO_CLIENT_SECRET: CLIENT_SECRET,
+    // The test runner silences logs; the child logs as much as it ever would.
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+  };
+  delete env.GATEWAY_CONFIG;
+  child = spawn('npm', ['start'], { cwd: REPO, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  exited = once(child, 'exit');
+  capture(child.stdout, 'stdout');
+  capture(child.stderr, 'stderr');
+  banner = await waitFor('banner', () => {
+    const text = lines.map((line) => line.text);
+    const url = text.map((t) => /listening on (http:\/\/\S+)/.exec(t)?.[1]).find(Boolean);
+    const issuer = text.map((t) => /demo authorization server: (\S+)/.exec(t)?.[1]).find(Boolean);
+    const curlAt = text.findIndex((t) => t.trim().startsWith('curl '));
+    if (!url || !issuer || curlAt < 0 || !text[curlAt + 1]?.includes(' -d ')) return undefined;
+    const command = `${text[curlAt]!.replace(/\\\s*$/, '')} ${text[curlAt + 1]}`;
+    return { url, issuer, curl: parseCurl(command.trim()) };
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await stop();
+}, 15_000);
+
+async function post(body: string, headers: Record<string, string>) {
+  const response = await fetch(`${banner.url}/v1/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+describe('npm start', () => {
+  describe('embedded defaults', () => {
+    it('prints a working curl command for the end user CICSUSR1', async () => {
+      // Prepare
+      const { curl } = banner;
+
+      // Act
+      const response = await fetch(curl.url, { method: curl.method, headers: curl.headers, body: curl.body });
+
+      // Assess
+      expect(curl).toMatchObject({
+        method: 'POST',
+        url: `${banner.url}/v1/token`,
+        headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+      });
+      expect(JSON.parse(curl.body)).toEqual({ target: 'demo', subject: 'CICSUSR1' });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      const body = (await response.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ token_type: 'Bearer', scope: 'demo.read' });
+      accessToken = String(body.access_token);
+    });
+
+    it('issues a token the demo authorization server knows for CICSUSR1', async () => {
+      // Prepare
+      const basic = Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64');
+
+      // Act
+      const response = await fetch(`${banner.issuer}/token/introspect`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: accessToken }),
+      });
+
+      // Assess
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ active: true, sub: 'CICSUSR1', client_id: CLIENT_ID });
+    });
+
+    it('refuses a wrong API key and a subject outside the RACF pattern', async () => {
+      // Prepare
+      const valid = JSON.stringify({ target: 'demo', subject: 'CICSUSR1' });
+
+      // Act
+      const wrongKey = await post(valid, { 'x-api-key': `${API_KEY}-wrong` });
+      const lowerCase = await post(JSON.stringify({ target: 'demo', subject: 'cicsusr1' }), {
+        'x-api-key': API_KEY,
+      });
+      const badJson = await post('{"target":', { 'x-api-key': API_KEY });
+
+      // Assess
+      expect(wrongKey).toMatchObject({ status: 401, json: { error: 'unauthorized_caller' } });
+      expect(lowerCase).toMatchObject({ status: 403, json: { error: 'access_denied' } });
+      expect(badJson).toMatchObject({ status: 400, json: { error: 'invalid_request' } });
+    });
+
+    it('logs each of concurrent requests under its own request id', async () => {
+      // Prepare
+      const subjects = Array.from({ length: 12 }, (_, i) => `CICSU${String(i).padStart(3, '0')}`);
+
+      // Act
+      const responses = await Promise.all(
+        subjects.map(async (subject, i) => {
+          const response = await fetch(`${banner.url}/v1/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-api-key': i % 3 ? API_KEY : 'wrong' },
+            body: JSON.stringify({ target: 'demo', subject }),
+          });
+          await response.arrayBuffer();
+          return { subject, requestId: response.headers.get('x-request-id'), status: response.status };
+        }),
+      );
+
+      // Assess
+      const audits = await waitFor('an audit line per request', () => {
+        const entries = lines
+          .filter((line) => line.text.startsWith('{') && line.text.includes('"token request audit"'))
+          .map((line) => JSON.parse(line.text) as { correlation_id: string; audit: { request_id: string } });
+        const mine = entries.filter((e) => responses.some((r) => r.requestId === e.audit.request_id));
+        return mine.length === responses.length ? mine : undefined;
+      });
+      for (const entry of audits) expect(entry.correlation_id).toBe(entry.audit.request_id);
+      const refused = lines
+        .filter((line) => line.text.includes('"request refused"'))
+        .map((line) => JSON.parse(line.text) as { correlation_id: string });
+      const failed = responses.filter((r) => r.status !== 200).map((r) => r.requestId);
+      expect(failed).toHaveLength(4);
+      for (const requestId of failed) {
+        expect(refused.filter((entry) => entry.correlation_id === requestId)).toHaveLength(1);
+      }
+    });
+
+    it('stops on SIGTERM with every process of it, and no line it wrote holds a secret', async () => {
+      // Prepare
+      const signingKey = JSON.parse(await readFile(join(REPO, '.state', 'signing-key.json'), 'utf8')) as {
+        d: string;
+      };
+
+      // Act
+      await stop();
+
+      // Assess
+      expect(lines.length).toBeGreaterThan(10);
+      // The banner shows the demo key on purpose (the curl command needs it); nothing else may.
+      const withKey = lines.filter((line) => line.text.includes(API_KEY)).map((line) => line.text.trim());
+      expect(withKey).toEqual([
+        `demo API key: ${API_KEY}`,
+        `-H 'x-api-key: ${API_KEY}' -d '{"target":"demo","subject":"CICSUSR1"}'`,
+      ]);
+      expect(accessToken.length).toBeGreaterThan(20);
+      for (const line of lines) {
+        expect(line.text).not.toContain(CLIENT_SECRET);
+        expect(line.text).not.toContain(accessToken);
+        expect(line.text).not.toContain(signingKey.d);
+        expect(line.text).not.toMatch(JWT);
+      }
+    }, 15_000);
+  });
+});
