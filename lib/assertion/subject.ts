@@ -27,7 +27,9 @@ export function mapSubject(subject: string, rule: SubjectRule = DEFAULT_SUBJECT_
   }
   const folded =
     rule.case === 'upper' ? subject.toUpperCase() : rule.case === 'lower' ? subject.toLowerCase() : subject;
-  const mapped = rule.template.replaceAll('{subject}', folded);
+  // A function, not a string: a string replacement would expand $$, $& and friends in the subject,
+  // and RACF ids may contain $ (A$$B would become A$B, another user).
+  const mapped = rule.template.replaceAll('{subject}', () => folded);
   if (mapped.length > rule.maxLength) {
     throw new GatewayError(
       'ERR_SUBJECT_INVALID',

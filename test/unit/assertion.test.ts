@@ -124,6 +124,15 @@ describe('mapSubject', () => {
     expect(sub).toBe('CICSUSR1@Corp.Example');
   });
 
+  for (const subject of ['A$$B', '$&', "$'", '$`', 'X$1']) {
+    it(`keeps ${subject} as it is: replacement patterns in the subject mean nothing`, () => {
+      // RACF ids may contain $: a template expansion that honoured $$ would map A$$B to another user, A$B.
+      expect(mapSubject(subject, { template: '{subject}@corp', case: 'preserve', maxLength: 64 })).toBe(
+        `${subject}@corp`,
+      );
+    });
+  }
+
   it('folds to lower case', () => {
     expect(mapSubject('CICSUSR1', { template: '{subject}', case: 'lower', maxLength: 64 })).toBe('cicsusr1');
   });
