@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JWS_ALGORITHMS } from '../signing/algorithms.ts';
+import { lookup } from './lookup.ts';
 
 /**
  * The configuration, defined once: validated at start by `loadConfig`, exported as JSON Schema for
@@ -324,7 +325,7 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
   const active = Object.entries(config.signingKeys).filter(([, key]) => !key.retired);
   const usable = (name: string | undefined, path: (string | number)[]): void => {
     if (name === undefined) return;
-    const key = config.signingKeys[name];
+    const key = lookup(config.signingKeys, name);
     if (!key) ctx.addIssue({ code: 'custom', path, message: `no signing key named "${name}"` });
     else if (key.retired) ctx.addIssue({ code: 'custom', path, message: `signing key "${name}" is retired` });
   };
@@ -374,7 +375,7 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
   }
   for (const [id, c] of Object.entries(config.callers)) {
     for (const targetId of Object.keys(c.targets)) {
-      if (!config.targets[targetId]) {
+      if (!lookup(config.targets, targetId)) {
         ctx.addIssue({
           code: 'custom',
           path: ['callers', id, 'targets', targetId],

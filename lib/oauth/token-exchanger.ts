@@ -1,6 +1,7 @@
 import type * as oauth from 'oauth4webapi';
 import { buildAssertion, type SignedAssertion } from '../assertion/build-assertion.ts';
 import { mapSubject } from '../assertion/subject.ts';
+import { lookup } from '../config/lookup.ts';
 import type { GatewayConfig, TargetConfig } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
@@ -179,7 +180,7 @@ export class TokenExchanger {
   private prepare(id: string): PreparedTarget {
     const existing = this.targets.get(id);
     if (existing) return existing;
-    const config = this.deps.config.targets[id];
+    const config = lookup(this.deps.config.targets, id);
     if (!config) throw new GatewayError('ERR_TARGET_UNKNOWN', `no target named "${id}" is configured`);
     const settings: TokenEndpointSettings = {
       timeoutMs: config.timeoutMs,

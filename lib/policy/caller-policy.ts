@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { lookup } from '../config/lookup.ts';
 import type { CallerConfig, CallerGrantConfig, GatewayConfig } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
@@ -50,14 +51,17 @@ export class CallerPolicy {
   }
 
   /**
-   * Finds the caller a request comes from. An API key, when present, must match: a wrong key is never
-   * excused by another credential.
+   * Finds the caller a request comes from. Every credential present is checked: an API key must match
+   * (a wrong key is never excused by another credential), and credentials that identify different
+   * callers make the request ambiguous, so it is refused. Credentials no caller is configured with
+   * (an IAM principal on a route that also takes API keys, say) are ignored.
    */
   async identify(credentials: CallerCredentials): Promise<Caller> {
+    const found: Caller[] = [];
     if (credentials.apiKey !== undefined) {
       const id = await this.callerForApiKey(credentials.apiKey);
-      if (id) return { id, via: 'api_key' };
-      throw unauthenticated('the API key is not valid');
+      if (!id) throw unauthenticated('the API key is not valid');
+      found.push({ id, via: 'api_key' });
     }
     const matchers: Array<[Caller['via'], string | undefined, (c: CallerConfig, v: string) => boolean]> = [
       ['mtls', credentials.mtlsSubject, (c, v) => c.mtlsSubjects.includes(v)],
@@ -66,18 +70,21 @@ export class CallerPolicy {
     ];
     for (const [via, value, matches] of matchers) {
       if (value === undefined) continue;
-      const found = Object.entries(this.config.callers).find(([, caller]) => matches(caller, value));
-      if (found) return { id: found[0], via };
+      for (const [id, caller] of Object.entries(this.config.callers)) {
+        if (matches(caller, value)) found.push({ id, via });
+      }
     }
-    throw unauthenticated('no credential identifies a known caller');
+    const first = found[0];
+    if (!first) throw unauthenticated('no credential identifies a known caller');
+    if (found.some((caller) => caller.id !== first.id)) {
+      throw unauthenticated('the credentials identify different callers');
+    }
+    return first;
   }
 
   /** Checks one token request against the caller's allow-lists; the first violation is reported. */
   authorize(caller: Caller, request: TokenPolicyRequest): void {
-    // Own members only: a target named "constructor" must not find Object.prototype's.
-    const target = Object.hasOwn(this.config.targets, request.target)
-      ? this.config.targets[request.target]
-      : undefined;
+    const target = lookup(this.config.targets, request.target);
     if (!target) throw new GatewayError('ERR_TARGET_UNKNOWN', `no target named "${request.target}"`);
     const grant = this.grants.get(caller.id)?.get(request.target);
     if (!grant) throw denied(`caller "${caller.id}" may not use target "${request.target}"`);

@@ -345,6 +345,17 @@ describe('tokenHandler', () => {
         event: () => tokenEvent(valid, withKey('not-a-key', { iam: { userArn: BATCH_USER_ARN } })),
       },
       {
+        name: "one caller's valid API key with another caller's valid client certificate",
+        code: 'unauthorized_caller',
+        event: () => tokenEvent(valid, withKey(MAINFRAME_KEY, { clientCert: { subjectDN: CICS_DN } })),
+      },
+      {
+        name: "one caller's valid client certificate with another caller's IAM principal",
+        code: 'unauthorized_caller',
+        event: () =>
+          tokenEvent(valid, { clientCert: { subjectDN: CICS_DN }, iam: { userArn: BATCH_USER_ARN } }),
+      },
+      {
         name: 'an unknown client certificate subject',
         code: 'unauthorized_caller',
         event: () =>

@@ -457,11 +457,13 @@ describe('TokenExchanger', () => {
     });
   });
 
-  it('names an unknown target', async () => {
-    await expect(exchangerFor({}).exchange({ target: 'nope', subject: 'X' })).rejects.toMatchObject({
-      code: 'ERR_TARGET_UNKNOWN',
+  for (const target of ['nope', 'constructor', '__proto__']) {
+    it(`names an unknown target (${target})`, async () => {
+      await expect(exchangerFor({}).exchange({ target, subject: 'X' })).rejects.toMatchObject({
+        code: 'ERR_TARGET_UNKNOWN',
+      });
     });
-  });
+  }
 });
 
 async function freePort(): Promise<number> {

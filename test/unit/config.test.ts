@@ -164,6 +164,24 @@ describe('parseConfig', () => {
       /development/,
     ],
     [
+      'a caller granted a target named like a built-in property',
+      (doc) => ({
+        ...doc,
+        callers: { c: { apiKeys: [{ sha256: 'a'.repeat(64) }], targets: { constructor: {} } } },
+      }),
+      'callers.c.targets.constructor',
+      /no such target/,
+    ],
+    [
+      'a signing key named like a built-in property',
+      (doc) => ({
+        ...doc,
+        targets: { demo: { ...doc.targets.demo, assertion: { signingKey: 'toString' } } },
+      }),
+      'targets.demo.assertion.signingKey',
+      /no signing key named "toString"/,
+    ],
+    [
       'an invalid target name',
       (doc) => ({ ...doc, targets: { 'bad name!': doc.targets.demo } }),
       'targets.bad name!',
