@@ -1,8 +1,8 @@
-import { AuthorizationServerError } from './errors.ts';
-import { toApiError } from './http/api-errors.ts';
-import type { ExchangeRequest, ExchangeResult, TokenExchanger } from './oauth/token-exchanger.ts';
+import type { CacheStatus, TokenCache } from './cache/token-cache.ts';
+import { AuthorizationServerError, isGatewayError } from './errors.ts';
+import type { ExchangeRequest } from './oauth/token-exchanger.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
-import type { AuditLog } from './policy/audit.ts';
+import type { AuditEvent, AuditLog } from './policy/audit.ts';
 import type { Caller, CallerCredentials, CallerPolicy } from './policy/caller-policy.ts';
 
 export interface IssuedToken {
@@ -12,27 +12,39 @@ export interface IssuedToken {
   /** Seconds since the epoch. */
   readonly expiresAt: number;
   readonly scope: string;
+  /** What the cache did: `hit`, `miss`, `refresh` or `stale`. */
+  readonly cache: CacheStatus;
 }
 
 export interface TokenBrokerDependencies {
   readonly policy: CallerPolicy;
-  readonly exchanger: Pick<TokenExchanger, 'exchange'>;
+  readonly cache: Pick<TokenCache, 'get' | 'invalidate'>;
   readonly audit: AuditLog;
   readonly metrics: GatewayMetrics;
-  /** Lifetime assumed when the server sends no expires_in (RFC 6749 5.1 makes it optional). */
-  readonly defaultTokenLifetimeSeconds?: number;
+  /** Names a failure for the audit log and metrics (the API error code); the GatewayError code by default. */
+  readonly classify?: (error: unknown) => string;
   readonly now?: () => number;
+}
+
+interface Outcome {
+  caller?: Caller;
+  mappedSubject?: string;
+  assertion?: { jti: string; aud: string };
+  cache: AuditEvent['cache'];
 }
 
 /**
  * The use case: a policy-checked request for a user's token. Identify the caller, check its allow-lists,
- * exchange, and audit the outcome whatever it was.
+ * answer from the cache or exchange, and audit the outcome whatever it was. Nothing is signed and the
+ * authorization server sees nothing unless the policy allows the request.
  */
 export class TokenBroker {
   private readonly now: () => number;
+  private readonly classify: (error: unknown) => string;
 
   constructor(private readonly deps: TokenBrokerDependencies) {
     this.now = deps.now ?? Date.now;
+    this.classify = deps.classify ?? ((error) => (isGatewayError(error) ? error.code : 'internal_error'));
   }
 
   async getToken(
@@ -40,49 +52,87 @@ export class TokenBroker {
     request: ExchangeRequest,
     requestId: string,
   ): Promise<IssuedToken> {
+    return this.audited('issue', request, requestId, async (outcome) => {
+      outcome.caller = await this.deps.policy.identify(credentials);
+      this.deps.policy.authorize(outcome.caller, request);
+      outcome.cache = 'miss';
+      const started = this.now();
+      const result = await this.deps.cache.get(request).catch((error: unknown) => {
+        if (error instanceof AuthorizationServerError && error.fromCache) outcome.cache = 'hit';
+        throw error;
+      });
+      outcome.cache = result.cache;
+      outcome.mappedSubject = result.mappedSubject;
+      if (result.exchange) {
+        this.deps.metrics.authorizationServerLatency(this.now() - started);
+        outcome.assertion = result.exchange.assertion;
+      }
+      this.deps.metrics.cacheResult(result.cache);
+      // Rounded, so a token fresh from the server reports the server's own expires_in.
+      const now = this.now();
+      const expiresIn = Math.max(0, Math.round((result.token.expiresAt - now) / 1000));
+      return {
+        accessToken: result.token.accessToken,
+        tokenType: tokenTypeName(result.token.tokenType),
+        expiresIn,
+        expiresAt: Math.floor(now / 1000) + expiresIn,
+        scope: result.token.scope,
+        cache: result.cache,
+      };
+    });
+  }
+
+  /**
+   * Drops the cached token an API refused, if it is still the cached one: the same policy applies, so a
+   * caller can only invalidate tokens it could have obtained.
+   */
+  async invalidateToken(
+    credentials: CallerCredentials,
+    request: ExchangeRequest,
+    accessToken: string,
+    requestId: string,
+  ): Promise<{ invalidated: boolean }> {
+    return this.audited('invalidate', request, requestId, async (outcome) => {
+      outcome.caller = await this.deps.policy.identify(credentials);
+      this.deps.policy.authorize(outcome.caller, request);
+      return { invalidated: await this.deps.cache.invalidate(request, accessToken) };
+    });
+  }
+
+  private async audited<T>(
+    action: AuditEvent['action'],
+    request: ExchangeRequest,
+    requestId: string,
+    run: (outcome: Outcome) => Promise<T>,
+  ): Promise<T> {
     const started = this.now();
-    let caller: Caller | undefined;
-    let result: ExchangeResult | undefined;
+    const outcome: Outcome = { cache: 'bypass' };
     let failure: unknown;
     try {
-      caller = await this.deps.policy.identify(credentials);
-      this.deps.policy.authorize(caller, request);
-      const exchangeStarted = this.now();
-      result = await this.deps.exchanger.exchange(request);
-      this.deps.metrics.authorizationServerLatency(this.now() - exchangeStarted);
-      return this.issued(result);
+      return await run(outcome);
     } catch (error) {
       failure = error;
       throw error;
     } finally {
-      const outcome = failure === undefined ? 'success' : toApiError(failure).code;
-      this.deps.metrics.request(outcome);
+      const result = failure === undefined ? 'success' : this.classify(failure);
+      if (action === 'issue') this.deps.metrics.request(result);
+      const { caller } = outcome;
       this.deps.audit.record({
         request_id: requestId,
+        action,
         caller: caller?.id ?? null,
         caller_via: caller?.via ?? null,
         target: caller ? request.target : null,
         subject: caller ? request.subject : null,
-        mapped_subject: result?.mappedSubject ?? null,
-        assertion_jti: result?.assertion?.jti ?? null,
-        assertion_aud: result?.assertion?.aud ?? null,
-        outcome,
+        mapped_subject: outcome.mappedSubject ?? null,
+        assertion_jti: outcome.assertion?.jti ?? null,
+        assertion_aud: outcome.assertion?.aud ?? null,
+        outcome: result,
         upstream_error: failure instanceof AuthorizationServerError ? failure.error : null,
-        cache: 'bypass',
+        cache: outcome.cache,
         latency_ms: this.now() - started,
       });
     }
-  }
-
-  private issued(result: ExchangeResult): IssuedToken {
-    const expiresIn = result.token.expiresIn ?? this.deps.defaultTokenLifetimeSeconds ?? 300;
-    return {
-      accessToken: result.token.accessToken,
-      tokenType: tokenTypeName(result.token.tokenType),
-      expiresIn,
-      expiresAt: Math.floor(this.now() / 1000) + expiresIn,
-      scope: result.token.scope ?? '',
-    };
   }
 }
 

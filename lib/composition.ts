@@ -14,6 +14,7 @@ import { MemoryTokenStore } from './cache/memory-token-store.ts';
 import { TokenCache } from './cache/token-cache.ts';
 import { loadConfigFile } from './config/load-config.ts';
 import type { CacheConfig, GatewayConfig, SigningKeyConfig } from './config/schema.ts';
+import { toApiError } from './http/api-errors.ts';
 import { TokenExchanger } from './oauth/token-exchanger.ts';
 import { describeError, logger } from './observability/logger.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
@@ -95,7 +96,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const cache = createCache(config.cache, exchanger, kmsClient, metrics, deps.aws?.dynamodb);
   const broker = new TokenBroker({
     policy: new CallerPolicy(config, secrets),
-    exchanger,
+    cache,
+    classify: (error) => toApiError(error).code,
     audit: deps.audit ?? loggerAudit,
     metrics,
   });

@@ -13,7 +13,12 @@ import {
   parseJsonBody,
   requestIdOf,
 } from './middleware.ts';
-import { type TokenResponseBody, tokenRequestBody } from './schemas.ts';
+import {
+  type TokenInvalidationResponseBody,
+  type TokenResponseBody,
+  tokenInvalidationBody,
+  tokenRequestBody,
+} from './schemas.ts';
 
 /** A request body larger than this is refused before parsing: a token request is a few hundred bytes. */
 export const MAX_BODY_BYTES = 8 * 1024;
@@ -27,12 +32,31 @@ function route(...methods: string[]) {
     .use(apiErrorHandler());
 }
 
-/** `POST /v1/token`: parse, ask the broker, shape the response. */
+/**
+ * `POST /v1/token`: parse, ask the broker, shape the response (`Cache-Status` says what the cache did).
+ * `DELETE /v1/token`: the same body plus the `access_token` an API refused; drops it from the cache if it
+ * is still the cached one.
+ */
 export function tokenHandler(gateway: GatewayProvider) {
-  return route('POST').handler(async (event): Promise<HttpResult> => {
+  return route('POST', 'DELETE').handler(async (event): Promise<HttpResult> => {
+    const credentials = callerCredentials(event);
+    const requestId = requestIdOf(event);
+    if (event.requestContext.http.method === 'DELETE') {
+      const { access_token: accessToken, ...request } = parseJsonBody(event, tokenInvalidationBody, {
+        maxBytes: MAX_BODY_BYTES,
+      });
+      const { broker } = await gateway();
+      const result: TokenInvalidationResponseBody = await broker.invalidateToken(
+        credentials,
+        request,
+        accessToken,
+        requestId,
+      );
+      return jsonResponse(200, result);
+    }
     const body = parseJsonBody(event, tokenRequestBody, { maxBytes: MAX_BODY_BYTES });
     const { broker } = await gateway();
-    const token = await broker.getToken(callerCredentials(event), body, requestIdOf(event));
+    const token = await broker.getToken(credentials, body, requestId);
     const response: TokenResponseBody = {
       access_token: token.accessToken,
       token_type: token.tokenType,
@@ -41,7 +65,7 @@ export function tokenHandler(gateway: GatewayProvider) {
       scope: token.scope,
     };
     // RFC 6749 5.1: responses carrying tokens must not be cached.
-    return jsonResponse(200, response, { pragma: 'no-cache' });
+    return jsonResponse(200, response, { pragma: 'no-cache', 'cache-status': token.cache });
   });
 }
 

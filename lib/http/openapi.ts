@@ -4,6 +4,8 @@ import {
   errorResponseBody,
   healthResponseBody,
   jwksResponseBody,
+  tokenInvalidationBody,
+  tokenInvalidationResponseBody,
   tokenRequestBody,
   tokenResponseBody,
 } from './schemas.ts';
@@ -67,9 +69,43 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             '200': {
               description: 'The access token',
+              headers: {
+                'Cache-Status': {
+                  description:
+                    'What the token cache did: hit, miss, refresh (renewed ahead of expiry) or stale.',
+                  schema: { type: 'string', enum: ['hit', 'miss', 'refresh', 'stale'], maxLength: 8 },
+                },
+              },
               content: { 'application/json': { schema: { $ref: '#/components/schemas/TokenResponse' } } },
             },
             ...errorResponses(TOKEN_ERRORS),
+          },
+        },
+        delete: {
+          operationId: 'invalidateToken',
+          summary: 'Drop a cached token that an API refused (only if it is still the cached one)',
+          security: [{ apiKey: [] }, {}],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/TokenInvalidation' } } },
+          },
+          responses: {
+            '200': {
+              description: 'Whether the cached token was dropped',
+              content: {
+                'application/json': { schema: { $ref: '#/components/schemas/TokenInvalidationResponse' } },
+              },
+            },
+            ...errorResponses([
+              'invalid_request',
+              'unauthorized_caller',
+              'access_denied',
+              'unknown_target',
+              'payload_too_large',
+              'unsupported_media_type',
+              'internal_error',
+              'gateway_misconfigured',
+            ]),
           },
         },
       },
@@ -106,6 +142,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
       schemas: {
         TokenRequest: schema(tokenRequestBody),
         TokenResponse: schema(tokenResponseBody),
+        TokenInvalidation: schema(tokenInvalidationBody),
+        TokenInvalidationResponse: schema(tokenInvalidationResponseBody),
         Error: schema(errorResponseBody),
         Health: schema(healthResponseBody),
         Jwks: schema(jwksResponseBody),

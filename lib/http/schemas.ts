@@ -51,6 +51,24 @@ export const tokenRequestBody = z
 
 export type TokenRequestBody = z.infer<typeof tokenRequestBody>;
 
+export const tokenInvalidationBody = tokenRequestBody
+  .extend({
+    access_token: z.string().min(1).max(8192).describe('The token the API refused (compared by hash).'),
+  })
+  .strict();
+
+export const tokenInvalidationResponseBody = z
+  .object({
+    invalidated: z
+      .boolean()
+      .describe(
+        'true if the cached token was this one and is gone; false if the cache already holds another.',
+      ),
+  })
+  .strict();
+
+export type TokenInvalidationResponseBody = z.infer<typeof tokenInvalidationResponseBody>;
+
 export const tokenResponseBody = z
   .object({
     access_token: z.string().max(8192).describe('The access token; send it as a Bearer token.'),

@@ -4,6 +4,8 @@
  */
 export interface AuditEvent {
   readonly request_id: string;
+  /** `issue` (POST /v1/token) or `invalidate` (DELETE /v1/token). */
+  readonly action: 'issue' | 'invalidate';
   readonly caller: string | null;
   readonly caller_via: string | null;
   readonly target: string | null;

@@ -199,6 +199,7 @@ describe('tokenHandler', () => {
         'content-type': 'application/json',
         'cache-control': 'no-store',
         pragma: 'no-cache',
+        'cache-status': 'miss',
       });
       const body = tokenResponseBody.parse(response.json);
       expect(Object.keys(body).sort()).toEqual([
@@ -317,6 +318,79 @@ describe('tokenHandler', () => {
         expect(audit.at(-1)).toMatchObject({ caller, caller_via: via, outcome: 'success' });
       });
     }
+  });
+
+  describe('caches and invalidates', () => {
+    const request = { target: 'demo', subject: 'CACHED1' };
+    const invalidation = (accessToken: string, key = MAINFRAME_KEY) =>
+      httpApiEvent({
+        method: 'DELETE',
+        path: '/v1/token',
+        body: { ...request, access_token: accessToken },
+        ...withKey(key),
+      });
+
+    it('answers a repeated request from the cache (Cache-Status: hit) without the authorization server', async () => {
+      // Prepare
+      const first = await invoke(token, tokenEvent(request, withKey(MAINFRAME_KEY)));
+      const before = as.tokenRequests.length;
+
+      // Act
+      const second = await invoke(token, tokenEvent(request, withKey(MAINFRAME_KEY)));
+
+      // Assess
+      expect(second.headers['cache-status']).toBe('hit');
+      expect((second.json as { access_token: string }).access_token).toBe(
+        (first.json as { access_token: string }).access_token,
+      );
+      expect(as.tokenRequests.length).toBe(before);
+      expect(audit.at(-1)).toMatchObject({ action: 'issue', cache: 'hit', assertion_jti: null });
+    });
+
+    it('drops the cached token on DELETE only while it is the cached one', async () => {
+      // Prepare
+      const cached = (await invoke(token, tokenEvent(request, withKey(MAINFRAME_KEY)))).json as {
+        access_token: string;
+      };
+
+      // Act
+      const dropped = await invoke(token, invalidation(cached.access_token));
+      const renewed = await invoke(token, tokenEvent(request, withKey(MAINFRAME_KEY)));
+      const late = await invoke(token, invalidation(cached.access_token));
+      const again = await invoke(token, tokenEvent(request, withKey(MAINFRAME_KEY)));
+
+      // Assess
+      expect([dropped.statusCode, dropped.json]).toEqual([200, { invalidated: true }]);
+      expect(renewed.headers['cache-status']).toBe('miss');
+      expect([late.statusCode, late.json]).toEqual([200, { invalidated: false }]);
+      expect(again.headers['cache-status']).toBe('hit');
+      expect((again.json as { access_token: string }).access_token).toBe(
+        (renewed.json as { access_token: string }).access_token,
+      );
+      expect(audit.at(-2)).toMatchObject({ action: 'invalidate', outcome: 'success', caller: 'mainframe' });
+    });
+
+    it('applies the caller policy to DELETE as well', async () => {
+      // Prepare
+      const byStranger = invalidation('whatever', 'not-a-key');
+      const byPartner = invalidation('whatever', PARTNER_KEY);
+      const withoutToken = httpApiEvent({
+        method: 'DELETE',
+        path: '/v1/token',
+        body: request,
+        ...withKey(MAINFRAME_KEY),
+      });
+
+      // Act
+      const responses = await Promise.all(
+        [byStranger, byPartner, withoutToken].map((event) => invoke(token, event)),
+      );
+
+      // Assess
+      expectRefusal(responses[0]!, byStranger, 'unauthorized_caller');
+      expectRefusal(responses[1]!, byPartner, 'access_denied');
+      expectRefusal(responses[2]!, withoutToken, 'invalid_request');
+    });
   });
 
   describe('refuses before calling the authorization server', () => {
@@ -597,7 +671,7 @@ describe('tokenHandler', () => {
 
       // Assess
       expectRefusal(response, event, 'method_not_allowed');
-      expect(response.headers.allow).toBe('POST');
+      expect(response.headers.allow).toBe('POST, DELETE');
       expect(as.tokenRequests.length).toBe(before);
     });
 

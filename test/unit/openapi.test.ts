@@ -33,10 +33,11 @@ describe('openApiDocument', () => {
     const schemas = (openApiDocument(VERSION).components as { schemas: Record<string, Schema> }).schemas;
 
     // Act
-    const unbounded = ['TokenRequest', 'TokenResponse', 'Error', 'Health'].flatMap((name) =>
-      Object.entries(schemas[name]?.properties ?? {})
-        .filter(([, property]) => property.type === 'string' && property.maxLength === undefined)
-        .map(([field]) => `${name}.${field}`),
+    const unbounded = ['TokenRequest', 'TokenResponse', 'TokenInvalidation', 'Error', 'Health'].flatMap(
+      (name) =>
+        Object.entries(schemas[name]?.properties ?? {})
+          .filter(([, property]) => property.type === 'string' && property.maxLength === undefined)
+          .map(([field]) => `${name}.${field}`),
     );
 
     // Assess
