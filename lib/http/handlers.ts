@@ -1,6 +1,8 @@
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { GatewayProvider } from '../composition.ts';
+import { metrics } from '../observability/metrics.ts';
 import { VERSION } from '../version.ts';
 import { callerCredentials } from './caller-credentials.ts';
 import {
@@ -38,35 +40,37 @@ function route(...methods: string[]) {
  * is still the cached one.
  */
 export function tokenHandler(gateway: GatewayProvider) {
-  return route('POST', 'DELETE').handler(async (event): Promise<HttpResult> => {
-    const credentials = callerCredentials(event);
-    const requestId = requestIdOf(event);
-    if (event.requestContext.http.method === 'DELETE') {
-      const { access_token: accessToken, ...request } = parseJsonBody(event, tokenInvalidationBody, {
-        maxBytes: MAX_BODY_BYTES,
-      });
+  return route('POST', 'DELETE')
+    .use(logMetrics(metrics))
+    .handler(async (event): Promise<HttpResult> => {
+      const credentials = callerCredentials(event);
+      const requestId = requestIdOf(event);
+      if (event.requestContext.http.method === 'DELETE') {
+        const { access_token: accessToken, ...request } = parseJsonBody(event, tokenInvalidationBody, {
+          maxBytes: MAX_BODY_BYTES,
+        });
+        const { broker } = await gateway();
+        const result: TokenInvalidationResponseBody = await broker.invalidateToken(
+          credentials,
+          request,
+          accessToken,
+          requestId,
+        );
+        return jsonResponse(200, result);
+      }
+      const body = parseJsonBody(event, tokenRequestBody, { maxBytes: MAX_BODY_BYTES });
       const { broker } = await gateway();
-      const result: TokenInvalidationResponseBody = await broker.invalidateToken(
-        credentials,
-        request,
-        accessToken,
-        requestId,
-      );
-      return jsonResponse(200, result);
-    }
-    const body = parseJsonBody(event, tokenRequestBody, { maxBytes: MAX_BODY_BYTES });
-    const { broker } = await gateway();
-    const token = await broker.getToken(credentials, body, requestId);
-    const response: TokenResponseBody = {
-      access_token: token.accessToken,
-      token_type: token.tokenType,
-      expires_in: token.expiresIn,
-      expires_at: token.expiresAt,
-      scope: token.scope,
-    };
-    // RFC 6749 5.1: responses carrying tokens must not be cached.
-    return jsonResponse(200, response, { pragma: 'no-cache', 'cache-status': token.cache });
-  });
+      const token = await broker.getToken(credentials, body, requestId);
+      const response: TokenResponseBody = {
+        access_token: token.accessToken,
+        token_type: token.tokenType,
+        expires_in: token.expiresIn,
+        expires_at: token.expiresAt,
+        scope: token.scope,
+      };
+      // RFC 6749 5.1: responses carrying tokens must not be cached.
+      return jsonResponse(200, response, { pragma: 'no-cache', 'cache-status': token.cache });
+    });
 }
 
 /** `GET /.well-known/jwks.json`: every configured public key, retired ones included. */

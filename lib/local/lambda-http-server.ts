@@ -151,16 +151,28 @@ function rawResponse(status: number, body: string, head = false): string {
   ].join('\r\n');
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_REQUEST_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** Reads the body with plain events: async iteration of the request stream costs more than the rest. */
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REQUEST_BYTES) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
+
+/** API Gateway passes textual bodies as text and everything else as base64; so does this server. */
+const TEXTUAL = /^(application\/(json|[^;]*\+json|x-www-form-urlencoded)|text\/)/i;
 
 function toEvent(req: IncomingMessage, url: URL, method: string, body: Buffer, requestId: string): HttpEvent {
   const headers: Record<string, string> = {};
@@ -193,10 +205,16 @@ function toEvent(req: IncomingMessage, url: URL, method: string, body: Buffer, r
       time: now.toISOString(),
       timeEpoch: now.getTime(),
     },
-    // Like API Gateway: binary-safe, base64 for anything that is not clearly text.
-    ...(body.length > 0 ? { body: body.toString('base64') } : {}),
-    isBase64Encoded: body.length > 0,
+    ...bodyOf(body, headers['content-type']),
   };
+}
+
+function bodyOf(body: Buffer, contentType: string | undefined): { body?: string; isBase64Encoded: boolean } {
+  if (body.length === 0) return { isBase64Encoded: false };
+  const text = TEXTUAL.test(contentType ?? '') ? body.toString('utf8') : undefined;
+  // Only valid UTF-8 stays text: a JSON-labelled binary body must reach the handler byte for byte.
+  if (text !== undefined && !text.includes('\uFFFD')) return { body: text, isBase64Encoded: false };
+  return { body: body.toString('base64'), isBase64Encoded: true };
 }
 
 function lambdaContext(requestId: string): Context {
