@@ -32,8 +32,10 @@ export type GatewayErrorCode =
   | 'ERR_CACHE_UNAVAILABLE'
   /** The authorization server answered with an OAuth error (RFC 6749 5.2). */
   | 'ERR_AS_REJECTED'
-  /** The authorization server could not be reached, timed out, or failed with 5xx/429 after retries. */
+  /** The authorization server could not be reached, or failed with 5xx/429, after retries. */
   | 'ERR_AS_UNAVAILABLE'
+  /** The authorization server did not answer within the timeout, after retries. */
+  | 'ERR_AS_TIMEOUT'
   /** The authorization server answered something that is not a valid token (or metadata) response. */
   | 'ERR_AS_RESPONSE_INVALID';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { AuthorizationServerError, isGatewayError } from '../errors.ts';
+import { AuthorizationServerError } from '../errors.ts';
 import type { ExchangeRequest, ExchangeResult, TokenExchanger } from '../oauth/token-exchanger.ts';
 import type { CachedRefusal, CachedToken, CacheEntry } from './cache-entry.ts';
 import { cacheKey, tokenHash } from './cache-key.ts';
@@ -224,7 +224,10 @@ export class TokenCache {
     return { token, exchange: result };
   }
 
-  /** A refused or failed refresh falls back to a new assertion; only that one's failure counts. */
+  /**
+   * A refresh token the server refuses (expired, revoked) is replaced by a new assertion. An outage is
+   * not: asking the same unavailable server twice would only double the wait.
+   */
   private async tryRefresh(
     request: ExchangeRequest,
     refreshToken: string,
@@ -232,9 +235,8 @@ export class TokenCache {
     try {
       return await this.deps.exchanger.refresh(request, refreshToken);
     } catch (error) {
-      if (isGatewayError(error) && error.code !== 'ERR_AS_REJECTED' && error.code !== 'ERR_AS_UNAVAILABLE')
-        throw error;
-      return undefined;
+      if (error instanceof AuthorizationServerError) return undefined;
+      throw error;
     }
   }
 

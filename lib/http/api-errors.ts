@@ -83,9 +83,9 @@ function fromGatewayError(error: GatewayError): ApiError {
     case 'ERR_AS_REJECTED':
       return fromAuthorizationServer(error as AuthorizationServerError);
     case 'ERR_AS_UNAVAILABLE':
-      return /timed out/.test(error.message)
-        ? new ApiError('upstream_timeout', 'the authorization server did not answer in time', cause)
-        : new ApiError('upstream_unavailable', 'the authorization server is unavailable', cause);
+      return new ApiError('upstream_unavailable', 'the authorization server is unavailable', cause);
+    case 'ERR_AS_TIMEOUT':
+      return new ApiError('upstream_timeout', 'the authorization server did not answer in time', cause);
     case 'ERR_AS_RESPONSE_INVALID':
       return new ApiError('upstream_unavailable', 'the authorization server answered invalidly', cause);
     case 'ERR_SIGNING_KEY_NOT_FOUND':

@@ -60,7 +60,7 @@ export async function requestToken(
       );
     } catch (error) {
       if (isGatewayError(error)) throw error; // signing or secrets failed: not the server's fault
-      if (last) throw unavailable(endpoint, describeNetworkError(error), error);
+      if (last) throw networkFailure(endpoint, error);
       await settings.retry.sleep(retryDelayMs(attempt, null, settings.retry));
       continue;
     }
@@ -139,11 +139,19 @@ function unavailable(endpoint: string, reason: string, cause?: unknown): Gateway
   return new GatewayError('ERR_AS_UNAVAILABLE', `token endpoint ${endpoint} failed: ${reason}`, { cause });
 }
 
-function describeNetworkError(error: unknown): string {
+function networkFailure(endpoint: string, error: unknown): GatewayError {
   const name = (error as Error | undefined)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') return 'timed out';
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new GatewayError('ERR_AS_TIMEOUT', `token endpoint ${endpoint} did not answer in time`, {
+      cause: error,
+    });
+  }
   const code = (error as { cause?: { code?: string } }).cause?.code;
-  return code ? `network error ${code}` : `network error (${(error as Error).message})`;
+  return unavailable(
+    endpoint,
+    code ? `network error ${code}` : `network error (${(error as Error).message})`,
+    error,
+  );
 }
 
 function stringOr<T extends string | undefined>(first: unknown, second: unknown, fallback: T): string | T {

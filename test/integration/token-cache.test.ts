@@ -327,14 +327,41 @@ describe('TokenCache', () => {
       expect(await subjectOf(refreshed.token.accessToken)).toBe('R2');
     });
 
+    it('falls back to a new assertion when the server refuses the refresh token', async () => {
+      // Prepare
+      const { cache } = instance({
+        now,
+        shared: false,
+        refreshTokens: true,
+        tokenEndpoint: `${proxy.origin}/token`,
+      });
+      await cache.get({ target: 'demo', subject: 'R6' });
+      clock += 800 * 1000;
+      proxy.inject({
+        kind: 'status',
+        status: 400,
+        body: '{"error":"invalid_grant","error_description":"expired"}',
+      });
+      const before = proxy.requests.length;
+
+      // Act
+      const renewed = await cache.get({ target: 'demo', subject: 'R6' });
+
+      // Assess
+      expect(renewed.cache).toBe('refresh');
+      expect(proxy.requests.length - before).toBe(2);
+      expect(renewed.exchange?.assertion).toBeDefined();
+      expect(await subjectOf(renewed.token.accessToken)).toBe('R6');
+    });
+
     it('serves the still-valid token when the refresh fails (stale-if-error)', async () => {
       // Prepare
       const { cache, stale } = instance({ now, shared: false, tokenEndpoint: `${proxy.origin}/token` });
       const first = await cache.get({ target: 'demo', subject: 'R3' });
       clock += 800 * 1000;
-      // Two attempts of the refresh_token grant, then two of a new assertion.
+      // Both attempts of the refresh_token grant; an outage is not retried with a new assertion.
       const outage = { kind: 'status', status: 503 } as const;
-      proxy.inject(outage, outage, outage, outage);
+      proxy.inject(outage, outage);
 
       // Act
       const result = await cache.get({ target: 'demo', subject: 'R3' });
@@ -351,7 +378,7 @@ describe('TokenCache', () => {
       const first = await cache.get({ target: 'demo', subject: 'R4' });
       clock += (900 - 29) * 1000; // 29 s left, below the 30 s minimum
       const outage = { kind: 'status', status: 503 } as const;
-      proxy.inject(outage, outage, outage, outage);
+      proxy.inject(outage, outage);
 
       // Act
       const failed = cache.get({ target: 'demo', subject: 'R4' });

@@ -352,6 +352,18 @@ describe('TokenExchanger', () => {
       expect(result.assertion?.jti).toBe(seen.at(0));
     });
 
+    it('reports a server that never answers in time as ERR_AS_TIMEOUT', async () => {
+      // Prepare
+      const stall = { kind: 'delay', ms: 600 } as const;
+      proxy.inject(stall, stall, stall);
+
+      // Act + Assess
+      await expect(target().exchange({ target: 'demo', subject: 'CICSUSR1' })).rejects.toMatchObject({
+        code: 'ERR_AS_TIMEOUT',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 700)); // let the stalled requests drain
+    });
+
     it('retries a reset connection', async () => {
       // Prepare
       proxy.inject({ kind: 'reset' });
