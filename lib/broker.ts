@@ -63,6 +63,7 @@ export class TokenBroker {
       });
       outcome.cache = result.cache;
       outcome.mappedSubject = result.mappedSubject;
+      this.deps.policy.authorizeGrantedScope(outcome.caller, request, result.token.scope);
       if (result.exchange) {
         this.deps.metrics.authorizationServerLatency(this.now() - started);
         outcome.assertion = result.exchange.assertion;

@@ -95,7 +95,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const exchanger = new TokenExchanger({ config, keyRing, secrets, fetch: deps.fetch });
   const cache = createCache(config.cache, exchanger, kmsClient, metrics, deps.aws?.dynamodb);
   const broker = new TokenBroker({
-    policy: new CallerPolicy(config, secrets),
+    policy: new CallerPolicy(config, secrets, {
+      onApiKeyError: (caller, error) =>
+        logger.error('an API key hash could not be read: that key is refused', { caller, ...describeError(error) }),
+    }),
     cache,
     classify: (error) => toApiError(error).code,
     audit: deps.audit ?? loggerAudit,

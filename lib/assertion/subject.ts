@@ -25,8 +25,7 @@ export function mapSubject(subject: string, rule: SubjectRule = DEFAULT_SUBJECT_
   if (CONTROL_CHARACTERS.test(subject)) {
     throw new GatewayError('ERR_SUBJECT_INVALID', 'subject contains control characters');
   }
-  const folded =
-    rule.case === 'upper' ? subject.toUpperCase() : rule.case === 'lower' ? subject.toLowerCase() : subject;
+  const folded = foldSubject(subject, rule.case);
   // A function, not a string: a string replacement would expand $$, $& and friends in the subject,
   // and RACF ids may contain $ (A$$B would become A$B, another user).
   const mapped = rule.template.replaceAll('{subject}', () => folded);
@@ -37,4 +36,9 @@ export function mapSubject(subject: string, rule: SubjectRule = DEFAULT_SUBJECT_
     );
   }
   return mapped;
+}
+
+/** The subject as it will stand in `sub` before the template: what the caller policy must also approve. */
+export function foldSubject(subject: string, folding: SubjectRule['case']): string {
+  return folding === 'upper' ? subject.toUpperCase() : folding === 'lower' ? subject.toLowerCase() : subject;
 }

@@ -99,18 +99,24 @@ export class TokenExchanger {
   async refresh(request: ExchangeRequest, refreshToken: string): Promise<ExchangeResult> {
     const target = this.prepare(request.target);
     const as = await target.authorizationServer();
-    const scope = request.scope ?? target.config.scope;
     const token = await requestToken(
       {
         as,
         client: target.client,
         clientAuthentication: target.clientAuthentication,
         grantType: 'refresh_token',
-        parameters: async () => ({ refresh_token: refreshToken, ...(scope ? { scope } : {}) }),
+        // The same scope, audience, resource and static parameters, so the renewed token still matches
+        // the cache key it is stored under.
+        parameters: async () => ({ ...requestParameters(target.config, request), refresh_token: refreshToken }),
       },
       target.settings,
     );
-    return { token: { ...token, refreshToken: token.refreshToken ?? refreshToken } };
+    return {
+      token: {
+        ...grantedAsRequested(token, request, target.config),
+        refreshToken: token.refreshToken ?? refreshToken,
+      },
+    };
   }
 
   async exchange(request: ExchangeRequest): Promise<ExchangeResult> {
@@ -147,7 +153,7 @@ export class TokenExchanger {
     const assertion = lastAssertion
       ? { jti: lastAssertion.jti, aud: audience, exp: lastAssertion.exp }
       : undefined;
-    return { token, mappedSubject, assertion };
+    return { token: grantedAsRequested(token, request, config), mappedSubject, assertion };
   }
 
   private signAssertion(config: TargetConfig, subject: string, audience: string): Promise<SignedAssertion> {
@@ -223,6 +229,11 @@ function assertionAudience(config: TargetConfig, as: oauth.AuthorizationServer):
   if (typeof audience === 'object') return audience.value;
   if (audience === 'issuer') return as.issuer;
   return as.token_endpoint ?? as.issuer;
+}
+
+/** RFC 6749 5.1: a response without `scope` granted exactly the scope requested. */
+function grantedAsRequested(token: TokenResponse, request: ExchangeRequest, config: TargetConfig): TokenResponse {
+  return token.scope === undefined ? { ...token, scope: request.scope ?? config.scope } : token;
 }
 
 /** Static per-target parameters, then the caller's (already policy-checked) scope, audience and resource. */

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { foldSubject, type SubjectRule } from '../assertion/subject.ts';
 import { lookup } from '../config/lookup.ts';
-import type { CallerConfig, CallerGrantConfig, GatewayConfig } from '../config/schema.ts';
+import type { CallerConfig, CallerGrantConfig, GatewayConfig, SecretReference } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 
@@ -37,16 +38,31 @@ interface CompiledGrant {
  * The security boundary: the gateway can mint an assertion for any user, so every request must come
  * from a configured caller and stay inside that caller's allow-lists. Deny by default.
  */
+export interface CallerPolicyOptions {
+  /** An API key hash held in a secret could not be read; that key is skipped, the others still work. */
+  readonly onApiKeyError?: (caller: string, error: unknown) => void;
+}
+
 export class CallerPolicy {
   private readonly grants = new Map<string, Map<string, CompiledGrant>>();
-  private apiKeyHashes: Promise<Array<{ caller: string; hash: Buffer }>> | undefined;
+  private readonly inlineHashes: Array<{ caller: string; hash: Buffer }> = [];
+  private readonly secretHashes: Array<{ caller: string; reference: SecretReference }> = [];
 
   constructor(
     private readonly config: GatewayConfig,
     private readonly secrets: SecretStore,
+    private readonly options: CallerPolicyOptions = {},
   ) {
     for (const [id, caller] of Object.entries(config.callers)) {
-      this.grants.set(id, new Map(Object.entries(caller.targets).map(([target, g]) => [target, compile(g)])));
+      const compiled = Object.entries(caller.targets).map(([target, g]) => {
+        const folding = lookup(config.targets, target)?.subject.case ?? 'preserve';
+        return [target, compile(g, folding)] as const;
+      });
+      this.grants.set(id, new Map(compiled));
+      for (const key of caller.apiKeys) {
+        if ('sha256' in key) this.inlineHashes.push({ caller: id, hash: Buffer.from(key.sha256, 'hex') });
+        else this.secretHashes.push({ caller: id, reference: key });
+      }
     }
   }
 
@@ -88,7 +104,10 @@ export class CallerPolicy {
     if (!target) throw new GatewayError('ERR_TARGET_UNKNOWN', `no target named "${request.target}"`);
     const grant = this.grants.get(caller.id)?.get(request.target);
     if (!grant) throw denied(`caller "${caller.id}" may not use target "${request.target}"`);
-    if (!grant.subjects.test(request.subject)) {
+    // Both as sent and as folded into `sub`: a pattern excluding ADMIN must not let `admin` become ADMIN,
+    // nor `ß` become SS unchecked.
+    const folded = foldSubject(request.subject, target.subject.case);
+    if (!grant.subjects.test(request.subject) || !grant.subjects.test(folded)) {
       throw denied(`caller "${caller.id}" may not obtain tokens for this subject on "${request.target}"`);
     }
     const defaults = new Set(splitScope(target.scope));
@@ -103,37 +122,54 @@ export class CallerPolicy {
   }
 
   /**
+   * Checks the scope the authorization server actually granted (or that a cached token carries): a
+   * server may add its own defaults, above all when no scope was asked for, and a cached token may have
+   * been obtained by another caller. Nothing outside the caller's scopes and the target's default
+   * scope is handed out.
+   */
+  authorizeGrantedScope(caller: Caller, request: TokenPolicyRequest, granted: string): void {
+    const target = lookup(this.config.targets, request.target);
+    const grant = this.grants.get(caller.id)?.get(request.target);
+    const defaults = new Set(splitScope(target?.scope));
+    const extra = splitScope(granted).filter((s) => !grant?.scopes.has(s) && !defaults.has(s));
+    if (extra.length > 0) throw denied(`the authorization server granted scope not allowed: ${extra.join(' ')}`);
+  }
+
+  /**
    * Compares the key's SHA-256 with every configured hash in constant time, and always with all of them,
    * so neither timing nor position reveals how close a guess was.
    */
   private async callerForApiKey(apiKey: string): Promise<string | undefined> {
     const presented = createHash('sha256').update(apiKey, 'utf8').digest();
     let match: string | undefined;
-    for (const { caller, hash } of await this.loadApiKeyHashes()) {
+    for (const { caller, hash } of await this.apiKeyHashes()) {
       if (timingSafeEqual(presented, hash) && match === undefined) match = caller;
     }
     return match;
   }
 
-  private loadApiKeyHashes(): Promise<Array<{ caller: string; hash: Buffer }>> {
-    this.apiKeyHashes ??= Promise.all(
-      Object.entries(this.config.callers).flatMap(([caller, c]) =>
-        c.apiKeys.map(async (key) => {
-          const hex = 'sha256' in key ? key.sha256 : (await this.secrets.resolve(key)).trim().toLowerCase();
-          if (!/^[0-9a-f]{64}$/.test(hex)) {
-            throw new GatewayError(
-              'ERR_CONFIG_INVALID',
-              `an API key secret of caller "${caller}" is not a SHA-256`,
-            );
-          }
-          return { caller, hash: Buffer.from(hex, 'hex') };
-        }),
-      ),
-    ).catch((error: unknown) => {
-      this.apiKeyHashes = undefined;
-      throw error;
+  /**
+   * Inline hashes, plus those held in secrets, resolved through the secret store on every call (it caches
+   * them for `secrets.cacheTtlSeconds`, so a revoked key stops working after that). A secret that cannot
+   * be read only disables its own key.
+   */
+  private async apiKeyHashes(): Promise<Array<{ caller: string; hash: Buffer }>> {
+    if (this.secretHashes.length === 0) return this.inlineHashes;
+    const resolved = await Promise.allSettled(
+      this.secretHashes.map(async ({ caller, reference }) => {
+        const hex = (await this.secrets.resolve(reference)).trim().toLowerCase();
+        if (!/^[0-9a-f]{64}$/.test(hex)) {
+          throw new GatewayError('ERR_CONFIG_INVALID', `an API key secret of caller "${caller}" is not a SHA-256`);
+        }
+        return { caller, hash: Buffer.from(hex, 'hex') };
+      }),
+    );
+    const hashes = [...this.inlineHashes];
+    resolved.forEach((result, index) => {
+      if (result.status === 'fulfilled') hashes.push(result.value);
+      else this.options.onApiKeyError?.(this.secretHashes[index]!.caller, result.reason);
     });
-    return this.apiKeyHashes;
+    return hashes;
   }
 }
 
@@ -146,9 +182,15 @@ export function apiKeyHash(apiKey: string): string {
   return createHash('sha256').update(apiKey, 'utf8').digest('hex');
 }
 
-function compile(grant: CallerGrantConfig): CompiledGrant {
+/**
+ * Subject patterns are anchored whatever the configuration says (an unanchored CICS[0-9]+ would admit
+ * SYSADM/CICS9). On a target that folds case, the user's identity is case-insensitive, so the pattern is
+ * too: `^[A-Z0-9#$@]{1,8}$` admits CICSUSR1 for a target that maps it to cicsusr1@corp.example, and a
+ * pattern excluding ADMIN excludes admin.
+ */
+function compile(grant: CallerGrantConfig, folding: SubjectRule['case']): CompiledGrant {
   return {
-    subjects: new RegExp(grant.subjects, 'u'),
+    subjects: new RegExp(`^(?:${grant.subjects})$`, folding === 'preserve' ? 'u' : 'iu'),
     scopes: new Set(grant.scopes),
     audiences: new Set(grant.audiences),
     resources: new Set(grant.resources),

@@ -95,6 +95,8 @@ beforeAll(async () => {
       },
       targets: {
         demo: demoTarget,
+        exact: { ...demoTarget, subject: { template: '{subject}', case: 'preserve' as const } },
+        'server-scope': { ...demoTarget, scope: undefined },
         restricted: demoTarget,
         untrusted: { ...demoTarget, assertion: { issuer: 'an-issuer-the-as-does-not-trust' } },
         'wrong-secret': {
@@ -112,6 +114,8 @@ beforeAll(async () => {
           apiKeys: [{ sha256: apiKeyHash(MAINFRAME_KEY) }],
           targets: {
             demo: { scopes: ['demo.write'], audiences: [PAYMENTS_AUDIENCE], resources: [PAYMENTS_RESOURCE] },
+            exact: {},
+            'server-scope': { scopes: ['demo.read'] },
             untrusted: {},
             'wrong-secret': {},
             down: {},
@@ -489,9 +493,9 @@ describe('tokenHandler', () => {
         event: () => tokenEvent(valid, withKey(PARTNER_KEY)),
       },
       {
-        name: 'a lower-case subject (default RACF pattern)',
+        name: 'a lower-case subject (default RACF pattern, case-preserving target)',
         code: 'access_denied',
-        event: () => tokenEvent({ target: 'demo', subject: 'cicsusr1' }, withKey(MAINFRAME_KEY)),
+        event: () => tokenEvent({ target: 'exact', subject: 'cicsusr1' }, withKey(MAINFRAME_KEY)),
       },
       {
         name: 'a 9-character subject (default RACF pattern)',
@@ -677,7 +681,7 @@ describe('tokenHandler', () => {
 
     it('records every refusal in the audit log with its code, and never the API key', async () => {
       // Prepare
-      const event = tokenEvent({ target: 'demo', subject: 'cicsusr1' }, withKey(MAINFRAME_KEY));
+      const event = tokenEvent({ target: 'exact', subject: 'cicsusr1' }, withKey(MAINFRAME_KEY));
 
       // Act
       await invoke(token, event);
@@ -703,6 +707,41 @@ describe('tokenHandler', () => {
       expect((response.json as { error_description: string }).error_description).toMatch(/not trusted/);
       expect(as.tokenRequests.slice(before)).toMatchObject([{ status: 400, error: 'invalid_grant' }]);
       expect(audit.at(-1)).toMatchObject({ outcome: 'invalid_grant', upstream_error: 'invalid_grant' });
+    });
+
+    it("refuses a token the server granted beyond the caller's scopes (no scope asked, server default)", async () => {
+      // Prepare: the target sets no default scope, so the server grants the client's whole registration.
+      const event = tokenEvent({ target: 'server-scope', subject: 'SCOPE1' }, withKey(MAINFRAME_KEY));
+      const allowed = tokenEvent(
+        { target: 'server-scope', subject: 'SCOPE1', scope: 'demo.read' },
+        withKey(MAINFRAME_KEY),
+      );
+
+      // Act
+      const refused = await invoke(token, event);
+      const granted = await invoke(token, allowed);
+
+      // Assess
+      expectRefusal(refused, event, 'access_denied');
+      expect((refused.json as { error_description: string }).error_description).toMatch(/demo.write/);
+      expect(granted.statusCode).toBe(200);
+      expect((granted.json as { scope: string }).scope).toBe('demo.read');
+    });
+
+    it('accepts a lower-case subject on a case-folding target: it is the same user', async () => {
+      // Prepare
+      const event = tokenEvent({ target: 'demo', subject: 'cicsusr9' }, withKey(MAINFRAME_KEY));
+
+      // Act
+      const response = await invoke(token, event);
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(
+        await as.introspect((response.json as { access_token: string }).access_token, introspector),
+      ).toMatchObject({
+        sub: 'cicsusr9@corp.example',
+      });
     });
 
     it('maps a refused client secret to 502 upstream_misconfigured, without the secret', async () => {

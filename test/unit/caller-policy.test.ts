@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '#lib/config/load-config.ts';
+import type { GatewayConfigInput } from '#lib/config/schema.ts';
+import { apiKeyHash, CallerPolicy } from '#lib/policy/caller-policy.ts';
+import { SecretResolver } from '#lib/secrets/resolve-secret.ts';
+
+const target = {
+  tokenEndpoint: 'https://as.example/token',
+  clientId: 'gw',
+  clientAuthentication: { method: 'none' as const },
+};
+
+function policy(
+  callers: GatewayConfigInput['callers'],
+  options: { env?: NodeJS.ProcessEnv; targets?: GatewayConfigInput['targets']; errors?: string[] } = {},
+): CallerPolicy {
+  const { config } = parseConfig({
+    signingKeys: { k: { type: 'kms', keyId: 'alias/k' } },
+    targets: options.targets ?? { demo: target },
+    callers,
+  });
+  return new CallerPolicy(config, new SecretResolver({ env: options.env ?? {} }), {
+    onApiKeyError: (caller) => options.errors?.push(caller),
+  });
+}
+
+const mainframe = { id: 'mainframe', via: 'api_key' } as const;
+
+describe('CallerPolicy', () => {
+  describe('authorize', () => {
+    it('checks the subject as folded into sub, not only as sent', () => {
+      // Prepare: a pattern that excludes ADMIN, on a target that upper-cases subjects.
+      const rules = policy(
+        {
+          mainframe: {
+            apiKeys: [{ sha256: apiKeyHash('k') }],
+            targets: { demo: { subjects: '(?!ADMIN$)[A-Za-z]{1,8}' } },
+          },
+        },
+        { targets: { demo: { ...target, subject: { case: 'upper' } } } },
+      );
+
+      // Act + Assess
+      expect(() => rules.authorize(mainframe, { target: 'demo', subject: 'admin' })).toThrow(
+        expect.objectContaining({ code: 'ERR_ACCESS_DENIED' }),
+      );
+      expect(() => rules.authorize(mainframe, { target: 'demo', subject: 'alice' })).not.toThrow();
+    });
+
+    it('checks what Unicode case folding makes of a subject (ß becomes SS)', () => {
+      // Prepare
+      const rules = policy(
+        {
+          mainframe: {
+            apiKeys: [{ sha256: apiKeyHash('k') }],
+            targets: { demo: { subjects: '(?!SS$)\\S{1,8}' } },
+          },
+        },
+        { targets: { demo: { ...target, subject: { case: 'upper' } } } },
+      );
+
+      // Act + Assess
+      expect(() => rules.authorize(mainframe, { target: 'demo', subject: 'ß' })).toThrow(
+        expect.objectContaining({ code: 'ERR_ACCESS_DENIED' }),
+      );
+    });
+
+    it('anchors subject patterns whatever the configuration says', () => {
+      // Prepare
+      const rules = policy({
+        mainframe: { apiKeys: [{ sha256: apiKeyHash('k') }], targets: { demo: { subjects: 'CICS[0-9]+' } } },
+      });
+
+      // Act + Assess
+      expect(() => rules.authorize(mainframe, { target: 'demo', subject: 'CICS1' })).not.toThrow();
+      for (const subject of ['SYSADM/CICS9', 'ADMIN CICS1', 'CICS1X']) {
+        expect(() => rules.authorize(mainframe, { target: 'demo', subject })).toThrow(
+          expect.objectContaining({ code: 'ERR_ACCESS_DENIED' }),
+        );
+      }
+    });
+
+    it('keeps the default RACF pattern: 1-8 of A-Z, 0-9, #, $, @', () => {
+      // Prepare
+      const rules = policy({ mainframe: { apiKeys: [{ sha256: apiKeyHash('k') }], targets: { demo: {} } } });
+
+      // Act + Assess
+      for (const subject of ['CICSUSR1', 'A$#@', 'X']) {
+        expect(() => rules.authorize(mainframe, { target: 'demo', subject })).not.toThrow();
+      }
+      for (const subject of ['cicsusr1', 'CICSUSR12', '', 'A B']) {
+        expect(() => rules.authorize(mainframe, { target: 'demo', subject })).toThrow();
+      }
+    });
+  });
+
+  describe('authorizeGrantedScope', () => {
+    const rules = () =>
+      policy(
+        {
+          mainframe: {
+            apiKeys: [{ sha256: apiKeyHash('k') }],
+            targets: { demo: { scopes: ['payments.read'] } },
+          },
+        },
+        { targets: { demo: { ...target, scope: 'openid' } } },
+      );
+
+    it("accepts a grant within the caller's scopes and the target default", () => {
+      expect(() =>
+        rules().authorizeGrantedScope(mainframe, { target: 'demo', subject: 'U' }, 'openid payments.read'),
+      ).not.toThrow();
+      expect(() =>
+        rules().authorizeGrantedScope(mainframe, { target: 'demo', subject: 'U' }, ''),
+      ).not.toThrow();
+    });
+
+    it('refuses a token the server granted more than the caller may have (server defaults)', () => {
+      expect(() =>
+        rules().authorizeGrantedScope(mainframe, { target: 'demo', subject: 'U' }, 'api full payments.write'),
+      ).toThrow(/granted scope not allowed: api full payments.write/);
+    });
+  });
+
+  describe('identify', () => {
+    it('reads API key hashes from secrets on every request, so a revoked key stops working', async () => {
+      // Prepare
+      const env: NodeJS.ProcessEnv = { MAINFRAME_KEY_HASH: apiKeyHash('key-A') };
+      const rules = policy(
+        { mainframe: { apiKeys: [{ env: 'MAINFRAME_KEY_HASH' }], targets: { demo: {} } } },
+        { env },
+      );
+      await expect(rules.identify({ apiKey: 'key-A' })).resolves.toEqual(mainframe);
+
+      // Act
+      env.MAINFRAME_KEY_HASH = apiKeyHash('key-B');
+
+      // Assess
+      await expect(rules.identify({ apiKey: 'key-A' })).rejects.toMatchObject({
+        code: 'ERR_CALLER_UNAUTHENTICATED',
+      });
+      await expect(rules.identify({ apiKey: 'key-B' })).resolves.toEqual(mainframe);
+    });
+
+    it("lets one caller's unreadable key secret disable only that key", async () => {
+      // Prepare
+      const errors: string[] = [];
+      const rules = policy(
+        {
+          mainframe: { apiKeys: [{ sha256: apiKeyHash('inline-key') }], targets: { demo: {} } },
+          broken: { apiKeys: [{ env: 'NOT_SET' }], targets: { demo: {} } },
+        },
+        { errors },
+      );
+
+      // Act
+      const caller = await rules.identify({ apiKey: 'inline-key' });
+
+      // Assess
+      expect(caller).toEqual(mainframe);
+      expect(errors).toEqual(['broken']);
+    });
+  });
+});
