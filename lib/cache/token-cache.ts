@@ -162,7 +162,7 @@ export class TokenCache {
       store.acquireLease(key, holder, this.settings.leaseTtlMs),
     );
     if (leased === false) {
-      const awaited = await this.awaitHolder(key, previous);
+      const awaited = await this.awaitHolder(key, previous, request.deadline);
       if (awaited) return { token: awaited };
     }
     try {
@@ -177,8 +177,11 @@ export class TokenCache {
   private async awaitHolder(
     key: string,
     previous: CachedToken | undefined,
+    requestDeadline = Number.POSITIVE_INFINITY,
   ): Promise<CachedToken | undefined> {
-    const deadline = this.now() + this.settings.leaseWaitMs;
+    // Leave half of what remains for an exchange of our own, should the holder not finish.
+    const remaining = requestDeadline - Date.now();
+    const deadline = this.now() + Math.min(this.settings.leaseWaitMs, remaining / 2);
     while (this.now() < deadline) {
       await this.sleep(this.settings.leasePollMs);
       const entry = await this.shared('GetItem', (store) => store.get(key));

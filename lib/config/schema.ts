@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { JWS_ALGORITHMS } from '../signing/algorithms.ts';
 import { lookup } from './lookup.ts';
+import { transportAllowed } from './transport.ts';
 
 /**
  * The configuration, defined once: validated at start by `loadConfig`, exported as JSON Schema for
@@ -331,6 +332,13 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
   };
   for (const [id, t] of Object.entries(config.targets)) {
     const at = (...rest: (string | number)[]) => ['targets', id, ...rest];
+    for (const field of ['tokenEndpoint', 'issuer'] as const) {
+      const url = t[field];
+      if (url && !transportAllowed(url, t.allowInsecureHttp)) {
+        const message = 'use https (plain http only to loopback, or with allowInsecureHttp in development)';
+        ctx.addIssue({ code: 'custom', path: at(field), message });
+      }
+    }
     if (!t.tokenEndpoint && !t.issuer) {
       ctx.addIssue({ code: 'custom', path: at('tokenEndpoint'), message: 'set tokenEndpoint or issuer' });
     }

@@ -25,6 +25,9 @@ import {
 /** A request body larger than this is refused before parsing: a token request is a few hundred bytes. */
 export const MAX_BODY_BYTES = 8 * 1024;
 
+/** Time kept back from the invocation's remaining time to shape and send the answer. */
+const DEADLINE_MARGIN_MS = 1_000;
+
 /** The middleware every route shares: header normalization, correlation id, method check, error model. */
 function route(...methods: string[]) {
   return middy<HttpEvent, HttpResult>()
@@ -42,9 +45,11 @@ function route(...methods: string[]) {
 export function tokenHandler(gateway: GatewayProvider) {
   return route('POST', 'DELETE')
     .use(logMetrics(metrics))
-    .handler(async (event): Promise<HttpResult> => {
+    .handler(async (event, context): Promise<HttpResult> => {
       const credentials = callerCredentials(event);
       const requestId = requestIdOf(event);
+      // Answer (even with an error) before Lambda or API Gateway give up on us.
+      const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
       if (event.requestContext.http.method === 'DELETE') {
         const { access_token: accessToken, ...request } = parseJsonBody(event, tokenInvalidationBody, {
           maxBytes: MAX_BODY_BYTES,
@@ -60,7 +65,7 @@ export function tokenHandler(gateway: GatewayProvider) {
       }
       const body = parseJsonBody(event, tokenRequestBody, { maxBytes: MAX_BODY_BYTES });
       const { broker } = await gateway();
-      const token = await broker.getToken(credentials, body, requestId);
+      const token = await broker.getToken(credentials, { ...body, deadline }, requestId);
       const response: TokenResponseBody = {
         access_token: token.accessToken,
         token_type: token.tokenType,

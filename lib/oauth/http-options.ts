@@ -1,12 +1,5 @@
 import * as oauth from 'oauth4webapi';
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** Plain http is allowed to loopback addresses (tests, the demo server) or where the configuration says so. */
-export function allowsInsecure(url: string, configured: boolean): boolean {
-  const parsed = new URL(url);
-  return parsed.protocol === 'https:' || configured || LOOPBACK_HOSTS.has(parsed.hostname);
-}
+import { transportAllowed } from '../config/transport.ts';
 
 export interface HttpSettings {
   readonly timeoutMs: number;
@@ -25,6 +18,6 @@ export function requestOptions<Method extends string, Body>(
   return {
     signal: AbortSignal.timeout(settings.timeoutMs),
     ...(transport ? { [oauth.customFetch]: transport } : {}),
-    ...(allowsInsecure(url, settings.allowInsecureHttp) ? { [oauth.allowInsecureRequests]: true } : {}),
+    ...(transportAllowed(url, settings.allowInsecureHttp) ? { [oauth.allowInsecureRequests]: true } : {}),
   };
 }

@@ -42,12 +42,17 @@ const recognizedTokenTypes = { n_a: () => undefined };
 export async function requestToken(
   request: TokenRequest,
   settings: TokenEndpointSettings,
+  deadline = Number.POSITIVE_INFINITY,
 ): Promise<TokenResponse> {
   const endpoint = request.as.token_endpoint;
   if (!endpoint)
     throw new GatewayError('ERR_AS_RESPONSE_INVALID', 'the authorization server has no token endpoint');
   for (let attempt = 0; ; attempt++) {
     const last = attempt >= settings.retry.maxRetries;
+    const timeoutMs = Math.min(settings.timeoutMs, deadline - Date.now());
+    if (timeoutMs < MIN_ATTEMPT_MS) throw timedOut(endpoint);
+    // Signing and secrets failures are ours, not the server's: built outside the retried part.
+    const parameters = await request.parameters();
     let response: Response;
     try {
       response = await oauth.genericTokenEndpointRequest(
@@ -55,23 +60,57 @@ export async function requestToken(
         request.client,
         request.clientAuthentication,
         request.grantType,
-        await request.parameters(),
-        requestOptions(endpoint, settings),
+        parameters,
+        requestOptions(endpoint, { ...settings, timeoutMs }),
       );
     } catch (error) {
-      if (isGatewayError(error)) throw error; // signing or secrets failed: not the server's fault
+      if (isGatewayError(error)) throw error; // client authentication (secret, signature) failed
+      if (!isTransient(error)) throw requestFailure(endpoint, error);
       if (last) throw networkFailure(endpoint, error);
-      await settings.retry.sleep(retryDelayMs(attempt, null, settings.retry));
+      if (!(await backOff(attempt, null, settings, deadline))) throw networkFailure(endpoint, error);
       continue;
     }
     if (response.status >= 500 || response.status === 429) {
       if (last) throw await unavailableFrom(response, endpoint);
       await response.body?.cancel();
-      await settings.retry.sleep(retryDelayMs(attempt, response.headers.get('retry-after'), settings.retry));
+      if (!(await backOff(attempt, response.headers.get('retry-after'), settings, deadline))) {
+        throw unavailable(endpoint, `HTTP ${response.status}, no time left to retry`);
+      }
       continue;
     }
     return processTokenResponse(request, response);
   }
+}
+
+/** An attempt with less time than this left is not worth starting. */
+const MIN_ATTEMPT_MS = 100;
+
+/** Sleeps before the next attempt, unless that attempt could not start before the deadline. */
+async function backOff(
+  attempt: number,
+  retryAfter: string | null,
+  settings: TokenEndpointSettings,
+  deadline: number,
+): Promise<boolean> {
+  const delay = retryDelayMs(attempt, retryAfter, settings.retry);
+  if (Date.now() + delay + MIN_ATTEMPT_MS > deadline) return false;
+  await settings.retry.sleep(delay);
+  return true;
+}
+
+/** Network failures and timeouts are worth another attempt; anything else would fail the same way. */
+function isTransient(error: unknown): boolean {
+  const name = (error as Error | undefined)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') return true;
+  return error instanceof TypeError && error.message === 'fetch failed';
+}
+
+/** The request could not even be sent (plain http refused, invalid endpoint): a configuration problem. */
+function requestFailure(endpoint: string, error: unknown): GatewayError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new GatewayError('ERR_CONFIG_INVALID', `cannot send a token request to ${endpoint}: ${message}`, {
+    cause: error,
+  });
 }
 
 async function processTokenResponse(request: TokenRequest, received: Response): Promise<TokenResponse> {
@@ -141,17 +180,17 @@ function unavailable(endpoint: string, reason: string, cause?: unknown): Gateway
 
 function networkFailure(endpoint: string, error: unknown): GatewayError {
   const name = (error as Error | undefined)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') {
-    return new GatewayError('ERR_AS_TIMEOUT', `token endpoint ${endpoint} did not answer in time`, {
-      cause: error,
-    });
-  }
+  if (name === 'TimeoutError' || name === 'AbortError') return timedOut(endpoint, error);
   const code = (error as { cause?: { code?: string } }).cause?.code;
   return unavailable(
     endpoint,
     code ? `network error ${code}` : `network error (${(error as Error).message})`,
     error,
   );
+}
+
+function timedOut(endpoint: string, cause?: unknown): GatewayError {
+  return new GatewayError('ERR_AS_TIMEOUT', `token endpoint ${endpoint} did not answer in time`, { cause });
 }
 
 function stringOr<T extends string | undefined>(first: unknown, second: unknown, fallback: T): string | T {

@@ -20,6 +20,11 @@ export interface ExchangeRequest {
   readonly scope?: string | undefined;
   readonly audience?: string | undefined;
   readonly resource?: string | undefined;
+  /**
+   * Epoch milliseconds by which the caller needs an answer (the Lambda's remaining time, less a margin):
+   * no attempt or retry starts that could not finish by then.
+   */
+  readonly deadline?: number | undefined;
 }
 
 /** What a token is issued for; two requests with equal identities may share a token. */
@@ -107,9 +112,13 @@ export class TokenExchanger {
         grantType: 'refresh_token',
         // The same scope, audience, resource and static parameters, so the renewed token still matches
         // the cache key it is stored under.
-        parameters: async () => ({ ...requestParameters(target.config, request), refresh_token: refreshToken }),
+        parameters: async () => ({
+          ...requestParameters(target.config, request),
+          refresh_token: refreshToken,
+        }),
       },
       target.settings,
+      request.deadline,
     );
     return {
       token: {
@@ -149,6 +158,7 @@ export class TokenExchanger {
         parameters,
       },
       target.settings,
+      request.deadline,
     );
     const assertion = lastAssertion
       ? { jti: lastAssertion.jti, aud: audience, exp: lastAssertion.exp }
@@ -232,7 +242,11 @@ function assertionAudience(config: TargetConfig, as: oauth.AuthorizationServer):
 }
 
 /** RFC 6749 5.1: a response without `scope` granted exactly the scope requested. */
-function grantedAsRequested(token: TokenResponse, request: ExchangeRequest, config: TargetConfig): TokenResponse {
+function grantedAsRequested(
+  token: TokenResponse,
+  request: ExchangeRequest,
+  config: TargetConfig,
+): TokenResponse {
   return token.scope === undefined ? { ...token, scope: request.scope ?? config.scope } : token;
 }
 

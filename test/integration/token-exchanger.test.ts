@@ -364,6 +364,42 @@ describe('TokenExchanger', () => {
       await new Promise((resolve) => setTimeout(resolve, 700)); // let the stalled requests drain
     });
 
+    it('starts no attempt that could not finish before the deadline', async () => {
+      // Prepare: every attempt would stall; the caller needs an answer within 450 ms.
+      proxy.inject({ kind: 'delay', ms: 600 });
+      const before = proxy.requests.length;
+      const started = Date.now();
+
+      // Act
+      const error = await target()
+        .exchange({ target: 'demo', subject: 'CICSUSR1', deadline: started + 450 })
+        .catch((e: unknown) => e);
+
+      // Assess: one 300 ms attempt, then too little time for backoff and another attempt.
+      expect(error).toMatchObject({ code: 'ERR_AS_TIMEOUT' });
+      expect(proxy.requests.length - before).toBe(1);
+      expect(Date.now() - started).toBeLessThan(600);
+      await new Promise((resolve) => setTimeout(resolve, 700)); // let the stalled requests drain
+    });
+
+    it('does not retry a request that cannot be sent (plain http to a remote host)', async () => {
+      // Prepare: a config that bypassed validation, as a defence in depth.
+      const exchanger = target();
+      const config = (
+        exchanger as unknown as { deps: { config: { targets: Record<string, { tokenEndpoint: string }> } } }
+      ).deps.config;
+      config.targets.demo!.tokenEndpoint = 'http://as.example.com/token';
+
+      // Act
+      const error = await exchanger
+        .exchange({ target: 'demo', subject: 'CICSUSR1' })
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toMatchObject({ code: 'ERR_CONFIG_INVALID', message: expect.stringContaining('HTTPS') });
+      expect(sleeps).toEqual([]);
+    });
+
     it('retries a reset connection', async () => {
       // Prepare
       proxy.inject({ kind: 'reset' });

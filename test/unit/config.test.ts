@@ -164,6 +164,15 @@ describe('parseConfig', () => {
       /development/,
     ],
     [
+      'a plain http token endpoint on a remote host',
+      (doc) => ({
+        ...doc,
+        targets: { demo: { ...doc.targets.demo, tokenEndpoint: 'http://as.example/token' } },
+      }),
+      'targets.demo.tokenEndpoint',
+      /use https/,
+    ],
+    [
       'a caller granted a target named like a built-in property',
       (doc) => ({
         ...doc,
