@@ -97,7 +97,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const broker = new TokenBroker({
     policy: new CallerPolicy(config, secrets, {
       onApiKeyError: (caller, error) =>
-        logger.error('an API key hash could not be read: that key is refused', { caller, ...describeError(error) }),
+        logger.error('an API key hash could not be read: that key is refused', {
+          caller,
+          ...describeError(error),
+        }),
     }),
     cache,
     classify: (error) => toApiError(error).code,

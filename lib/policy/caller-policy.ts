@@ -132,7 +132,8 @@ export class CallerPolicy {
     const grant = this.grants.get(caller.id)?.get(request.target);
     const defaults = new Set(splitScope(target?.scope));
     const extra = splitScope(granted).filter((s) => !grant?.scopes.has(s) && !defaults.has(s));
-    if (extra.length > 0) throw denied(`the authorization server granted scope not allowed: ${extra.join(' ')}`);
+    if (extra.length > 0)
+      throw denied(`the authorization server granted scope not allowed: ${extra.join(' ')}`);
   }
 
   /**
@@ -159,7 +160,10 @@ export class CallerPolicy {
       this.secretHashes.map(async ({ caller, reference }) => {
         const hex = (await this.secrets.resolve(reference)).trim().toLowerCase();
         if (!/^[0-9a-f]{64}$/.test(hex)) {
-          throw new GatewayError('ERR_CONFIG_INVALID', `an API key secret of caller "${caller}" is not a SHA-256`);
+          throw new GatewayError(
+            'ERR_CONFIG_INVALID',
+            `an API key secret of caller "${caller}" is not a SHA-256`,
+          );
         }
         return { caller, hash: Buffer.from(hex, 'hex') };
       }),
