@@ -8,6 +8,7 @@ import type { TokenStore } from './token-store.ts';
  */
 export class MemoryTokenStore implements TokenStore {
   private readonly entries = new Map<string, CacheEntry>();
+  private readonly storedAt = new Map<string, number>();
 
   constructor(
     private readonly maxEntries = 10_000,
@@ -22,7 +23,7 @@ export class MemoryTokenStore implements TokenStore {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
+      this.remove(key);
       return undefined;
     }
     this.entries.delete(key);
@@ -30,13 +31,20 @@ export class MemoryTokenStore implements TokenStore {
     return entry;
   }
 
+  /** How long ago the entry was stored (or last confirmed by the shared layer); Infinity if absent. */
+  ageMs(key: string): number {
+    const stored = this.storedAt.get(key);
+    return stored === undefined ? Number.POSITIVE_INFINITY : this.now() - stored;
+  }
+
   async put(key: string, entry: CacheEntry): Promise<void> {
     this.entries.delete(key);
     this.entries.set(key, entry);
+    this.storedAt.set(key, this.now());
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
-      this.entries.delete(oldest);
+      this.remove(oldest);
     }
   }
 
@@ -46,6 +54,11 @@ export class MemoryTokenStore implements TokenStore {
     if (onlyIfAccessTokenHash !== undefined) {
       if (entry.kind !== 'token' || tokenHash(entry.accessToken) !== onlyIfAccessTokenHash) return false;
     }
+    return this.remove(key);
+  }
+
+  private remove(key: string): boolean {
+    this.storedAt.delete(key);
     return this.entries.delete(key);
   }
 

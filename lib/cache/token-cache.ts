@@ -4,6 +4,7 @@ import { AuthorizationServerError } from '../errors.ts';
 import type { ExchangeRequest, ExchangeResult, TokenExchanger } from '../oauth/token-exchanger.ts';
 import type { CachedRefusal, CachedToken, CacheEntry } from './cache-entry.ts';
 import { cacheKey, tokenHash } from './cache-key.ts';
+import type { MemoryTokenStore } from './memory-token-store.ts';
 import type { TokenStore } from './token-store.ts';
 
 export type CacheStatus = 'hit' | 'miss' | 'refresh' | 'stale';
@@ -23,6 +24,11 @@ export interface TokenCacheSettings {
   readonly leaseTtlMs: number;
   readonly leaseWaitMs: number;
   readonly leasePollMs: number;
+  /**
+   * With a shared layer, memory answers alone for this long; then the shared item is read again, so a
+   * token invalidated through another instance stops being served here too.
+   */
+  readonly localMaxAgeSeconds: number;
 }
 
 export const DEFAULT_CACHE_SETTINGS: TokenCacheSettings = {
@@ -34,6 +40,7 @@ export const DEFAULT_CACHE_SETTINGS: TokenCacheSettings = {
   leaseTtlMs: 5_000,
   leaseWaitMs: 2_000,
   leasePollMs: 50,
+  localMaxAgeSeconds: 60,
 };
 
 export interface TokenCacheObserver {
@@ -46,7 +53,7 @@ export interface TokenCacheObserver {
 export interface TokenCacheDependencies {
   readonly exchanger: Pick<TokenExchanger, 'exchange' | 'refresh' | 'cacheIdentity'>;
   /** Per-container memory. */
-  readonly local: TokenStore;
+  readonly local: MemoryTokenStore;
   /** Shared by all instances (DynamoDB); absent on the embedded defaults. */
   readonly shared?: TokenStore | undefined;
   readonly settings?: Partial<TokenCacheSettings>;
@@ -101,13 +108,18 @@ export class TokenCache {
     const identity = this.deps.exchanger.cacheIdentity(request);
     const key = cacheKey(identity);
     const local = await this.deps.local.get(key);
-    if (local && this.isFresh(local)) return { ...this.serve(local), mappedSubject: identity.subject };
+    if (local && this.answersAlone(local) && this.confirmedRecently(key)) {
+      return { ...this.serve(local), mappedSubject: identity.subject };
+    }
     let flight = this.flights.get(key);
+    const leader = !flight;
     if (!flight) {
       flight = this.fly(key, request, local).finally(() => this.flights.delete(key));
       this.flights.set(key, flight);
     }
-    return { ...(await flight), mappedSubject: identity.subject };
+    const { token, cache, exchange } = await flight;
+    // Only the request that started the flight reports its exchange: the others did not sign anything.
+    return { token, cache, mappedSubject: identity.subject, exchange: leader ? exchange : undefined };
   }
 
   /**
@@ -122,9 +134,19 @@ export class TokenCache {
     return local || shared === true;
   }
 
-  /** Served without a flight: a token well before its refresh window, or a remembered refusal. */
-  private isFresh(entry: CacheEntry): boolean {
-    return entry.kind === 'refusal' || entry.expiresAt - this.now() > this.refreshAheadMs;
+  /**
+   * Served without a flight: a remembered refusal, or a token before its refresh window. The window is
+   * at most half the token's life, so a 90-second token is still cached for 45 seconds.
+   */
+  private answersAlone(entry: CacheEntry): boolean {
+    if (entry.kind === 'refusal') return true;
+    const window = Math.min(this.refreshAheadMs, (entry.expiresAt - entry.obtainedAt) / 2);
+    return entry.expiresAt - this.now() > window;
+  }
+
+  /** Memory alone suffices without a shared layer, or while the shared item was seen recently. */
+  private confirmedRecently(key: string): boolean {
+    return !this.deps.shared || this.deps.local.ageMs(key) < this.settings.localMaxAgeSeconds * 1000;
   }
 
   private serve(entry: CacheEntry): Flight {
@@ -134,9 +156,11 @@ export class TokenCache {
 
   private async fly(key: string, request: ExchangeRequest, local: CacheEntry | undefined): Promise<Flight> {
     const shared = await this.shared('GetItem', (store) => store.get(key));
-    const entry = newest(local, shared);
-    if (shared && entry === shared) await this.deps.local.put(key, shared);
-    if (entry && this.isFresh(entry)) return this.serve(entry);
+    // The shared layer answered and holds nothing: the entry was invalidated (or never shared), so what
+    // memory holds is not served. If it failed (null), memory is all there is.
+    const entry = shared === undefined ? undefined : newest(local, shared);
+    if (shared && entry) await this.deps.local.put(key, entry); // confirmed: memory may answer again
+    if (entry && this.answersAlone(entry)) return this.serve(entry);
     // A token too close to expiry is not served, but its refresh token may renew it without a signature.
     const previous = entry?.kind === 'token' ? entry : undefined;
     const current = previous && previous.expiresAt - this.now() > this.minRemainingMs ? previous : undefined;

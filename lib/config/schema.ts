@@ -276,6 +276,13 @@ export const cacheSettings = z
       .max(3600)
       .default(30)
       .describe('Remember invalid_grant this long.'),
+    localMaxAgeSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(60)
+      .describe('With DynamoDB: how long memory answers before the shared item is read again.'),
     defaultLifetimeSeconds: z
       .number()
       .int()

@@ -437,6 +437,77 @@ describe('TokenCache', () => {
     });
   });
 
+  describe('invalidation across instances', () => {
+    it('stops serving a token invalidated through another instance once memory is due a re-check', async () => {
+      // Prepare
+      let clock = Date.now();
+      const now = () => clock;
+      const a = instance({ now });
+      const b = instance({ now });
+      const token = (await a.cache.get({ target: 'demo', subject: 'X1' })).token.accessToken;
+      expect((await b.cache.get({ target: 'demo', subject: 'X1' })).token.accessToken).toBe(token);
+
+      // Act
+      await a.cache.invalidate({ target: 'demo', subject: 'X1' }, token);
+      clock += 30_000;
+      const withinAge = await b.cache.get({ target: 'demo', subject: 'X1' });
+      clock += 31_000;
+      const afterAge = await b.cache.get({ target: 'demo', subject: 'X1' });
+
+      // Assess
+      expect(withinAge).toMatchObject({ cache: 'hit' });
+      expect(withinAge.token.accessToken).toBe(token);
+      expect(afterAge.cache).toBe('miss');
+      expect(afterAge.token.accessToken).not.toBe(token);
+    });
+
+    it('re-reads the shared item once a minute, not on every request', async () => {
+      // Prepare
+      let clock = Date.now();
+      const now = () => clock;
+      const { cache } = instance({ now });
+      await cache.get({ target: 'demo', subject: 'X2' });
+      clock += 61_000;
+      let reads = 0;
+      dynamo.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'GetItemCommand') reads++;
+          return next(args);
+        },
+        { step: 'initialize', name: 'countReads' },
+      );
+
+      // Act
+      const results = [];
+      for (let i = 0; i < 5; i++) results.push((await cache.get({ target: 'demo', subject: 'X2' })).cache);
+
+      // Assess: the first one confirmed the entry in DynamoDB; the rest are answered from memory.
+      dynamo.client.middlewareStack.remove('countReads');
+      expect(results).toEqual(['hit', 'hit', 'hit', 'hit', 'hit']);
+      expect(reads).toBe(1);
+    });
+
+    it('caches a token whose life is shorter than the refresh window for half its life', async () => {
+      // Prepare
+      let clock = Date.now();
+      const now = () => clock;
+      const { cache } = instance({
+        now,
+        shared: false,
+        settings: { refreshAheadSeconds: 1000, minRemainingSeconds: 30 },
+      });
+      const first = await cache.get({ target: 'demo', subject: 'X3' }); // 900 s token: window 450 s
+
+      // Act
+      clock += 400_000;
+      const second = await cache.get({ target: 'demo', subject: 'X3' });
+
+      // Assess
+      expect(second.cache).toBe('hit');
+      expect(second.token.accessToken).toBe(first.token.accessToken);
+    });
+  });
+
   describe('degradation', () => {
     it('keeps answering when DynamoDB stops in the middle of a test', async () => {
       // Prepare
