@@ -181,8 +181,9 @@ export type GatewayProvider = () => Promise<Gateway>;
 
 /**
  * The gateway of this container, from the file named by `GATEWAY_CONFIG` (default `gateway.yaml` beside
- * the function). Loaded once; an invalid configuration is logged once, clearly, and every request then
- * answers `gateway_misconfigured` rather than guessing.
+ * the function), its `${env:NAME}` placeholders filled from the environment. Loaded once; the Lambda
+ * entry points await it during init, so an invalid configuration fails the cold start with one clear log
+ * line (and any request that still reaches a handler answers `gateway_misconfigured`).
  */
 export function gatewayFromEnvironment(env: NodeJS.ProcessEnv = process.env): GatewayProvider {
   let gateway: Promise<Gateway> | undefined;
@@ -190,7 +191,7 @@ export function gatewayFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ga
     gateway ??= (async () => {
       const path = env.GATEWAY_CONFIG ?? 'gateway.yaml';
       try {
-        const { config, warnings } = await loadConfigFile(path);
+        const { config, warnings } = await loadConfigFile(path, env);
         for (const warning of warnings) logger.warn(warning);
         return createGateway(config, { env });
       } catch (error) {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { GatewayError } from '../errors.ts';
+import { expandEnvPlaceholders } from './env-placeholders.ts';
 import { type GatewayConfig, gatewayConfig, type SecretReference } from './schema.ts';
 
 export interface ConfigIssue {
@@ -28,8 +29,14 @@ export interface LoadedConfig {
   readonly warnings: readonly string[];
 }
 
-/** Reads a YAML or JSON configuration file (JSON is YAML) and validates it. */
-export async function loadConfigFile(path: string): Promise<LoadedConfig> {
+/**
+ * Reads a YAML or JSON configuration file (JSON is YAML), fills in its `${env:NAME}` placeholders from
+ * `env`, and validates it.
+ */
+export async function loadConfigFile(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<LoadedConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -45,7 +52,9 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
     const where = cause instanceof YAMLParseError ? ` at line ${cause.linePos?.[0]?.line ?? '?'}` : '';
     throw new ConfigError(path, [{ path: '', message: `not valid YAML or JSON${where}` }], { cause });
   }
-  return parseConfig(document, path);
+  const expanded = expandEnvPlaceholders(document, env);
+  if (expanded.issues.length > 0) throw new ConfigError(path, expanded.issues);
+  return parseConfig(expanded.document, path);
 }
 
 /** Validates an already parsed document; `source` names it in errors. */

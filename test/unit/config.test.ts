@@ -248,6 +248,26 @@ describe('loadConfigFile', () => {
     await expect(loadConfigFile(path)).rejects.toThrow(/not valid YAML or JSON at line \d/);
   });
 
+  it('fills env placeholders from the environment, and names the field of an unset one', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    const path = join(dir, 'gateway.yaml');
+    const document = minimal();
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder syntax under test
+    document.signingKeys.primary.keyId = '${env:SIGNING_KEY}';
+    await writeFile(path, JSON.stringify(document));
+
+    // Act
+    const { config } = await loadConfigFile(path, { SIGNING_KEY: 'arn:aws:kms:eu-west-1:1:key/k' });
+    const missing = await loadConfigFile(path, {}).catch((e: unknown) => e);
+
+    // Assess
+    expect(config.signingKeys.primary).toMatchObject({ keyId: 'arn:aws:kms:eu-west-1:1:key/k' });
+    expect((missing as ConfigError).issues).toEqual([
+      { path: 'signingKeys.primary.keyId', message: 'environment variable SIGNING_KEY is not set' },
+    ]);
+  });
+
   it('accepts JSON', async () => {
     // Prepare
     const dir = await mkdtemp(join(tmpdir(), 'config-'));

@@ -1,0 +1,206 @@
+// The Lambda bundles as Lambda runs them: each built by scripts/build.ts exactly as `npm run build` does
+// (into a temporary directory, so this file and package.test.ts can run side by side), loaded in a fresh
+// Node process with no TypeScript loader and no node_modules in reach, and invoked once with a real API
+// Gateway HTTP API (payload 2.0) event. No network: the configurations here use a local key.
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '#lib/version.ts';
+import { httpApiEvent } from '#test/support/api-gateway-events.ts';
+import { type BundleResult, bundleFunction, FORBIDDEN_INPUTS, functionNames } from '../../scripts/build.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const RUNNER = join(ROOT, 'scripts', 'invoke-bundle.mjs');
+
+interface Invocation {
+  readonly exitCode: number;
+  readonly stdout: string;
+  /** Where the Powertools logger writes warnings and errors (Lambda sends both streams to CloudWatch). */
+  readonly stderr: string;
+  readonly result?: { statusCode: number; headers: Record<string, string>; body: string };
+  readonly error?: string;
+}
+
+let dir: string;
+const bundles: Record<string, BundleResult> = {};
+
+async function writeConfig(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+/** A production configuration with a local key (generated on first use) and no AWS at all. */
+const localConfig = () => `
+environment: production
+signingKeys:
+  primary: { type: local, path: ${join(dir, 'signing-key.json')}, generate: true }
+targets:
+  demo:
+    tokenEndpoint: https://as.example/token
+    clientId: gateway
+    clientAuthentication: { method: none }
+callers:
+  cics:
+    apiKeys: [{ sha256: '${'0'.repeat(64)}' }]
+    targets: { demo: {} }
+`;
+
+/** Runs one bundle in a new process, as a Lambda cold start: import (init), then one invocation. */
+function invoke(
+  name: string,
+  event: APIGatewayProxyEventV2,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Invocation> {
+  const bundle = bundles[name];
+  if (!bundle) throw new Error(`no bundle ${name}`);
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [RUNNER, bundle.file, JSON.stringify(event)],
+      {
+        // A clean environment: no credentials, no instance metadata, nothing the test runner set.
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: 'eu-central-1',
+          AWS_EC2_METADATA_DISABLED: 'true',
+          ...env,
+        },
+        cwd: dir,
+        timeout: 30_000,
+      },
+      (error, stdout, stderr) => {
+        const line = (prefix: string) =>
+          stdout
+            .split('\n')
+            .find((l) => l.startsWith(prefix))
+            ?.slice(prefix.length);
+        const result = line('@@result ');
+        resolve({
+          exitCode: error ? Number(error.code ?? 1) : 0,
+          stdout,
+          stderr,
+          result: result === undefined ? undefined : JSON.parse(result),
+          error: line('@@error '),
+        });
+      },
+    );
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bundles-'));
+  for (const name of await functionNames()) {
+    // Copied away from the repository, so a bundle that still needed node_modules would fail to load.
+    const built = await bundleFunction(name, join(dir, 'build', name));
+    await cp(join(dir, 'build', name), join(dir, 'task', 'dist', name), { recursive: true });
+    bundles[name] = { ...built, file: join(dir, 'task', 'dist', name, 'index.mjs') };
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('bundled functions', () => {
+  it('health answers 200 with the version', async () => {
+    const { result, error } = await invoke('health', httpApiEvent({ method: 'GET', path: '/health' }));
+    expect(error).toBeUndefined();
+    expect(result?.statusCode).toBe(200);
+    expect(JSON.parse(result!.body)).toEqual({ status: 'ok', version: VERSION });
+  });
+
+  it('jwks answers 200 with the public key of a local-key configuration', async () => {
+    const config = await writeConfig('jwks.yaml', localConfig());
+    const { result, error } = await invoke(
+      'jwks',
+      httpApiEvent({ method: 'GET', path: '/.well-known/jwks.json' }),
+      { GATEWAY_CONFIG: config },
+    );
+    expect(error).toBeUndefined();
+    expect(result?.statusCode).toBe(200);
+    const { keys } = JSON.parse(result!.body) as { keys: Array<Record<string, string>> };
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(keys[0]).not.toHaveProperty('d');
+  });
+
+  it('token refuses a request without a caller credential with 401', async () => {
+    const config = await writeConfig('token.yaml', localConfig());
+    const { result, error } = await invoke(
+      'token',
+      httpApiEvent({ method: 'POST', path: '/v1/token', body: { target: 'demo', subject: 'CICSUSR1' } }),
+      { GATEWAY_CONFIG: config },
+    );
+    expect(error).toBeUndefined();
+    expect(result?.statusCode).toBe(401);
+    expect(JSON.parse(result!.body)).toMatchObject({ error: 'unauthorized_caller' });
+  });
+
+  it.each(['token', 'jwks'])(
+    '%s fails its cold start on an invalid configuration, saying why',
+    async (name) => {
+      const config = await writeConfig(`${name}-bad.yaml`, localConfig().replace('production', 'staging'));
+      const { exitCode, stderr, result, error } = await invoke(
+        name,
+        httpApiEvent({ method: 'GET', path: '/.well-known/jwks.json' }),
+        { GATEWAY_CONFIG: config },
+      );
+      expect(exitCode).toBe(1);
+      expect(result).toBeUndefined();
+      expect(error).toMatch(/^import: ConfigError/);
+      const logged = stderr
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { level: string; message: string; error_chain: string[] });
+      const failure = logged.find(
+        (entry) => entry.message === 'gateway configuration invalid: fix it and redeploy',
+      );
+      expect(failure?.level).toBe('ERROR');
+      // zod's English messages survive the build's locale trimming.
+      expect(failure?.error_chain[0]).toMatch(/environment: Invalid option: expected one of/);
+    },
+  );
+});
+
+describe('bundle contents', () => {
+  it.each(['token', 'jwks', 'health'])('%s contains no test, demo or local-only code', async (name) => {
+    const bundle = bundles[name]!;
+    const forbidden = bundle.inputs.filter((input) =>
+      FORBIDDEN_INPUTS.some((pattern) => pattern.test(input)),
+    );
+    expect(forbidden).toEqual([]);
+    expect(bundle.inputs.some((input) => input.startsWith(`functions/${name}.ts`))).toBe(true);
+    const code = (await Promise.all(bundle.files.map((file) => readFile(file, 'utf8')))).join('\n');
+    for (const marker of [
+      'oidc-provider',
+      'lib/local',
+      'demo-authorization-server',
+      'fast-check',
+      'dynalite',
+    ]) {
+      expect(code).not.toContain(marker);
+    }
+  });
+
+  it.each(['token', 'jwks', 'health'])('%s stays under 1 MB', (name) => {
+    expect(bundles[name]!.bytes).toBeLessThan(1_000_000);
+  });
+
+  it('bundles the AWS SDK at the version the lock file installed', async () => {
+    const bundle = bundles.token!;
+    const code = await readFile(bundle.file, 'utf8');
+    for (const client of ['client-kms', 'client-dynamodb', 'client-secrets-manager']) {
+      const { version } = JSON.parse(
+        await readFile(join(ROOT, 'node_modules', '@aws-sdk', client, 'package.json'), 'utf8'),
+      ) as { version: string };
+      expect(code).toContain(`name:"@aws-sdk/${client}",version:"${version}"`);
+      expect(
+        bundle.inputs.some((input) => input.startsWith(`node_modules/@aws-sdk/${client}/dist-es/`)),
+      ).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,420 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub strings, not templates.
+// `npm run package` as CI and a deployer run it: offline, with no AWS credentials. Then the generated
+// CloudFormation template is checked resource by resource against what docs/DEPLOY.md promises.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { TOKEN_TABLE, TOKEN_TABLE_DEFINITION } from '#lib/cache/table.ts';
+import { expandEnvPlaceholders } from '#lib/config/env-placeholders.ts';
+import { parseConfig } from '#lib/config/load-config.ts';
+import { zipEntries } from './zip-entries.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const OUT = join(ROOT, '.serverless');
+const FUNCTIONS = ['token', 'jwks', 'health'] as const;
+const ROUTES: Record<string, (typeof FUNCTIONS)[number]> = {
+  'POST /v1/token': 'token',
+  'DELETE /v1/token': 'token',
+  'GET /.well-known/jwks.json': 'jwks',
+  'GET /health': 'health',
+};
+
+interface Resource {
+  readonly Type: string;
+  readonly Properties: Record<string, unknown>;
+  readonly Condition?: string;
+  readonly DeletionPolicy?: string;
+  readonly UpdateReplacePolicy?: string;
+  readonly DependsOn?: string | string[];
+}
+
+interface Template {
+  readonly Resources: Record<string, Resource>;
+  readonly Outputs: Record<string, { Value: unknown }>;
+  readonly Parameters: Record<string, { Type: string; Default: string }>;
+  readonly Conditions: Record<string, unknown>;
+}
+
+interface Statement {
+  readonly Sid?: string;
+  readonly Effect: string;
+  readonly Principal?: unknown;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: Record<string, Record<string, unknown>>;
+}
+
+let template: Template;
+
+function resource(id: string): Resource {
+  const found = template.Resources[id];
+  if (!found) throw new Error(`no resource ${id}`);
+  return found;
+}
+
+const actions = (statement: Statement): string[] =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const SLOTS = ['Blue', 'Green'] as const;
+/** A value that exists only while the signing key slot holds a key. */
+const ifSlot = (slot: string, value: unknown) => ({
+  'Fn::If': [`HasSigningKey${slot}`, value, { Ref: 'AWS::NoValue' }],
+});
+const functionId = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}LambdaFunction`;
+
+beforeAll(async () => {
+  const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' };
+  for (const name of Object.keys(env)) {
+    if (/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|DEFAULT_PROFILE)$/.test(name))
+      delete env[name];
+  }
+  await promisify(execFile)('npm', ['run', 'package'], { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
+  template = JSON.parse(await readFile(join(OUT, 'cloudformation-template-update-stack.json'), 'utf8'));
+}, 180_000);
+
+describe('npm run package', () => {
+  it('creates exactly the resources the deployment needs', () => {
+    const types = Object.fromEntries(Object.entries(template.Resources).map(([id, r]) => [id, r.Type]));
+    expect(types).toEqual({
+      ServerlessDeploymentBucket: 'AWS::S3::Bucket',
+      ServerlessDeploymentBucketPolicy: 'AWS::S3::BucketPolicy',
+      IamRoleLambdaExecution: 'AWS::IAM::Role',
+      TokenLambdaFunction: 'AWS::Lambda::Function',
+      JwksLambdaFunction: 'AWS::Lambda::Function',
+      HealthLambdaFunction: 'AWS::Lambda::Function',
+      TokenLogGroup: 'AWS::Logs::LogGroup',
+      JwksLogGroup: 'AWS::Logs::LogGroup',
+      HealthLogGroup: 'AWS::Logs::LogGroup',
+      HttpApi: 'AWS::ApiGatewayV2::Api',
+      HttpApiStage: 'AWS::ApiGatewayV2::Stage',
+      HttpApiLogGroup: 'AWS::Logs::LogGroup',
+      HttpApiIntegrationToken: 'AWS::ApiGatewayV2::Integration',
+      HttpApiIntegrationJwks: 'AWS::ApiGatewayV2::Integration',
+      HttpApiIntegrationHealth: 'AWS::ApiGatewayV2::Integration',
+      HttpApiRoutePostV1Token: 'AWS::ApiGatewayV2::Route',
+      HttpApiRouteDeleteV1Token: 'AWS::ApiGatewayV2::Route',
+      HttpApiRouteGetWellDashknownJwksjson: 'AWS::ApiGatewayV2::Route',
+      HttpApiRouteGetHealth: 'AWS::ApiGatewayV2::Route',
+      TokenLambdaPermissionHttpApi: 'AWS::Lambda::Permission',
+      JwksLambdaPermissionHttpApi: 'AWS::Lambda::Permission',
+      HealthLambdaPermissionHttpApi: 'AWS::Lambda::Permission',
+      SigningKeyBlue: 'AWS::KMS::Key',
+      SigningKeyBlueAlias: 'AWS::KMS::Alias',
+      SigningKeyGreen: 'AWS::KMS::Key',
+      SigningKeyGreenAlias: 'AWS::KMS::Alias',
+      CacheKey: 'AWS::KMS::Key',
+      CacheKeyAlias: 'AWS::KMS::Alias',
+      TokenTable: 'AWS::DynamoDB::Table',
+      CustomDomain: 'AWS::ApiGatewayV2::DomainName',
+      CustomDomainMapping: 'AWS::ApiGatewayV2::ApiMapping',
+    });
+  });
+
+  it('runs every function on nodejs24.x, arm64, from its own bundle', () => {
+    for (const name of FUNCTIONS) {
+      const fn = resource(functionId(name)).Properties;
+      expect(fn.Runtime).toBe('nodejs24.x');
+      expect(fn.Architectures).toEqual(['arm64']);
+      expect(fn.Handler).toBe(`dist/${name}/index.handler`);
+      expect(fn.Role).toEqual(getAtt('IamRoleLambdaExecution'));
+    }
+  });
+
+  it('gives token and jwks their bundled configuration and the values it refers to', () => {
+    for (const name of ['token', 'jwks']) {
+      const variables = (
+        resource(functionId(name)).Properties.Environment as { Variables: Record<string, unknown> }
+      ).Variables;
+      expect(variables.GATEWAY_CONFIG).toBe(`/var/task/dist/${name}/gateway.yaml`);
+      for (const slot of SLOTS) {
+        expect(variables[`SIGNING_KEY_${slot.toUpperCase()}_ID`]).toEqual(
+          ifSlot(slot, getAtt(`SigningKey${slot}`)),
+        );
+      }
+      expect(variables.CACHE_KEY_ID).toEqual(getAtt('CacheKey'));
+      expect(variables.TOKEN_TABLE).toEqual({ Ref: 'TokenTable' });
+    }
+  });
+
+  it('routes each HTTP API route to its function', () => {
+    const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(Object.keys(ROUTES).sort());
+    for (const route of routes) {
+      const target = route.Properties.Target as { 'Fn::Join': [string, unknown[]] };
+      const integrationId = (target['Fn::Join'][1][1] as { Ref: string }).Ref;
+      const integration = resource(integrationId).Properties;
+      expect(integration.PayloadFormatVersion).toBe('2.0');
+      expect(integration.IntegrationUri).toEqual(
+        getAtt(functionId(ROUTES[route.Properties.RouteKey as string]!)),
+      );
+    }
+  });
+
+  it('keeps every log group for a limited time', () => {
+    const logGroups = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+    expect(logGroups.map(([id]) => id).sort()).toEqual(
+      ['HealthLogGroup', 'HttpApiLogGroup', 'JwksLogGroup', 'TokenLogGroup'].sort(),
+    );
+    for (const [, group] of logGroups) expect(group.Properties.RetentionInDays).toBe(90);
+    for (const name of FUNCTIONS) {
+      expect(
+        resource(`${functionId(name).replace('LambdaFunction', '')}LogGroup`).Properties.LogGroupName,
+      ).toBe(`/aws/lambda/jwt-bearer-gateway-dev-${name}`);
+    }
+  });
+
+  it('throttles the API stage', () => {
+    expect(resource('HttpApiStage').Properties.DefaultRouteSettings).toMatchObject({
+      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: 200,
+    });
+  });
+});
+
+describe('least privilege', () => {
+  let statements: Statement[];
+  beforeAll(() => {
+    const policies = resource('IamRoleLambdaExecution').Properties.Policies as Array<{
+      PolicyDocument: { Statement: Statement[] };
+    }>;
+    statements = policies.flatMap((policy) => policy.PolicyDocument.Statement);
+  });
+
+  it('has no wildcard action and no Resource "*"', () => {
+    for (const statement of statements) {
+      expect(statement.Effect).toBe('Allow');
+      for (const action of actions(statement)) expect(action).not.toContain('*');
+      const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+      for (const item of resources) expect(item).not.toBe('*');
+    }
+    expect(resource('IamRoleLambdaExecution').Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('allows each gateway action only on its own resource', () => {
+    const granted = new Map<string, unknown[]>();
+    for (const statement of statements) {
+      for (const action of actions(statement)) {
+        granted.set(action, [...(granted.get(action) ?? []), statement.Resource]);
+      }
+    }
+    const secrets = {
+      'Fn::Sub':
+        'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/*',
+    };
+    const signingKeys = SLOTS.map((slot) => ifSlot(slot, getAtt(`SigningKey${slot}`)));
+    expect(Object.fromEntries([...granted].filter(([action]) => !action.startsWith('logs:')))).toEqual({
+      'kms:Sign': [signingKeys],
+      'kms:GetPublicKey': [signingKeys],
+      'kms:GenerateDataKey': [getAtt('CacheKey')],
+      'kms:Decrypt': [getAtt('CacheKey')],
+      'secretsmanager:GetSecretValue': [secrets],
+      'dynamodb:GetItem': [getAtt('TokenTable')],
+      'dynamodb:PutItem': [getAtt('TokenTable')],
+      'dynamodb:DeleteItem': [getAtt('TokenTable')],
+    });
+  });
+
+  it('lets the functions write only their own log groups', () => {
+    const logs = statements.filter((statement) => actions(statement).every((a) => a.startsWith('logs:')));
+    expect(logs.length).toBeGreaterThan(0);
+    for (const statement of logs) {
+      for (const arn of statement.Resource as Array<{ 'Fn::Sub': string }>) {
+        expect(arn['Fn::Sub']).toMatch(
+          /^arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:\/aws\/lambda\/jwt-bearer-gateway-dev\*:/,
+        );
+      }
+    }
+  });
+});
+
+describe('KMS keys', () => {
+  const roleArn = () => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${resource('IamRoleLambdaExecution').Properties.RoleName}`,
+  });
+  const keyPolicy = (id: string) =>
+    (resource(id).Properties.KeyPolicy as { Statement: Statement[] }).Statement;
+  /** The cryptographic operations: granted only under a condition that names who or through what. */
+  const CRYPTO = /^kms:(Sign|Verify|Encrypt|Decrypt|ReEncrypt|GenerateDataKey|GenerateMac|CreateGrant)/;
+
+  it.each(SLOTS)(
+    'signs with an asymmetric P-256 key in the %s slot, kept when the stack drops it',
+    (slot) => {
+      const key = resource(`SigningKey${slot}`);
+      expect(key.Condition).toBe(`HasSigningKey${slot}`);
+      expect(template.Conditions[`HasSigningKey${slot}`]).toEqual({
+        'Fn::Equals': [{ Ref: `SigningKey${slot}` }, 'true'],
+      });
+      expect(key.Properties).toMatchObject({
+        KeySpec: 'ECC_NIST_P256',
+        KeyUsage: 'SIGN_VERIFY',
+        Enabled: true,
+      });
+      expect(key.DeletionPolicy).toBe('Retain');
+      expect(key.UpdateReplacePolicy).toBe('Retain');
+      const alias = resource(`SigningKey${slot}Alias`);
+      expect(alias.Condition).toBe(`HasSigningKey${slot}`);
+      expect(alias.Properties).toEqual({
+        AliasName: `alias/jwt-bearer-gateway-dev-signing-${slot.toLowerCase()}`,
+        TargetKeyId: { Ref: `SigningKey${slot}` },
+      });
+    },
+  );
+
+  it('starts with a key in the blue slot only', () => {
+    expect(template.Parameters.SigningKeyBlue).toMatchObject({ Default: 'true' });
+    expect(template.Parameters.SigningKeyGreen).toMatchObject({ Default: 'false' });
+  });
+
+  it('encrypts the cache with a rotated symmetric key', () => {
+    expect(resource('CacheKey').Properties).toMatchObject({
+      KeySpec: 'SYMMETRIC_DEFAULT',
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      EnableKeyRotation: true,
+    });
+    expect(resource('CacheKeyAlias').Properties).toEqual({
+      AliasName: 'alias/jwt-bearer-gateway-dev-cache',
+      TargetKeyId: { Ref: 'CacheKey' },
+    });
+  });
+
+  it.each(SLOTS)('lets only the gateway role sign with the %s key, and the account administer', (slot) => {
+    const statements = keyPolicy(`SigningKey${slot}`);
+    for (const statement of statements) {
+      for (const action of actions(statement)) expect(action).not.toContain('*');
+    }
+    const signers = statements.filter((s) => actions(s).some((a) => CRYPTO.test(a)));
+    expect(signers).toHaveLength(1);
+    expect(actions(signers[0]!).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+    expect(signers[0]!.Condition).toEqual({ ArnEquals: { 'aws:PrincipalArn': roleArn() } });
+    const admin = statements.find((s) => s.Sid === 'KeyAdministration')!;
+    expect(admin.Principal).toEqual({
+      AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+    });
+    expect(actions(admin)).toContain('kms:PutKeyPolicy');
+    expect(actions(admin).filter((a) => CRYPTO.test(a))).toEqual([]);
+  });
+
+  it('lets only the gateway role use the cache key directly, and DynamoDB on the account’s behalf', () => {
+    const statements = keyPolicy('CacheKey');
+    for (const statement of statements) {
+      for (const action of actions(statement)) expect(action).not.toContain('*');
+    }
+    for (const statement of statements.filter((s) => actions(s).some((a) => CRYPTO.test(a)))) {
+      const condition = JSON.stringify(statement.Condition);
+      const byRole = JSON.stringify({ ArnEquals: { 'aws:PrincipalArn': roleArn() } });
+      const viaDynamoDb = JSON.stringify({
+        StringEquals: {
+          'kms:ViaService': { 'Fn::Sub': 'dynamodb.${AWS::Region}.amazonaws.com' },
+          'kms:CallerAccount': { Ref: 'AWS::AccountId' },
+        },
+      });
+      expect([byRole, viaDynamoDb]).toContain(condition);
+      if (condition === byRole)
+        expect(actions(statement).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    }
+  });
+});
+
+describe('token table', () => {
+  it('has the key schema the DynamoDB adapter uses', () => {
+    expect(resource('TokenTable').Properties).toMatchObject(TOKEN_TABLE_DEFINITION);
+    expect(resource('TokenTable').Properties.BillingMode).toBe('PAY_PER_REQUEST');
+  });
+
+  it('expires items by TTL, keeps point-in-time recovery and encrypts with the cache key', () => {
+    const table = resource('TokenTable').Properties;
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: TOKEN_TABLE.ttlAttribute, Enabled: true });
+    expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.SSESpecification).toEqual({
+      SSEEnabled: true,
+      SSEType: 'KMS',
+      KMSMasterKeyId: getAtt('CacheKey'),
+    });
+  });
+});
+
+describe('custom domain', () => {
+  it('is created only when a domain name is given', () => {
+    expect(template.Parameters.DomainName).toMatchObject({ Type: 'String', Default: '' });
+    expect(template.Conditions.HasCustomDomain).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'DomainName' }, ''] }],
+    });
+    expect(resource('CustomDomain').Condition).toBe('HasCustomDomain');
+    expect(resource('CustomDomainMapping').Condition).toBe('HasCustomDomain');
+  });
+
+  it('requires client certificates from the truststore and then closes the execute-api endpoint', () => {
+    const domain = resource('CustomDomain').Properties;
+    expect(domain.DomainNameConfigurations).toEqual([
+      { CertificateArn: { Ref: 'CertificateArn' }, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' },
+    ]);
+    const [condition, mtls] = (
+      domain.MutualTlsAuthentication as { 'Fn::If': [string, Record<string, unknown>] }
+    )['Fn::If'];
+    expect(condition).toBe('HasMutualTls');
+    expect(mtls.TruststoreUri).toEqual({ Ref: 'TruststoreUri' });
+    expect(resource('HttpApi').Properties.DisableExecuteApiEndpoint).toEqual({
+      'Fn::If': ['HasMutualTls', true, false],
+    });
+  });
+});
+
+describe('outputs', () => {
+  it('give the URLs to register and the resources to operate', () => {
+    expect(Object.keys(template.Outputs)).toEqual(
+      expect.arrayContaining([
+        'ApiUrl',
+        'TokenUrl',
+        'JwksUrl',
+        'SigningKeyBlueArn',
+        'SigningKeyGreenArn',
+        'CacheKeyArn',
+        'TokenTableName',
+        'CustomDomainTarget',
+      ]),
+    );
+    expect(JSON.stringify(template.Outputs.JwksUrl!.Value)).toContain('/.well-known/jwks.json');
+    expect(template.Outputs.SigningKeyBlueArn!.Value).toEqual(getAtt('SigningKeyBlue'));
+    expect(template.Outputs.SigningKeyGreenArn!.Value).toEqual(getAtt('SigningKeyGreen'));
+    expect(template.Outputs.CustomDomainTarget).toMatchObject({
+      Condition: 'HasCustomDomain',
+      Value: { 'Fn::GetAtt': ['CustomDomain', 'RegionalDomainName'] },
+    });
+    expect(template.Outputs.CacheKeyArn!.Value).toEqual(getAtt('CacheKey'));
+    expect(template.Outputs.TokenTableName!.Value).toEqual({ Ref: 'TokenTable' });
+  });
+});
+
+describe('function packages', () => {
+  it.each(FUNCTIONS)('%s.zip holds its own bundle and nothing else', async (name) => {
+    const entries = await zipEntries(join(OUT, `${name}.zip`));
+    expect(entries).toContain(`dist/${name}/index.mjs`);
+    for (const entry of entries) expect(entry.startsWith(`dist/${name}/`)).toBe(true);
+    expect(entries.some((entry) => entry.includes('node_modules'))).toBe(false);
+    expect(entries.includes(`dist/${name}/gateway.yaml`)).toBe(name !== 'health');
+  });
+});
+
+describe('config/gateway.yaml', () => {
+  it('is valid once the variables serverless.yml sets are filled in', async () => {
+    const document: unknown = parseYaml(await readFile(join(ROOT, 'config', 'gateway.yaml'), 'utf8'));
+    const variables = (resource('TokenLambdaFunction').Properties.Environment as { Variables: object })
+      .Variables;
+    const env = Object.fromEntries(Object.keys(variables).map((name) => [name, `value-of-${name}`]));
+    const { document: expanded, issues } = expandEnvPlaceholders(document, env);
+    expect(issues).toEqual([]);
+    const { config } = parseConfig(expanded, 'config/gateway.yaml');
+    expect(config.signingKeys.blue).toMatchObject({ type: 'kms', keyId: 'value-of-SIGNING_KEY_BLUE_ID' });
+    expect(config.cache.dynamodb).toMatchObject({
+      tableName: 'value-of-TOKEN_TABLE',
+      encryption: { kmsKeyId: 'value-of-CACHE_KEY_ID' },
+    });
+    // The role may read only secrets under the documented prefix.
+    const secretIds = [...JSON.stringify(config).matchAll(/"secretId":"([^"]+)"/g)].map((match) => match[1]);
+    expect(secretIds.length).toBeGreaterThan(0);
+    for (const id of secretIds) expect(id).toMatch(/^jwt-bearer-gateway\//);
+  });
+});
