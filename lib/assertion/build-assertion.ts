@@ -7,9 +7,6 @@ import { type JwtHeaderOptions, signJwt } from './sign-jwt.ts';
 export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
 export const DEFAULT_ASSERTION_LIFETIME_SECONDS = 60;
 
-/** Claims the builder owns; static extra claims may not override them. */
-export const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'] as const;
-
 export interface AssertionClaims {
   readonly issuer: string;
   readonly subject: string;

@@ -5,7 +5,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, isGatewayError } from '../errors.ts';
 import type { CachedToken, CacheEntry } from './cache-entry.ts';
 import { tokenHash } from './cache-key.ts';
 import type { EnvelopeCipher } from './envelope-cipher.ts';
@@ -75,8 +75,10 @@ export class DynamoDbTokenStore implements TokenStore {
     try {
       const plaintext = await this.cipher.open({ ciphertext: item.ct.B, wrappedKey: item.wk.B }, key);
       payload = JSON.parse(Buffer.from(plaintext).toString('utf8')) as SealedPayload;
-    } catch {
-      // Tampered, swapped, or sealed under a key we cannot unwrap: never served, treated as a miss.
+    } catch (error) {
+      // KMS could not unwrap the key: an outage, reported as one (the cache degrades and says so).
+      if (isGatewayError(error)) throw error;
+      // Tampered or swapped: never served, treated as a miss.
       return undefined;
     }
     return { kind: 'token', ...payload } satisfies CachedToken;

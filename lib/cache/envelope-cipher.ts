@@ -65,11 +65,16 @@ export class LocalDataKeyProvider implements DataKeyProvider {
   }
 
   private key(): Promise<Uint8Array> {
-    this.masterKey ??= this.load().then((key) => {
-      if (key.length !== 32)
-        throw new GatewayError('ERR_CONFIG_INVALID', 'the local cache key must be 32 bytes');
-      return key;
-    });
+    this.masterKey ??= this.load()
+      .then((key) => {
+        if (key.length !== 32)
+          throw new GatewayError('ERR_CONFIG_INVALID', 'the local cache key must be 32 bytes');
+        return key;
+      })
+      .catch((error: unknown) => {
+        this.masterKey = undefined; // a missing file may appear: try again next time
+        throw error;
+      });
     return this.masterKey;
   }
 }
@@ -110,9 +115,19 @@ export class EnvelopeCipher {
     return { ciphertext: seal(key.plaintext, plaintext, Buffer.from(aad)), wrappedKey: key.wrapped };
   }
 
-  /** Throws (a plain Error) when the ciphertext, its key or its AAD do not match. */
+  /**
+   * Throws ERR_CACHE_UNAVAILABLE when the data key cannot be unwrapped (KMS down, access denied), and a
+   * plain Error when the ciphertext does not match its key or AAD (tampered or swapped).
+   */
   async open(sealed: Sealed, aad: string): Promise<Uint8Array> {
-    const key = await this.unwrap(sealed.wrappedKey);
+    let key: Uint8Array;
+    try {
+      key = await this.unwrap(sealed.wrappedKey);
+    } catch (cause) {
+      throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'cannot unwrap the data key of a cache entry', {
+        cause,
+      });
+    }
     return open(key, sealed.ciphertext, Buffer.from(aad));
   }
 

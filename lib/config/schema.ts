@@ -107,6 +107,9 @@ export const subjectMapping = z
   })
   .strict();
 
+/** Claims the assertion builder owns; static extra claims may not set them. */
+export const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'] as const;
+
 export const assertionSettings = z
   .object({
     signingKey: identifier.optional().describe('Default: the only active signing key.'),
@@ -123,7 +126,7 @@ export const assertionSettings = z
     claims: z
       .record(z.string(), z.json())
       .default({})
-      .refine((claims) => !['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'].some((name) => name in claims), {
+      .refine((claims) => !REGISTERED_CLAIMS.some((name) => Object.hasOwn(claims, name)), {
         error: 'may not set iss, sub, aud, exp, iat, nbf or jti',
       })
       .describe('Static extra claims.'),

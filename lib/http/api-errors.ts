@@ -1,4 +1,5 @@
 import { type AuthorizationServerError, type GatewayError, isGatewayError } from '../errors.ts';
+import { redactJwts } from '../observability/logger.ts';
 
 /**
  * The API's error codes: stable, documented in docs/API.md, and what a mainframe program switches on.
@@ -106,7 +107,8 @@ function fromGatewayError(error: GatewayError): ApiError {
 }
 
 function fromAuthorizationServer(error: AuthorizationServerError): ApiError {
-  const detail = `${error.error}${error.errorDescription ? `: ${error.errorDescription}` : ''}`;
+  // The server's own words go to the caller, but never an assertion or token it may have quoted.
+  const detail = redactJwts(`${error.error}${error.errorDescription ? `: ${error.errorDescription}` : ''}`);
   const cause = { cause: error };
   if (error.error === 'invalid_grant') {
     return new ApiError('invalid_grant', `the authorization server refused the grant (${detail})`, cause);

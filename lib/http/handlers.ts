@@ -22,8 +22,8 @@ import {
   tokenRequestBody,
 } from './schemas.ts';
 
-/** A request body larger than this is refused before parsing: a token request is a few hundred bytes. */
-export const MAX_BODY_BYTES = 8 * 1024;
+/** Refused before parsing: a token request is a few hundred bytes, an invalidation carries a token (8 KiB at most). */
+export const MAX_BODY_BYTES = 16 * 1024;
 
 /** Time kept back from the invocation's remaining time to shape and send the answer. */
 const DEADLINE_MARGIN_MS = 1_000;

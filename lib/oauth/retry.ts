@@ -32,10 +32,14 @@ export function retryDelayMs(
   return Math.floor(policy.random() * ceiling);
 }
 
+/** RFC 9110 5.6.7 IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`. */
+const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+/** delay-seconds or an HTTP-date; anything else (`1.5`, `-1`, `soon`) is ignored, not read as "now". */
 function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  if (!HTTP_DATE.test(trimmed)) return undefined;
+  return Math.max(0, Date.parse(trimmed) - now);
 }

@@ -7,13 +7,18 @@ const SENSITIVE_KEY =
 /** A compact JWS/JWT anywhere in a string value (three base64url parts, header starting `eyJ`). */
 const JWT_PATTERN = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 
+/** Replaces anything shaped like a JWT: text from elsewhere (a server's error description) may quote one. */
+export function redactJwts(text: string): string {
+  return text.replace(JWT_PATTERN, '[REDACTED JWT]');
+}
+
 /**
  * A JSON replacer for Powertools: the last line of defence. The code never logs secrets on purpose;
  * this catches what slips through (a token inside an error message, a JWK in a debug dump).
  */
 export function redactingReplacer(key: string, value: unknown): unknown {
   if (key !== '' && SENSITIVE_KEY.test(key) && value !== undefined && value !== null) return '[REDACTED]';
-  if (typeof value === 'string') return value.replace(JWT_PATTERN, '[REDACTED JWT]');
+  if (typeof value === 'string') return redactJwts(value);
   if (typeof value === 'bigint') return value.toString();
   return value;
 }

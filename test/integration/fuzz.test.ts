@@ -281,7 +281,7 @@ const body = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .integer({ min: 8 * 1024 - 16, max: 64 * 1024 })
+      .integer({ min: 16 * 1024 - 16, max: 64 * 1024 })
       .map((size) => Buffer.from(JSON.stringify({ target: 'demo', subject: 'x'.repeat(size) }))),
   },
 );

@@ -374,6 +374,14 @@ describe('tokenHandler', () => {
       expect(audit.at(-2)).toMatchObject({ action: 'invalidate', outcome: 'success', caller: 'mainframe' });
     });
 
+    it('accepts an invalidation carrying the longest token the API can issue', async () => {
+      // Act
+      const response = await invoke(token, invalidation('t'.repeat(8192)));
+
+      // Assess
+      expect([response.statusCode, response.json]).toEqual([200, { invalidated: false }]);
+    });
+
     it('applies the caller policy to DELETE as well', async () => {
       // Prepare
       const byStranger = invalidation('whatever', 'not-a-key');
@@ -634,15 +642,15 @@ describe('tokenHandler', () => {
           tokenEvent(valid, withKey(MAINFRAME_KEY, { headers: { 'content-type': 'application/jsonp' } })),
       },
       {
-        name: 'a body over 8 KiB',
+        name: 'a body over 16 KiB',
         code: 'payload_too_large',
-        event: () => tokenEvent({ ...valid, scope: 'x'.repeat(8 * 1024) }, withKey(MAINFRAME_KEY)),
+        event: () => tokenEvent({ ...valid, scope: 'x'.repeat(16 * 1024) }, withKey(MAINFRAME_KEY)),
       },
       {
-        name: 'a base64 body over 8 KiB once decoded',
+        name: 'a base64 body over 16 KiB once decoded',
         code: 'payload_too_large',
         event: () =>
-          tokenEvent({ ...valid, scope: 'x'.repeat(8 * 1024) }, withKey(MAINFRAME_KEY, { base64: true })),
+          tokenEvent({ ...valid, scope: 'x'.repeat(16 * 1024) }, withKey(MAINFRAME_KEY, { base64: true })),
       },
     ];
 

@@ -528,6 +528,21 @@ describe('TokenCache', () => {
       expect(degraded.length).toBeGreaterThan(0);
     });
 
+    it('reports a KMS failure to unwrap a cached entry as degraded, not as a silent miss', async () => {
+      // Prepare
+      await instance().cache.get({ target: 'demo', subject: 'D3' });
+      const fresh = instance(); // empty memory and no unwrapped data keys: must ask KMS
+      aws.failNext('Decrypt', 'AccessDeniedException');
+
+      // Act
+      const result = await fresh.cache.get({ target: 'demo', subject: 'D3' });
+
+      // Assess
+      expect(result.cache).toBe('miss');
+      expect(fresh.degraded).toContain('GetItem');
+      expect(await subjectOf(result.token.accessToken)).toBe('D3');
+    });
+
     it('works on memory alone (the embedded default)', async () => {
       // Prepare
       const { cache } = instance({ shared: false });

@@ -38,7 +38,9 @@ describe('retryDelayMs', () => {
     expect(retryDelayMs(0, '3600', policy(0.5))).toBe(5000);
   });
 
-  it('falls back to jitter when Retry-After is garbage', () => {
-    expect(retryDelayMs(1, 'soon', policy(0.5))).toBe(200);
-  });
+  for (const value of ['soon', '1.5', '-1', '2026-11-28']) {
+    it(`falls back to jitter when Retry-After is ${value}`, () => {
+      expect(retryDelayMs(1, value, policy(0.5))).toBe(200);
+    });
+  }
 });

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { AuthorizationServerError, GatewayError } from '#lib/errors.ts';
+import { toApiError } from '#lib/http/api-errors.ts';
+
+const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJDSUNTVVNSMSJ9.c2lnbmF0dXJl';
+
+describe('toApiError', () => {
+  it("passes the server's error on without any JWT it quoted", () => {
+    // Act
+    const error = toApiError(new AuthorizationServerError('invalid_grant', `assertion ${JWT} expired`, 400));
+
+    // Assess
+    expect(error).toMatchObject({ code: 'invalid_grant', status: 400 });
+    expect(error.description).toContain('assertion [REDACTED JWT] expired');
+    expect(error.description).not.toContain(JWT);
+  });
+
+  const cases: Array<[string, AuthorizationServerError | GatewayError, string, number]> = [
+    ['invalid_scope', new AuthorizationServerError('invalid_scope', undefined, 400), 'invalid_scope', 400],
+    [
+      'invalid_client',
+      new AuthorizationServerError('invalid_client', undefined, 401),
+      'upstream_misconfigured',
+      502,
+    ],
+    [
+      'unauthorized_client',
+      new AuthorizationServerError('unauthorized_client', undefined, 400),
+      'upstream_misconfigured',
+      502,
+    ],
+    [
+      'temporarily_unavailable',
+      new AuthorizationServerError('temporarily_unavailable', undefined, 503),
+      'upstream_unavailable',
+      502,
+    ],
+    ['a timeout', new GatewayError('ERR_AS_TIMEOUT', 'x'), 'upstream_timeout', 504],
+    ['an unreachable server', new GatewayError('ERR_AS_UNAVAILABLE', 'x'), 'upstream_unavailable', 502],
+    ['a disabled key', new GatewayError('ERR_SIGNING_KEY_UNUSABLE', 'x'), 'signing_unavailable', 503],
+    ['a missing secret', new GatewayError('ERR_SECRET_NOT_FOUND', 'x'), 'upstream_misconfigured', 502],
+    ['Secrets Manager down', new GatewayError('ERR_SECRET_UNAVAILABLE', 'x'), 'secrets_unavailable', 503],
+    ['a bad subject', new GatewayError('ERR_SUBJECT_INVALID', 'x'), 'invalid_request', 400],
+  ];
+  for (const [name, input, code, status] of cases) {
+    it(`maps ${name} to ${code} (${status})`, () => {
+      expect(toApiError(input)).toMatchObject({ code, status });
+    });
+  }
+
+  it('hides unexpected errors behind internal_error', () => {
+    // Act
+    const error = toApiError(new Error('secret detail'));
+
+    // Assess
+    expect(error).toMatchObject({ code: 'internal_error', status: 500, description: 'unexpected error' });
+  });
+});
