@@ -12,7 +12,7 @@ import {
 } from './cache/envelope-cipher.ts';
 import { MemoryTokenStore } from './cache/memory-token-store.ts';
 import { TokenCache } from './cache/token-cache.ts';
-import { loadConfigFile } from './config/load-config.ts';
+import { loadConfigFile, secretReferences } from './config/load-config.ts';
 import type { CacheConfig, GatewayConfig, SigningKeyConfig } from './config/schema.ts';
 import { toApiError } from './http/api-errors.ts';
 import { TokenExchanger } from './oauth/token-exchanger.ts';
@@ -84,11 +84,18 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
       retired: key.retired,
     })),
   );
-  const needsSecretsManager = JSON.stringify([config.targets, config.callers]).includes('"secretsManager"');
+  const needsSecretsManager = secretReferences(config).some(({ reference }) => reference.secretsManager);
   const secretsManager = needsSecretsManager
     ? new SecretsManagerStore(
         deps.aws?.secretsManager ?? new SecretsManagerClient({ requestHandler: AWS_REQUEST_HANDLER }),
-        { ttlSeconds: config.secrets.cacheTtlSeconds },
+        {
+          ttlSeconds: config.secrets.cacheTtlSeconds,
+          onStale: (secretId, error) =>
+            logger.warn('Secrets Manager unavailable: using the last value read', {
+              secretId,
+              ...describeError(error),
+            }),
+        },
       )
     : undefined;
   const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });

@@ -91,23 +91,30 @@ function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-function literalSecretPaths(config: GatewayConfig): string[] {
-  const paths: string[] = [];
-  const check = (ref: SecretReference | undefined, path: string): void => {
-    if (ref?.value !== undefined) paths.push(path);
+/** Every secret reference in the configuration, with its field. */
+export function secretReferences(config: GatewayConfig): Array<{ path: string; reference: SecretReference }> {
+  const found: Array<{ path: string; reference: SecretReference }> = [];
+  const add = (reference: SecretReference | undefined, path: string): void => {
+    if (reference) found.push({ path, reference });
   };
   for (const [id, target] of Object.entries(config.targets)) {
     const auth = target.clientAuthentication;
-    if ('secret' in auth) check(auth.secret, `targets.${id}.clientAuthentication.secret`);
-    check(target.password?.username, `targets.${id}.password.username`);
-    check(target.password?.password, `targets.${id}.password.password`);
+    if ('secret' in auth) add(auth.secret, `targets.${id}.clientAuthentication.secret`);
+    add(target.password?.username, `targets.${id}.password.username`);
+    add(target.password?.password, `targets.${id}.password.password`);
   }
   for (const [id, caller] of Object.entries(config.callers)) {
     caller.apiKeys.forEach((key, index) => {
-      if (!('sha256' in key)) check(key, `callers.${id}.apiKeys[${index}]`);
+      if (!('sha256' in key)) add(key, `callers.${id}.apiKeys[${index}]`);
     });
   }
-  return paths;
+  return found;
+}
+
+function literalSecretPaths(config: GatewayConfig): string[] {
+  return secretReferences(config)
+    .filter(({ reference }) => reference.value !== undefined)
+    .map(({ path }) => path);
 }
 
 function errnoOf(error: unknown): string {

@@ -163,6 +163,10 @@ export class TokenExchanger {
     const assertion = lastAssertion
       ? { jti: lastAssertion.jti, aud: audience, exp: lastAssertion.exp }
       : undefined;
+    if (token.issuedTokenType && NOT_ACCESS_TOKENS.has(token.issuedTokenType)) {
+      // RFC 8693 2.2.1: the server says what it issued; these are not credentials for an API.
+      throw new GatewayError('ERR_AS_RESPONSE_INVALID', `token exchange issued a ${token.issuedTokenType}`);
+    }
     return { token: grantedAsRequested(token, request, config), mappedSubject, assertion };
   }
 
@@ -240,6 +244,11 @@ function assertionAudience(config: TargetConfig, as: oauth.AuthorizationServer):
   if (audience === 'issuer') return as.issuer;
   return as.token_endpoint ?? as.issuer;
 }
+
+const NOT_ACCESS_TOKENS = new Set([
+  'urn:ietf:params:oauth:token-type:refresh_token',
+  'urn:ietf:params:oauth:token-type:id_token',
+]);
 
 /** RFC 6749 5.1: a response without `scope` granted exactly the scope requested. */
 function grantedAsRequested(

@@ -5,6 +5,8 @@ export interface SecretsManagerStoreOptions {
   /** How long a fetched secret is reused; rotation is picked up after this. 0 disables caching. */
   readonly ttlSeconds: number;
   readonly now?: () => number;
+  /** Secrets Manager failed after the TTL: the last value read was served (for another TTL). */
+  readonly onStale?: (secretId: string, error: unknown) => void;
 }
 
 /**
@@ -25,6 +27,7 @@ interface CacheEntry {
  */
 export class SecretsManagerStore {
   private readonly cache = new Map<string, CacheEntry>();
+  private readonly lastRead = new Map<string, string>();
   private readonly now: () => number;
 
   constructor(
@@ -59,7 +62,19 @@ export class SecretsManagerStore {
   private fetch(secretId: string): Promise<string> {
     const cached = this.cache.get(secretId);
     if (cached && this.now() - cached.fetchedAt < this.options.ttlSeconds * 1000) return cached.value;
-    const value = this.getSecretValue(secretId);
+    const value = this.getSecretValue(secretId).then(
+      (fetched) => {
+        this.lastRead.set(secretId, fetched);
+        return fetched;
+      },
+      (error: unknown) => {
+        // An outage is no reason to forget a secret that was valid a TTL ago; a deleted secret is.
+        const last = this.lastRead.get(secretId);
+        if (last === undefined || (error as GatewayError).code !== 'ERR_SECRET_UNAVAILABLE') throw error;
+        this.options.onStale?.(secretId, error);
+        return last;
+      },
+    );
     const entry = { value, fetchedAt: this.now() };
     this.cache.set(secretId, entry);
     // A failure is not remembered: the next request asks again.

@@ -281,6 +281,43 @@ describe('SecretsManagerStore', () => {
       expect(emulator.countCalls('GetSecretValue')).toBe(1);
     });
 
+    it('keeps serving the last value it read while Secrets Manager is unavailable after the TTL', async () => {
+      // Prepare
+      const name = secretName();
+      emulator.putSecret(name, CLIENT_SECRET);
+      const stale: string[] = [];
+      const secrets = new SecretsManagerStore(client, {
+        ttlSeconds: TTL_SECONDS,
+        now: () => clock,
+        onStale: (secretId) => stale.push(secretId),
+      });
+      await secrets.get(name);
+      clock += TTL_SECONDS * 1000;
+      emulator.failNext('GetSecretValue', 'AccessDeniedException');
+
+      // Act
+      const during = await secrets.get(name);
+      const again = await secrets.get(name); // within the next TTL: no new call while the outage lasts
+
+      // Assess
+      expect([during, again]).toEqual([CLIENT_SECRET, CLIENT_SECRET]);
+      expect(stale).toEqual([name]);
+      expect(emulator.countCalls('GetSecretValue')).toBe(2);
+    });
+
+    it('does not serve a deleted secret from its last value', async () => {
+      // Prepare
+      const name = secretName();
+      emulator.putSecret(name, CLIENT_SECRET);
+      const secrets = store();
+      await secrets.get(name);
+      clock += TTL_SECONDS * 1000;
+      emulator.failNext('GetSecretValue', 'ResourceNotFoundException');
+
+      // Act + Assess
+      await gatewayError(secrets.get(name), 'ERR_SECRET_NOT_FOUND');
+    });
+
     it('does not cache a failure: the next get asks again and succeeds', async () => {
       // Prepare
       const name = secretName();

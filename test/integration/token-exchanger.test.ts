@@ -467,6 +467,33 @@ describe('TokenExchanger', () => {
       expect(await as.introspect(result.token.accessToken, introspector)).toMatchObject({ sub: 'CICSUSR5' });
     });
 
+    it('refuses a token exchange that issued a refresh token instead of an access token', async () => {
+      // Prepare: a server answering RFC 8693 2.2.1 with an issued_token_type no API accepts.
+      const exchanger = exchangerFor(
+        {
+          demo: basicTarget(`${proxy.origin}/token`, {
+            grant: 'token-exchange',
+            assertion: { signingKey: 'primary', issuer: 'gateway', audience: { value: as.tokenEndpoint } },
+          }),
+        },
+        { BASIC_SECRET: AWKWARD_SECRET },
+      );
+      proxy.inject({
+        kind: 'status',
+        status: 200,
+        body: JSON.stringify({
+          access_token: 'r1',
+          token_type: 'N_A',
+          issued_token_type: 'urn:ietf:params:oauth:token-type:refresh_token',
+        }),
+      });
+
+      // Act + Assess
+      await expect(exchanger.exchange({ target: 'demo', subject: 'CICSUSR5' })).rejects.toMatchObject({
+        code: 'ERR_AS_RESPONSE_INVALID',
+      });
+    });
+
     it('client_credentials obtains a token for the application itself', async () => {
       // Prepare
       const exchanger = exchangerFor(
