@@ -1,16 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { TokenIdentity } from '../oauth/token-exchanger.ts';
 
-/** Everything a token was issued for. Two requests share a token only if all of it is equal. */
-export interface CacheKeyParts {
-  readonly target: string;
-  readonly clientId: string;
-  readonly grant: string;
-  /** The mapped `sub` (empty for grants that do not act for a user, such as client_credentials). */
-  readonly subject: string;
-  readonly scope: string | undefined;
-  readonly audience: string | undefined;
-  readonly resource: string | undefined;
-}
+/** Everything a token was issued for (the exchanger's TokenIdentity): tokens are shared only if all of it is equal. */
+export type CacheKeyParts = TokenIdentity;
 
 /**
  * A SHA-256 over a canonical, unambiguous encoding of the parts (JSON of a fixed-order array, scopes

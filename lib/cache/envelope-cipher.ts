@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { GatewayError } from '../errors.ts';
+import { onceUntilFailure } from '../once.ts';
 
 /** Where data keys come from: KMS `GenerateDataKey`/`Decrypt`, or a local key for laptops and tests. */
 export interface DataKeyProvider {
@@ -51,8 +52,6 @@ export class KmsDataKeyProvider implements DataKeyProvider {
  * loaded on first use (a file of 32 random bytes in base64, for instance).
  */
 export class LocalDataKeyProvider implements DataKeyProvider {
-  private masterKey: Promise<Uint8Array> | undefined;
-
   constructor(private readonly load: () => Promise<Uint8Array>) {}
 
   async generate(): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array }> {
@@ -64,19 +63,13 @@ export class LocalDataKeyProvider implements DataKeyProvider {
     return open(await this.key(), wrapped, Buffer.from(ENCRYPTION_CONTEXT.purpose));
   }
 
-  private key(): Promise<Uint8Array> {
-    this.masterKey ??= this.load()
-      .then((key) => {
-        if (key.length !== 32)
-          throw new GatewayError('ERR_CONFIG_INVALID', 'the local cache key must be 32 bytes');
-        return key;
-      })
-      .catch((error: unknown) => {
-        this.masterKey = undefined; // a missing file may appear: try again next time
-        throw error;
-      });
-    return this.masterKey;
-  }
+  /** Loaded on first use; a failed load (a file not there yet) is tried again next time. */
+  private readonly key = onceUntilFailure(async () => {
+    const key = await this.load();
+    if (key.length !== 32)
+      throw new GatewayError('ERR_CONFIG_INVALID', 'the local cache key must be 32 bytes');
+    return key;
+  });
 }
 
 export interface EnvelopeCipherOptions {

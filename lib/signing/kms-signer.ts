@@ -7,6 +7,7 @@ import {
   type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
 import { GatewayError } from '../errors.ts';
+import { onceUntilFailure } from '../once.ts';
 import {
   type AlgorithmSpec,
   algorithmSpec,
@@ -41,7 +42,6 @@ interface ResolvedKey {
  */
 export class KmsSigner implements Signer {
   readonly id: string;
-  private description: Promise<ResolvedKey> | undefined;
 
   constructor(
     private readonly kms: KMSClient,
@@ -77,13 +77,7 @@ export class KmsSigner implements Signer {
   }
 
   /** One GetPublicKey per container; a failure is not cached, so the next request tries again. */
-  private resolve(): Promise<ResolvedKey> {
-    this.description ??= this.fetchPublicKey().catch((error: unknown) => {
-      this.description = undefined;
-      throw error;
-    });
-    return this.description;
-  }
+  private readonly resolve = onceUntilFailure(() => this.fetchPublicKey());
 
   private async fetchPublicKey(): Promise<ResolvedKey> {
     let output: GetPublicKeyCommandOutput;

@@ -3,6 +3,7 @@ import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { GatewayError } from '../errors.ts';
+import { onceUntilFailure } from '../once.ts';
 import {
   type AlgorithmSpec,
   algorithmSpec,
@@ -34,7 +35,6 @@ interface LoadedKey {
  */
 export class LocalSigner implements Signer {
   readonly id: string;
-  private loaded: Promise<LoadedKey> | undefined;
 
   constructor(private readonly options: LocalSignerOptions) {
     this.id = options.id;
@@ -61,13 +61,7 @@ export class LocalSigner implements Signer {
     }
   }
 
-  private load(): Promise<LoadedKey> {
-    this.loaded ??= this.readOrGenerate().catch((error: unknown) => {
-      this.loaded = undefined;
-      throw error;
-    });
-    return this.loaded;
-  }
+  private readonly load = onceUntilFailure(() => this.readOrGenerate());
 
   private async readOrGenerate(): Promise<LoadedKey> {
     let text: string;

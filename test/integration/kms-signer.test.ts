@@ -15,6 +15,7 @@ import type { JwsAlgorithm } from '#lib/signing/algorithms.ts';
 import { SigningKeyRing } from '#lib/signing/key-ring.ts';
 import { KmsSigner, type KmsSignerOptions } from '#lib/signing/kms-signer.ts';
 import { type AwsEmulator, awsClientConfig, startAwsEmulator } from '#test/support/aws-emulator.ts';
+import { rejectsWithGatewayError } from '#test/support/gateway-error.ts';
 
 /** Each JWS algorithm, the KMS key spec it runs on, and what the Sign request must say. */
 const ALGORITHMS: ReadonlyArray<{
@@ -86,16 +87,9 @@ function signer(keyId: string, options: Partial<KmsSignerOptions> = {}, via: KMS
 
 /** The rejection of `promise`, which must be a GatewayError with `code` and quote no key material. */
 async function gatewayError(promise: Promise<unknown>, code: GatewayErrorCode): Promise<GatewayError> {
-  const error = await promise.then(
-    () => {
-      throw new Error(`expected a rejection with ${code}`);
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(GatewayError);
-  expect((error as GatewayError).code).toBe(code);
-  expectNoKeyMaterial(error as GatewayError);
-  return error as GatewayError;
+  const error = await rejectsWithGatewayError(promise, code);
+  expectNoKeyMaterial(error);
+  return error;
 }
 
 /** No error text may quote key material (here: any rendering of any test key's public half). */

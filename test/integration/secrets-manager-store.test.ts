@@ -4,9 +4,9 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GatewayError, type GatewayErrorCode } from '#lib/errors.ts';
 import { SecretsManagerStore } from '#lib/secrets/secrets-manager-store.ts';
 import { type AwsEmulator, awsClientConfig, startAwsEmulator } from '#test/support/aws-emulator.ts';
+import { rejectsWithGatewayError } from '#test/support/gateway-error.ts';
 
 const TTL_SECONDS = 300;
 const CLIENT_SECRET = 'pa55-w0rd-client-secret';
@@ -30,19 +30,6 @@ function store(ttlSeconds = TTL_SECONDS): SecretsManagerStore {
 function secretName(): string {
   secretNumber += 1;
   return `gateway/test-${secretNumber}`;
-}
-
-/** The rejection of `promise`, which must be a GatewayError with `code`. */
-async function gatewayError(promise: Promise<unknown>, code: GatewayErrorCode): Promise<GatewayError> {
-  const error = await promise.then(
-    () => {
-      throw new Error(`expected a rejection with ${code}`);
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(GatewayError);
-  expect((error as GatewayError).code).toBe(code);
-  return error as GatewayError;
 }
 
 beforeAll(async () => {
@@ -118,7 +105,7 @@ describe('SecretsManagerStore', () => {
       emulator.putSecret(name, JSON_SECRET);
 
       // Act
-      const error = await gatewayError(store().get(name, 'clientSecret'), 'ERR_SECRET_NOT_FOUND');
+      const error = await rejectsWithGatewayError(store().get(name, 'clientSecret'), 'ERR_SECRET_NOT_FOUND');
 
       // Assess
       expect(error.message).toContain('"clientSecret"');
@@ -133,7 +120,7 @@ describe('SecretsManagerStore', () => {
       emulator.putSecret(name, JSON_SECRET);
 
       // Act
-      const error = await gatewayError(store().get(name, 'port'), 'ERR_SECRET_NOT_FOUND');
+      const error = await rejectsWithGatewayError(store().get(name, 'port'), 'ERR_SECRET_NOT_FOUND');
 
       // Assess
       expect(error.message).toContain('"port"');
@@ -146,7 +133,7 @@ describe('SecretsManagerStore', () => {
       emulator.putSecret(name, CLIENT_SECRET);
 
       // Act
-      const error = await gatewayError(store().get(name, 'client_secret'), 'ERR_SECRET_NOT_FOUND');
+      const error = await rejectsWithGatewayError(store().get(name, 'client_secret'), 'ERR_SECRET_NOT_FOUND');
 
       // Assess
       expect(error.message).toContain('"client_secret"');
@@ -165,7 +152,7 @@ describe('SecretsManagerStore', () => {
         emulator.putSecret(name, json);
 
         // Act
-        const error = await gatewayError(store().get(name, field), 'ERR_SECRET_NOT_FOUND');
+        const error = await rejectsWithGatewayError(store().get(name, field), 'ERR_SECRET_NOT_FOUND');
 
         // Assess
         expect(error.message).toContain(`"${field}"`);
@@ -178,7 +165,7 @@ describe('SecretsManagerStore', () => {
       const name = secretName();
 
       // Act
-      const error = await gatewayError(store().get(name), 'ERR_SECRET_NOT_FOUND');
+      const error = await rejectsWithGatewayError(store().get(name), 'ERR_SECRET_NOT_FOUND');
 
       // Assess
       expect(error.message).toContain('ResourceNotFoundException');
@@ -205,7 +192,7 @@ describe('SecretsManagerStore', () => {
       emulator.resetCalls();
 
       // Act
-      const error = await gatewayError(store().get(name), 'ERR_SECRET_NOT_FOUND');
+      const error = await rejectsWithGatewayError(store().get(name), 'ERR_SECRET_NOT_FOUND');
 
       // Assess
       expect(error.message).toContain('InvalidRequestException');
@@ -220,7 +207,7 @@ describe('SecretsManagerStore', () => {
       emulator.failNext('GetSecretValue', 'AccessDeniedException');
 
       // Act
-      const error = await gatewayError(store().get(name), 'ERR_SECRET_UNAVAILABLE');
+      const error = await rejectsWithGatewayError(store().get(name), 'ERR_SECRET_UNAVAILABLE');
 
       // Assess
       expect(error.message).toContain('AccessDeniedException');
@@ -315,7 +302,7 @@ describe('SecretsManagerStore', () => {
       emulator.failNext('GetSecretValue', 'ResourceNotFoundException');
 
       // Act + Assess
-      await gatewayError(secrets.get(name), 'ERR_SECRET_NOT_FOUND');
+      await rejectsWithGatewayError(secrets.get(name), 'ERR_SECRET_NOT_FOUND');
     });
 
     it('does not cache a failure: the next get asks again and succeeds', async () => {
@@ -339,7 +326,7 @@ describe('SecretsManagerStore', () => {
       // Prepare
       const name = secretName();
       const secrets = store();
-      await gatewayError(secrets.get(name), 'ERR_SECRET_NOT_FOUND');
+      await rejectsWithGatewayError(secrets.get(name), 'ERR_SECRET_NOT_FOUND');
       emulator.putSecret(name, CLIENT_SECRET);
 
       // Act
