@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLocalJWKSet, exportPKCS8, generateKeyPair, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, exportPKCS8, generateKeyPair, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildAssertion } from '#lib/assertion/build-assertion.ts';
 import { JWS_ALGORITHMS } from '#lib/signing/algorithms.ts';
@@ -123,6 +125,64 @@ describe('LocalSigner', () => {
 
       // Assess
       await expect(result).rejects.toMatchObject({ code: 'ERR_SIGNING_KEY_UNSUPPORTED' });
+    });
+  });
+});
+
+describe('LocalSigner with a certificate', () => {
+  /** A key and its self-signed certificate, made by openssl as an operator would. */
+  function keyAndCertificate(name: string): { key: string; certificate: string } {
+    const key = join(dir, `${name}.key.pem`);
+    const certificate = join(dir, `${name}.cert.pem`);
+    execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
+    execFileSync('openssl', [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      key,
+      '-subj',
+      '/CN=gateway',
+      '-days',
+      '1',
+      '-out',
+      certificate,
+    ]);
+    return { key, certificate };
+  }
+
+  it('publishes x5t#S256 (SHA-256 of the DER certificate) and sends it in the header when asked', async () => {
+    // Prepare
+    const { key, certificate } = keyAndCertificate('with-cert');
+    const signer = new LocalSigner({ id: 'c', path: key, certificateFile: certificate });
+    const expected = createHash('sha256')
+      .update(new X509Certificate(await readFile(certificate)).raw)
+      .digest('base64url');
+
+    // Act
+    const described = await signer.describe();
+    const { jwt } = await buildAssertion(
+      signer,
+      { issuer: 'i', subject: 's', audience: 'a' },
+      { includeX5tS256: true },
+    );
+
+    // Assess
+    expect(described.x5tS256).toBe(expected);
+    expect(decodeProtectedHeader(jwt)['x5t#S256']).toBe(expected);
+  });
+
+  it("refuses a certificate that is not the key's", async () => {
+    // Prepare
+    const { key } = keyAndCertificate('mine');
+    const { certificate } = keyAndCertificate('other');
+
+    // Act + Assess
+    await expect(
+      new LocalSigner({ id: 'c', path: key, certificateFile: certificate }).describe(),
+    ).rejects.toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+      message: expect.stringContaining('is not for this signing key'),
     });
   });
 });
