@@ -202,7 +202,7 @@ export const callerGrant = z
   .object({
     subjects: regularExpression
       .default(RACF_SUBJECT_PATTERN)
-      .describe('Subjects this caller may obtain tokens for (anchored by you: use ^...$).'),
+      .describe('Regular expression of the subjects this caller may obtain tokens for; always anchored.'),
     scopes: z
       .array(z.string().min(1))
       .default([])

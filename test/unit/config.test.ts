@@ -46,7 +46,8 @@ describe('parseConfig', () => {
     const { config } = await loadConfigFile('examples/gateway.yaml');
 
     // Assess
-    expect(Object.keys(config.targets)).toEqual(['okta-payments', 'auth0-orders', 'salesforce']);
+    expect(Object.keys(config.targets)).toEqual(['hydra-payments', 'keycloak-orders', 'salesforce']);
+    expect(Object.keys(config.callers)).toEqual(['cics-prod', 'batch']);
   });
 
   const cases: Array<[string, (doc: ReturnType<typeof minimal>) => unknown, string, RegExp]> = [
