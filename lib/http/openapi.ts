@@ -10,6 +10,11 @@ import {
   tokenResponseBody,
 } from './schemas.ts';
 
+/** A JSON body of one of the components below. */
+const json = (component: string) => ({
+  'application/json': { schema: { $ref: `#/components/schemas/${component}` } },
+});
+
 const schema = (definition: z.ZodType) => z.toJSONSchema(definition, { target: 'openapi-3.0', io: 'output' });
 
 function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
@@ -21,7 +26,7 @@ function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
       String(status),
       {
         description: list.map((code) => `\`${code}\`: ${API_ERRORS[code].meaning}`).join(' '),
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        content: json('Error'),
       },
     ]),
   );
@@ -64,7 +69,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           security: [{ apiKey: [] }, {}],
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/TokenRequest' } } },
+            content: json('TokenRequest'),
           },
           responses: {
             '200': {
@@ -76,7 +81,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
                   schema: { type: 'string', enum: ['hit', 'miss', 'refresh', 'stale'], maxLength: 8 },
                 },
               },
-              content: { 'application/json': { schema: { $ref: '#/components/schemas/TokenResponse' } } },
+              content: json('TokenResponse'),
             },
             ...errorResponses(TOKEN_ERRORS),
           },
@@ -87,14 +92,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
           security: [{ apiKey: [] }, {}],
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/TokenInvalidation' } } },
+            content: json('TokenInvalidation'),
           },
           responses: {
             '200': {
               description: 'Whether the cached token was dropped',
-              content: {
-                'application/json': { schema: { $ref: '#/components/schemas/TokenInvalidationResponse' } },
-              },
+              content: json('TokenInvalidationResponse'),
             },
             ...errorResponses([
               'invalid_request',
@@ -116,7 +119,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             '200': {
               description: 'JWK Set',
-              content: { 'application/json': { schema: { $ref: '#/components/schemas/Jwks' } } },
+              content: json('Jwks'),
             },
             ...errorResponses(['signing_unavailable', 'internal_error']),
           },
@@ -129,7 +132,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: {
             '200': {
               description: 'Healthy',
-              content: { 'application/json': { schema: { $ref: '#/components/schemas/Health' } } },
+              content: json('Health'),
             },
           },
         },
