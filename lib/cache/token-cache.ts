@@ -136,11 +136,15 @@ export class TokenCache {
 
   /**
    * Served without a flight: a remembered refusal, or a token before its refresh window. The window is
-   * at most half the token's life, so a 90-second token is still cached for 45 seconds.
+   * at most half the token's life, so a 90-second token is still cached for 45 seconds, and never less
+   * than the minimum remaining lifetime.
    */
   private answersAlone(entry: CacheEntry): boolean {
     if (entry.kind === 'refusal') return true;
-    const window = Math.min(this.refreshAheadMs, (entry.expiresAt - entry.obtainedAt) / 2);
+    const window = Math.max(
+      this.minRemainingMs,
+      Math.min(this.refreshAheadMs, (entry.expiresAt - entry.obtainedAt) / 2),
+    );
     return entry.expiresAt - this.now() > window;
   }
 
@@ -156,10 +160,11 @@ export class TokenCache {
 
   private async fly(key: string, request: ExchangeRequest, local: CacheEntry | undefined): Promise<Flight> {
     const shared = await this.shared('GetItem', (store) => store.get(key));
-    // The shared layer answered and holds nothing: the entry was invalidated (or never shared), so what
-    // memory holds is not served. If it failed (null), memory is all there is.
-    const entry = shared === undefined ? undefined : newest(local, shared);
-    if (shared && entry) await this.deps.local.put(key, entry); // confirmed: memory may answer again
+    // When the shared layer answers, it is the truth: what it holds (memory may hold a token invalidated
+    // elsewhere), or nothing. When it failed (null), memory is all there is, and it is trusted for another
+    // localMaxAgeSeconds rather than asking the failing table on every request.
+    const entry = shared === null ? local : shared;
+    if (entry) await this.deps.local.put(key, entry);
     if (entry && this.answersAlone(entry)) return this.serve(entry);
     // A token too close to expiry is not served, but its refresh token may renew it without a signature.
     const previous = entry?.kind === 'token' ? entry : undefined;
@@ -232,7 +237,8 @@ export class TokenCache {
     let result: ExchangeResult;
     try {
       result =
-        (previous?.refreshToken && (await this.tryRefresh(request, previous.refreshToken))) ||
+        (previous?.refreshToken &&
+          (await this.tryRefresh(request, { refreshToken: previous.refreshToken, scope: previous.scope }))) ||
         (await this.deps.exchanger.exchange(request));
     } catch (error) {
       if (error instanceof AuthorizationServerError && error.error === 'invalid_grant') {
@@ -257,10 +263,10 @@ export class TokenCache {
    */
   private async tryRefresh(
     request: ExchangeRequest,
-    refreshToken: string,
+    previous: { refreshToken: string; scope: string },
   ): Promise<ExchangeResult | undefined> {
     try {
-      return await this.deps.exchanger.refresh(request, refreshToken);
+      return await this.deps.exchanger.refresh(request, previous);
     } catch (error) {
       if (error instanceof AuthorizationServerError) return undefined;
       throw error;
@@ -314,12 +320,6 @@ export class TokenCache {
   private get minRemainingMs(): number {
     return this.settings.minRemainingSeconds * 1000;
   }
-}
-
-function newest(a: CacheEntry | undefined, b: CacheEntry | null | undefined): CacheEntry | undefined {
-  if (!b) return a;
-  if (!a) return b;
-  return b.expiresAt > a.expiresAt ? b : a;
 }
 
 function refusalError(entry: CachedRefusal): AuthorizationServerError {

@@ -101,7 +101,11 @@ export class TokenExchanger {
    * to `exchange` if the server refuses.
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
    */
-  async refresh(request: ExchangeRequest, refreshToken: string): Promise<ExchangeResult> {
+  async refresh(
+    request: ExchangeRequest,
+    previous: { readonly refreshToken: string; readonly scope: string },
+  ): Promise<ExchangeResult> {
+    const refreshToken = previous.refreshToken;
     const target = this.prepare(request.target);
     const as = await target.authorizationServer();
     const token = await requestToken(
@@ -122,7 +126,10 @@ export class TokenExchanger {
     );
     return {
       token: {
-        ...grantedAsRequested(token, request, target.config),
+        ...token,
+        // RFC 6749 6: a refresh response without `scope` keeps the scope originally granted, which may
+        // be more than was asked for; the caller policy checks it, so it must not be lost.
+        scope: token.scope ?? previous.scope,
         refreshToken: token.refreshToken ?? refreshToken,
       },
     };

@@ -91,6 +91,8 @@ function instance(
     tokenEndpoint?: string;
     audience?: string;
     refreshTokens?: boolean;
+    /** No target default scope: the server grants what it likes. */
+    noDefaultScope?: boolean;
   } = {},
 ): Instance {
   const { config } = parseConfig({
@@ -101,7 +103,7 @@ function instance(
         clientId: 'gw',
         clientAuthentication: { method: 'client_secret_basic', secret: { env: 'SECRET' } },
         assertion: { issuer: 'gateway', audience: { value: options.audience ?? as.tokenEndpoint } },
-        scope: options.refreshTokens ? 'a openid' : 'a',
+        scope: options.noDefaultScope ? undefined : options.refreshTokens ? 'a openid' : 'a',
         timeoutMs: 1000,
         maxRetries: 1,
       },
@@ -505,6 +507,97 @@ describe('TokenCache', () => {
       // Assess
       expect(second.cache).toBe('hit');
       expect(second.token.accessToken).toBe(first.token.accessToken);
+    });
+  });
+
+  describe('review cases', () => {
+    let clock: number;
+    const now = () => clock;
+    beforeEach(() => {
+      clock = Date.now();
+    });
+    const scripted = (body: Record<string, unknown>) =>
+      ({ kind: 'status', status: 200, body: JSON.stringify({ token_type: 'Bearer', ...body }) }) as const;
+
+    it('keeps the originally granted scope when a refresh response leaves scope out (RFC 6749 6)', async () => {
+      // Prepare
+      const { cache } = instance({
+        now,
+        shared: false,
+        refreshTokens: true,
+        noDefaultScope: true,
+        tokenEndpoint: `${proxy.origin}/token`,
+      });
+      const first = await cache.get({ target: 'demo', subject: 'S1' }); // no scope asked: the server's default
+      clock += 800 * 1000;
+      proxy.inject(scripted({ access_token: 'renewed-without-scope', expires_in: 900 }));
+
+      // Act
+      const renewed = await cache.get({ target: 'demo', subject: 'S1' });
+
+      // Assess
+      expect(renewed.cache).toBe('refresh');
+      expect(renewed.token.accessToken).toBe('renewed-without-scope');
+      expect(renewed.token.scope).toBe(first.token.scope);
+      expect(first.token.scope).not.toBe('');
+    });
+
+    it('never answers from memory with less than the minimum remaining lifetime, even for short tokens', async () => {
+      // Prepare: a 40 s token is cached (more than the 30 s minimum), half its life is 20 s.
+      const { cache } = instance({ now, shared: false, tokenEndpoint: `${proxy.origin}/token` });
+      proxy.inject(scripted({ access_token: 'short-lived', expires_in: 40, scope: 'a' }));
+      await cache.get({ target: 'demo', subject: 'S2' });
+
+      // Act
+      clock += 15_000; // 25 s left
+      const later = await cache.get({ target: 'demo', subject: 'S2' });
+
+      // Assess
+      expect(later.cache).not.toBe('hit');
+      expect(later.token.accessToken).not.toBe('short-lived');
+    });
+
+    it('serves what the shared layer holds, not a later-expiring token invalidated elsewhere', async () => {
+      // Prepare
+      const a = instance({ now, tokenEndpoint: `${proxy.origin}/token` });
+      const b = instance({ now, tokenEndpoint: `${proxy.origin}/token` });
+      const t1 = (await a.cache.get({ target: 'demo', subject: 'S3' })).token.accessToken;
+      expect((await b.cache.get({ target: 'demo', subject: 'S3' })).token.accessToken).toBe(t1);
+      await a.cache.invalidate({ target: 'demo', subject: 'S3' }, t1);
+      proxy.inject(scripted({ access_token: 't2-shorter', expires_in: 300, scope: 'a' }));
+      expect((await a.cache.get({ target: 'demo', subject: 'S3' })).token.accessToken).toBe('t2-shorter');
+
+      // Act
+      clock += 61_000;
+      const seenByB = await b.cache.get({ target: 'demo', subject: 'S3' });
+
+      // Assess
+      expect(seenByB.token.accessToken).toBe('t2-shorter');
+    });
+
+    it('asks a failing table once per minute, not on every request', async () => {
+      // Prepare
+      const { cache } = instance({ now });
+      await cache.get({ target: 'demo', subject: 'S4' });
+      await dynamo.stop();
+      clock += 61_000;
+      let reads = 0;
+      dynamo.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'GetItemCommand') reads++;
+          return next(args);
+        },
+        { step: 'initialize', name: 'countFailingReads' },
+      );
+
+      // Act
+      const results = [];
+      for (let i = 0; i < 20; i++) results.push((await cache.get({ target: 'demo', subject: 'S4' })).cache);
+
+      // Assess
+      dynamo.client.middlewareStack.remove('countFailingReads');
+      expect(results.every((result) => result === 'hit')).toBe(true);
+      expect(reads).toBe(1);
     });
   });
 
