@@ -1,5 +1,10 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  DecryptCommand,
+  type DecryptCommandOutput,
+  GenerateDataKeyCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
 import { GatewayError } from '../errors.ts';
 import { onceUntilFailure } from '../once.ts';
 
@@ -34,14 +39,27 @@ export class KmsDataKeyProvider implements DataKeyProvider {
     return { plaintext: output.Plaintext, wrapped: output.CiphertextBlob };
   }
 
+  /**
+   * Throws ERR_CACHE_UNAVAILABLE only when KMS is unavailable (throttling, 5xx, network), which the cache
+   * reports as degraded. Anything else (a key sealed under another or a deleted CMK, a tampered blob,
+   * access denied) is a plain Error: that entry can never be read, so it is a miss.
+   */
   async unwrap(wrapped: Uint8Array): Promise<Uint8Array> {
-    const output = await this.kms.send(
-      new DecryptCommand({
-        CiphertextBlob: wrapped,
-        KeyId: this.keyId,
-        EncryptionContext: ENCRYPTION_CONTEXT,
-      }),
-    );
+    let output: DecryptCommandOutput;
+    try {
+      output = await this.kms.send(
+        new DecryptCommand({
+          CiphertextBlob: wrapped,
+          KeyId: this.keyId,
+          EncryptionContext: ENCRYPTION_CONTEXT,
+        }),
+      );
+    } catch (cause) {
+      if (isTransientAwsError(cause)) {
+        throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'KMS could not unwrap a cache data key', { cause });
+      }
+      throw new Error('the cache data key cannot be unwrapped', { cause });
+    }
     if (!output.Plaintext) throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'KMS Decrypt returned no key');
     return output.Plaintext;
   }
@@ -109,18 +127,11 @@ export class EnvelopeCipher {
   }
 
   /**
-   * Throws ERR_CACHE_UNAVAILABLE when the data key cannot be unwrapped (KMS down, access denied), and a
-   * plain Error when the ciphertext does not match its key or AAD (tampered or swapped).
+   * Throws ERR_CACHE_UNAVAILABLE when KMS is unavailable, and a plain Error when the entry can never be
+   * read: its data key does not unwrap, or the ciphertext does not match its key or AAD (tampered, swapped).
    */
   async open(sealed: Sealed, aad: string): Promise<Uint8Array> {
-    let key: Uint8Array;
-    try {
-      key = await this.unwrap(sealed.wrappedKey);
-    } catch (cause) {
-      throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'cannot unwrap the data key of a cache entry', {
-        cause,
-      });
-    }
+    const key = await this.unwrap(sealed.wrappedKey);
     return open(key, sealed.ciphertext, Buffer.from(aad));
   }
 
@@ -187,4 +198,13 @@ function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array 
   decipher.setAAD(aad);
   decipher.setAuthTag(tag);
   return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]);
+}
+
+const THROTTLING = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
+
+/** An AWS call that may well succeed if tried later: throttled, a 5xx, or no HTTP answer at all. */
+function isTransientAwsError(error: unknown): boolean {
+  const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = $metadata?.httpStatusCode;
+  return (name !== undefined && THROTTLING.has(name)) || status === undefined || status >= 500;
 }

@@ -621,11 +621,11 @@ describe('TokenCache', () => {
       expect(degraded.length).toBeGreaterThan(0);
     });
 
-    it('reports a KMS failure to unwrap a cached entry as degraded, not as a silent miss', async () => {
+    it('reports KMS unavailable for a cached entry as degraded, not as a silent miss', async () => {
       // Prepare
       await instance().cache.get({ target: 'demo', subject: 'D3' });
       const fresh = instance(); // empty memory and no unwrapped data keys: must ask KMS
-      aws.failNext('Decrypt', 'AccessDeniedException');
+      aws.failNext('Decrypt', 'ThrottlingException', 3); // beyond the SDK's own 3 attempts
 
       // Act
       const result = await fresh.cache.get({ target: 'demo', subject: 'D3' });
@@ -634,6 +634,47 @@ describe('TokenCache', () => {
       expect(result.cache).toBe('miss');
       expect(fresh.degraded).toContain('GetItem');
       expect(await subjectOf(result.token.accessToken)).toBe('D3');
+    });
+
+    it('treats an entry sealed under another KMS key as a plain miss, not an outage', async () => {
+      // Prepare: the cache key changed (a new CMK); the old entry can never be read again.
+      const otherKey = (await aws.createKey('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT')).keyId;
+      const writer = new TokenCache({
+        exchanger: new TokenExchanger({
+          config: parseConfig({
+            signingKeys: { kms: { type: 'kms', keyId: 'unused' } },
+            targets: {
+              demo: {
+                tokenEndpoint: as.tokenEndpoint,
+                clientId: 'gw',
+                clientAuthentication: { method: 'client_secret_basic', secret: { env: 'SECRET' } },
+                assertion: { issuer: 'gateway' },
+                scope: 'a',
+              },
+            },
+          }).config,
+          keyRing,
+          secrets: new SecretResolver({ env: { SECRET } }),
+        }),
+        local: new MemoryTokenStore(),
+        shared: new DynamoDbTokenStore(
+          dynamo.client,
+          new EnvelopeCipher(new KmsDataKeyProvider(kms, otherKey), {
+            rotateAfterMs: 300_000,
+            maxCachedKeys: 4,
+          }),
+          { tableName: dynamo.tableName },
+        ),
+      });
+      await writer.get({ target: 'demo', subject: 'D4' });
+      const reader = instance();
+
+      // Act
+      const result = await reader.cache.get({ target: 'demo', subject: 'D4' });
+
+      // Assess
+      expect(result.cache).toBe('miss');
+      expect(reader.degraded).toEqual([]);
     });
 
     it('works on memory alone (the embedded default)', async () => {
