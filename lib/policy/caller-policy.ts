@@ -142,10 +142,14 @@ export class CallerPolicy {
    */
   private async callerForApiKey(apiKey: string): Promise<string | undefined> {
     const presented = createHash('sha256').update(apiKey, 'utf8').digest();
+    const { hashes, unavailable } = await this.apiKeyHashes();
     let match: string | undefined;
-    for (const { caller, hash } of await this.apiKeyHashes()) {
+    for (const { caller, hash } of hashes) {
       if (timingSafeEqual(presented, hash) && match === undefined) match = caller;
     }
+    // Unmatched while some hashes could not be read: the key may be one of those, so the answer is
+    // "try again" (503), not "wrong key" (401), which a client might take as a reason to discard its key.
+    if (match === undefined && unavailable) throw unavailable;
     return match;
   }
 
@@ -154,8 +158,11 @@ export class CallerPolicy {
    * them for `secrets.cacheTtlSeconds`, so a revoked key stops working after that). A secret that cannot
    * be read only disables its own key.
    */
-  private async apiKeyHashes(): Promise<Array<{ caller: string; hash: Buffer }>> {
-    if (this.secretHashes.length === 0) return this.inlineHashes;
+  private async apiKeyHashes(): Promise<{
+    hashes: Array<{ caller: string; hash: Buffer }>;
+    unavailable?: unknown;
+  }> {
+    if (this.secretHashes.length === 0) return { hashes: this.inlineHashes };
     const resolved = await Promise.allSettled(
       this.secretHashes.map(async ({ caller, reference }) => {
         const hex = (await this.secrets.resolve(reference)).trim().toLowerCase();
@@ -169,11 +176,16 @@ export class CallerPolicy {
       }),
     );
     const hashes = [...this.inlineHashes];
+    let unavailable: unknown;
     resolved.forEach((result, index) => {
-      if (result.status === 'fulfilled') hashes.push(result.value);
-      else this.options.onApiKeyError?.(this.secretHashes[index]!.caller, result.reason);
+      if (result.status === 'fulfilled') {
+        hashes.push(result.value);
+        return;
+      }
+      this.options.onApiKeyError?.(this.secretHashes[index]!.caller, result.reason);
+      if ((result.reason as GatewayError).code === 'ERR_SECRET_UNAVAILABLE') unavailable ??= result.reason;
     });
-    return hashes;
+    return { hashes, unavailable };
   }
 }
 
@@ -194,11 +206,25 @@ export function apiKeyHash(apiKey: string): string {
  */
 function compile(grant: CallerGrantConfig, folding: SubjectRule['case']): CompiledGrant {
   return {
-    subjects: new RegExp(`^(?:${grant.subjects})$`, folding === 'preserve' ? 'u' : 'iu'),
+    subjects: subjectPattern(`^(?:${grant.subjects})$`, folding),
     scopes: new Set(grant.scopes),
     audiences: new Set(grant.audiences),
     resources: new Set(grant.resources),
   };
+}
+
+/**
+ * Case-insensitive matching without the `u` flag where the pattern allows it: that mode canonicalizes
+ * with toUpperCase, as the folding of `sub` does, while `iu` would also let the Kelvin sign (U+212A)
+ * through `[A-Z]`, and it survives folding into `sub` unchanged.
+ */
+function subjectPattern(source: string, folding: SubjectRule['case']): RegExp {
+  if (folding === 'preserve') return new RegExp(source, 'u');
+  try {
+    return new RegExp(source, 'i');
+  } catch {
+    return new RegExp(source, 'iu'); // the pattern needs Unicode syntax (\p{…}, \u{…})
+  }
 }
 
 function arnMatches(pattern: string, arn: string): boolean {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '#lib/config/load-config.ts';
 import type { GatewayConfigInput } from '#lib/config/schema.ts';
+import { GatewayError } from '#lib/errors.ts';
 import { apiKeyHash, CallerPolicy } from '#lib/policy/caller-policy.ts';
 import { SecretResolver } from '#lib/secrets/resolve-secret.ts';
 
@@ -63,6 +64,26 @@ describe('CallerPolicy', () => {
       expect(() => rules.authorize(mainframe, { target: 'demo', subject: 'ß' })).toThrow(
         expect.objectContaining({ code: 'ERR_ACCESS_DENIED' }),
       );
+    });
+
+    it('keeps non-ASCII look-alikes out of ASCII patterns on case-folding targets (Kelvin sign, long s)', () => {
+      // Prepare
+      const rules = (folding: 'upper' | 'lower') =>
+        policy(
+          { mainframe: { apiKeys: [{ sha256: apiKeyHash('k') }], targets: { demo: {} } } },
+          { targets: { demo: { ...target, subject: { case: folding } } } },
+        );
+
+      // Act + Assess
+      expect(() => rules('upper').authorize(mainframe, { target: 'demo', subject: 'K\u212Aa' })).toThrow(
+        expect.objectContaining({ code: 'ERR_ACCESS_DENIED' }),
+      );
+      expect(() => rules('lower').authorize(mainframe, { target: 'demo', subject: 'ABC\u017F' })).toThrow(
+        expect.objectContaining({ code: 'ERR_ACCESS_DENIED' }),
+      );
+      expect(() =>
+        rules('lower').authorize(mainframe, { target: 'demo', subject: 'cicsusr1' }),
+      ).not.toThrow();
     });
 
     it('anchors subject patterns whatever the configuration says', () => {
@@ -140,6 +161,29 @@ describe('CallerPolicy', () => {
         code: 'ERR_CALLER_UNAUTHENTICATED',
       });
       await expect(rules.identify({ apiKey: 'key-B' })).resolves.toEqual(mainframe);
+    });
+
+    it('answers an unmatched key with "unavailable" while Secrets Manager cannot be read, not "wrong key"', async () => {
+      // Prepare: the key's hash lives in Secrets Manager, which is down (and was never read).
+      const { config } = parseConfig({
+        signingKeys: { k: { type: 'kms', keyId: 'alias/k' } },
+        targets: { demo: target },
+        callers: {
+          mainframe: {
+            apiKeys: [{ secretsManager: { secretId: 'callers/mainframe' } }],
+            targets: { demo: {} },
+          },
+        },
+      });
+      const down = {
+        get: async () => Promise.reject(new GatewayError('ERR_SECRET_UNAVAILABLE', 'throttled')),
+      };
+      const rules = new CallerPolicy(config, new SecretResolver({ secretsManager: down }));
+
+      // Act + Assess
+      await expect(rules.identify({ apiKey: 'the-right-key' })).rejects.toMatchObject({
+        code: 'ERR_SECRET_UNAVAILABLE',
+      });
     });
 
     it("lets one caller's unreadable key secret disable only that key", async () => {
