@@ -63,11 +63,12 @@ export class TokenBroker {
       });
       outcome.cache = result.cache;
       outcome.mappedSubject = result.mappedSubject;
-      this.deps.policy.authorizeGrantedScope(outcome.caller, request, result.token.scope);
       if (result.exchange) {
         this.deps.metrics.authorizationServerLatency(this.now() - started);
         outcome.assertion = result.exchange.assertion;
       }
+      // After the audit facts are recorded: a refused grant is audited with the assertion that was sent.
+      this.deps.policy.authorizeGrantedScope(outcome.caller, request, result.token.scope);
       this.deps.metrics.cacheResult(result.cache);
       // Rounded, so a token fresh from the server reports the server's own expires_in.
       const now = this.now();

@@ -49,10 +49,12 @@ export async function requestToken(
     throw new GatewayError('ERR_AS_RESPONSE_INVALID', 'the authorization server has no token endpoint');
   for (let attempt = 0; ; attempt++) {
     const last = attempt >= settings.retry.maxRetries;
-    const timeoutMs = Math.min(settings.timeoutMs, deadline - Date.now());
-    if (timeoutMs < MIN_ATTEMPT_MS) throw timedOut(endpoint);
+    if (deadline - Date.now() < MIN_ATTEMPT_MS) throw timedOut(endpoint);
     // Signing and secrets failures are ours, not the server's: built outside the retried part.
     const parameters = await request.parameters();
+    // Measured after signing, which may itself have taken a while (KMS).
+    const timeoutMs = Math.min(settings.timeoutMs, deadline - Date.now());
+    if (timeoutMs < MIN_ATTEMPT_MS) throw timedOut(endpoint);
     let response: Response;
     try {
       response = await oauth.genericTokenEndpointRequest(

@@ -7,6 +7,8 @@ export interface SecretsManagerStoreOptions {
   readonly now?: () => number;
   /** Secrets Manager failed after the TTL: the last value read was served (for another TTL). */
   readonly onStale?: (secretId: string, error: unknown) => void;
+  /** The last value read is served through an outage for at most this long after it was read. */
+  readonly maxStaleSeconds?: number;
 }
 
 /**
@@ -14,6 +16,17 @@ export interface SecretsManagerStoreOptions {
  * InvalidRequestException means the secret is scheduled for deletion (API_GetSecretValue, Errors).
  */
 const NOT_FOUND = new Set(['ResourceNotFoundException', 'InvalidRequestException']);
+
+const DEFAULT_MAX_STALE_SECONDS = 3600;
+
+/** Refusals that say the secret is gone for us, as opposed to Secrets Manager being unavailable. */
+const REVOKED = new Set(['AccessDeniedException', 'DecryptionFailure']);
+
+function isOutage(error: unknown): boolean {
+  const gatewayError = error as GatewayError;
+  const awsName = (gatewayError.cause as { name?: string } | undefined)?.name ?? '';
+  return gatewayError.code === 'ERR_SECRET_UNAVAILABLE' && !REVOKED.has(awsName);
+}
 
 interface CacheEntry {
   readonly value: Promise<string>;
@@ -27,7 +40,7 @@ interface CacheEntry {
  */
 export class SecretsManagerStore {
   private readonly cache = new Map<string, CacheEntry>();
-  private readonly lastRead = new Map<string, string>();
+  private readonly lastRead = new Map<string, { value: string; readAt: number }>();
   private readonly now: () => number;
 
   constructor(
@@ -64,15 +77,17 @@ export class SecretsManagerStore {
     if (cached && this.now() - cached.fetchedAt < this.options.ttlSeconds * 1000) return cached.value;
     const value = this.getSecretValue(secretId).then(
       (fetched) => {
-        this.lastRead.set(secretId, fetched);
+        this.lastRead.set(secretId, { value: fetched, readAt: this.now() });
         return fetched;
       },
       (error: unknown) => {
-        // An outage is no reason to forget a secret that was valid a TTL ago; a deleted secret is.
+        // An outage is no reason to forget a secret that was valid a TTL ago, for a while; a deleted
+        // secret, or one we may no longer read or decrypt, is.
         const last = this.lastRead.get(secretId);
-        if (last === undefined || (error as GatewayError).code !== 'ERR_SECRET_UNAVAILABLE') throw error;
+        const maxStaleMs = (this.options.maxStaleSeconds ?? DEFAULT_MAX_STALE_SECONDS) * 1000;
+        if (!last || this.now() - last.readAt > maxStaleMs || !isOutage(error)) throw error;
         this.options.onStale?.(secretId, error);
-        return last;
+        return last.value;
       },
     );
     const entry = { value, fetchedAt: this.now() };

@@ -280,7 +280,7 @@ describe('SecretsManagerStore', () => {
       });
       await secrets.get(name);
       clock += TTL_SECONDS * 1000;
-      emulator.failNext('GetSecretValue', 'AccessDeniedException');
+      emulator.failNext('GetSecretValue', 'InternalServiceError', 3); // beyond the SDK's 3 attempts
 
       // Act
       const during = await secrets.get(name);
@@ -289,7 +289,29 @@ describe('SecretsManagerStore', () => {
       // Assess
       expect([during, again]).toEqual([CLIENT_SECRET, CLIENT_SECRET]);
       expect(stale).toEqual([name]);
-      expect(emulator.countCalls('GetSecretValue')).toBe(2);
+      expect(emulator.countCalls('GetSecretValue')).toBe(4);
+    });
+
+    it('stops serving the last value once it is older than maxStaleSeconds, or access was revoked', async () => {
+      // Prepare
+      const name = secretName();
+      emulator.putSecret(name, CLIENT_SECRET);
+      const secrets = new SecretsManagerStore(client, {
+        ttlSeconds: TTL_SECONDS,
+        now: () => clock,
+        maxStaleSeconds: 600,
+      });
+      await secrets.get(name);
+
+      // Act + Assess: revoked access is not an outage.
+      clock += TTL_SECONDS * 1000;
+      emulator.failNext('GetSecretValue', 'AccessDeniedException');
+      await rejectsWithGatewayError(secrets.get(name), 'ERR_SECRET_UNAVAILABLE');
+
+      // Act + Assess: an outage longer than maxStaleSeconds.
+      clock += 301 * 1000; // 601 s since the last read
+      emulator.failNext('GetSecretValue', 'InternalServiceError', 3);
+      await rejectsWithGatewayError(secrets.get(name), 'ERR_SECRET_UNAVAILABLE');
     });
 
     it('does not serve a deleted secret from its last value', async () => {

@@ -575,6 +575,25 @@ describe('TokenCache', () => {
       expect(seenByB.token.accessToken).toBe('t2-shorter');
     });
 
+    it('counts the time KMS took to sign against the deadline of the token request', async () => {
+      // Prepare: signing takes 800 ms, the server would stall, the caller needs an answer within 1.2 s.
+      const { cache } = instance({ shared: false, tokenEndpoint: `${proxy.origin}/token` });
+      aws.setLatency('Sign', 800);
+      proxy.inject({ kind: 'delay', ms: 2_000 });
+      const started = Date.now();
+
+      // Act
+      const error = await cache
+        .get({ target: 'demo', subject: 'S5', deadline: started + 1_200 })
+        .catch((e: unknown) => e);
+
+      // Assess: the attempt got only what was left after signing (an attempt of its own 1 s would end at 1.8 s).
+      aws.setLatency('Sign', 0);
+      expect(error).toMatchObject({ code: 'ERR_AS_TIMEOUT' });
+      expect(Date.now() - started).toBeLessThan(1_600);
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // let the stalled request drain
+    });
+
     it('asks a failing table once per minute, not on every request', async () => {
       // Prepare
       const { cache } = instance({ now });
