@@ -31,7 +31,10 @@ export const API_ERRORS = {
     status: 503,
     meaning: 'The signing key could not be used (KMS unavailable, disabled).',
   },
-  secrets_unavailable: { status: 503, meaning: 'A client secret could not be read (Secrets Manager).' },
+  secrets_unavailable: {
+    status: 503,
+    meaning: "A client secret or the caller's API key hash could not be read (Secrets Manager).",
+  },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;
