@@ -32,22 +32,28 @@ function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
   );
 }
 
-const TOKEN_ERRORS: ApiErrorCode[] = [
+/** What any request to /v1/token can meet before an exchange: its body, its caller, the policy. */
+const REQUEST_ERRORS: ApiErrorCode[] = [
   'invalid_request',
-  'invalid_grant',
-  'invalid_scope',
   'unauthorized_caller',
   'access_denied',
   'unknown_target',
   'payload_too_large',
   'unsupported_media_type',
   'internal_error',
+  'gateway_misconfigured',
+  'secrets_unavailable', // an API key hash held in Secrets Manager
+];
+
+/** POST also signs and exchanges. */
+const TOKEN_ERRORS: ApiErrorCode[] = [
+  ...REQUEST_ERRORS,
+  'invalid_grant',
+  'invalid_scope',
   'upstream_misconfigured',
   'upstream_unavailable',
   'upstream_timeout',
   'signing_unavailable',
-  'secrets_unavailable',
-  'gateway_misconfigured',
 ];
 
 /** The OpenAPI 3 document of the v1 API, generated from the same schemas the handlers validate with. */
@@ -99,16 +105,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
               description: 'Whether the cached token was dropped',
               content: json('TokenInvalidationResponse'),
             },
-            ...errorResponses([
-              'invalid_request',
-              'unauthorized_caller',
-              'access_denied',
-              'unknown_target',
-              'payload_too_large',
-              'unsupported_media_type',
-              'internal_error',
-              'gateway_misconfigured',
-            ]),
+            ...errorResponses(REQUEST_ERRORS),
           },
         },
       },
