@@ -145,6 +145,24 @@ function instance(
   return { cache, degraded, stale };
 }
 
+/** Counts the GetItem calls the SDK client makes (attempts that fail included) until stopped. */
+function countGetItems(): { readonly count: number; stop(): void } {
+  let count = 0;
+  dynamo.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'GetItemCommand') count++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countGetItems' },
+  );
+  return {
+    get count() {
+      return count;
+    },
+    stop: () => void dynamo.client.middlewareStack.remove('countGetItems'),
+  };
+}
+
 function tokenRequestsSince(before: number): number {
   return as.tokenRequests.length - before;
 }
@@ -470,23 +488,16 @@ describe('TokenCache', () => {
       const { cache } = instance({ now });
       await cache.get({ target: 'demo', subject: 'X2' });
       clock += 61_000;
-      let reads = 0;
-      dynamo.client.middlewareStack.add(
-        (next, context) => async (args) => {
-          if (context.commandName === 'GetItemCommand') reads++;
-          return next(args);
-        },
-        { step: 'initialize', name: 'countReads' },
-      );
+      const reads = countGetItems();
 
       // Act
       const results = [];
       for (let i = 0; i < 5; i++) results.push((await cache.get({ target: 'demo', subject: 'X2' })).cache);
 
       // Assess: the first one confirmed the entry in DynamoDB; the rest are answered from memory.
-      dynamo.client.middlewareStack.remove('countReads');
+      reads.stop();
       expect(results).toEqual(['hit', 'hit', 'hit', 'hit', 'hit']);
-      expect(reads).toBe(1);
+      expect(reads.count).toBe(1);
     });
 
     it('caches a token whose life is shorter than the refresh window for half its life', async () => {
@@ -600,23 +611,16 @@ describe('TokenCache', () => {
       await cache.get({ target: 'demo', subject: 'S4' });
       await dynamo.stop();
       clock += 61_000;
-      let reads = 0;
-      dynamo.client.middlewareStack.add(
-        (next, context) => async (args) => {
-          if (context.commandName === 'GetItemCommand') reads++;
-          return next(args);
-        },
-        { step: 'initialize', name: 'countFailingReads' },
-      );
+      const reads = countGetItems();
 
       // Act
       const results = [];
       for (let i = 0; i < 20; i++) results.push((await cache.get({ target: 'demo', subject: 'S4' })).cache);
 
       // Assess
-      dynamo.client.middlewareStack.remove('countFailingReads');
+      reads.stop();
       expect(results.every((result) => result === 'hit')).toBe(true);
-      expect(reads).toBe(1);
+      expect(reads.count).toBe(1);
     });
   });
 
