@@ -1,4 +1,4 @@
-// GET /health — see lib/http/handlers.ts.
-import { healthHandler } from '#lib/http/handlers.ts';
+// GET /health — see lib/http/health-handler.ts.
+import { healthHandler } from '#lib/http/health-handler.ts';
 
 export const handler = healthHandler();

@@ -1,10 +1,10 @@
-// GET /.well-known/jwks.json — see lib/http/handlers.ts.
-import { gatewayFromEnvironment } from '#lib/composition.ts';
-import { jwksHandler } from '#lib/http/handlers.ts';
+// GET /.well-known/jwks.json — see lib/http/jwks-handler.ts.
+import { keyRingFromEnvironment } from '#lib/composition.ts';
+import { jwksHandler } from '#lib/http/jwks-handler.ts';
 
-const gateway = gatewayFromEnvironment();
+const keyRing = keyRingFromEnvironment();
 // Load and validate the configuration during Lambda init: a bad one fails the cold start, with the log
 // line "gateway configuration invalid", instead of the first request.
-await gateway();
+await keyRing();
 
-export const handler = jwksHandler(gateway);
+export const handler = jwksHandler(keyRing);

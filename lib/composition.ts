@@ -1,29 +1,25 @@
 import { readFile } from 'node:fs/promises';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { TokenBroker } from './broker.ts';
-import { DynamoDbTokenStore } from './cache/dynamodb-token-store.ts';
-import {
-  type DataKeyProvider,
-  EnvelopeCipher,
-  KmsDataKeyProvider,
-  LocalDataKeyProvider,
-} from './cache/envelope-cipher.ts';
 import { MemoryTokenStore } from './cache/memory-token-store.ts';
 import { TokenCache } from './cache/token-cache.ts';
-import { loadConfigFile, secretReferences } from './config/load-config.ts';
+import type { TokenStore } from './cache/token-store.ts';
+import type { LoadedConfig } from './config/config-error.ts';
+import { readConfigFile } from './config/config-file.ts';
 import type { CacheConfig, GatewayConfig, SigningKeyConfig } from './config/schema.ts';
+import { secretReferences } from './config/secret-references.ts';
 import { toApiError } from './http/api-errors.ts';
+import { lazyAdapter } from './lazy-adapter.ts';
 import { TokenExchanger } from './oauth/token-exchanger.ts';
 import { describeError, logger } from './observability/logger.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
 import type { AuditLog } from './policy/audit.ts';
 import { CallerPolicy } from './policy/caller-policy.ts';
 import { SecretResolver } from './secrets/resolve-secret.ts';
-import { SecretsManagerStore } from './secrets/secrets-manager-store.ts';
+import type { SecretsManagerStore } from './secrets/secrets-manager-store.ts';
 import { SigningKeyRing } from './signing/key-ring.ts';
-import { KmsSigner } from './signing/kms-signer.ts';
 import { LocalSigner } from './signing/local-signer.ts';
 import type { Signer } from './signing/signer.ts';
 
@@ -48,6 +44,8 @@ export interface Gateway {
   readonly exchanger: TokenExchanger;
   readonly cache: TokenCache;
   readonly broker: TokenBroker;
+  /** Loads the adapters this configuration uses (KMS, DynamoDB, Secrets Manager): the Lambda init awaits it. */
+  readonly preload: () => Promise<void>;
 }
 
 /** DynamoDB must never slow a request much: short timeouts, one retry, then the cache degrades. */
@@ -73,34 +71,13 @@ export const loggerAudit: AuditLog = {
 /** The composition root: the only place that turns configuration into adapters. */
 export function createGateway(config: GatewayConfig, deps: GatewayDependencies = {}): Gateway {
   const metrics = deps.metrics ?? powertoolsMetrics;
-  let kms = deps.aws?.kms;
-  const kmsClient = (): KMSClient => {
-    kms ??= new KMSClient({ requestHandler: AWS_REQUEST_HANDLER });
-    return kms;
-  };
-  const keyRing = new SigningKeyRing(
-    Object.entries(config.signingKeys).map(([id, key]) => ({
-      signer: timed(createSigner(id, key, kmsClient), metrics),
-      retired: key.retired,
-    })),
-  );
+  const adapters = new AwsAdapters(deps.aws);
+  const keyRing = signingKeyRing(config, adapters, metrics);
   const needsSecretsManager = secretReferences(config).some(({ reference }) => reference.secretsManager);
-  const secretsManager = needsSecretsManager
-    ? new SecretsManagerStore(
-        deps.aws?.secretsManager ?? new SecretsManagerClient({ requestHandler: AWS_REQUEST_HANDLER }),
-        {
-          ttlSeconds: config.secrets.cacheTtlSeconds,
-          onStale: (secretId, error) =>
-            logger.warn('Secrets Manager unavailable: using the last value read', {
-              secretId,
-              ...describeError(error),
-            }),
-        },
-      )
-    : undefined;
+  const secretsManager = needsSecretsManager ? adapters.secretsManagerStore(config) : undefined;
   const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
   const exchanger = new TokenExchanger({ config, keyRing, secrets, fetch: deps.fetch });
-  const cache = createCache(config.cache, exchanger, kmsClient, metrics, deps.aws?.dynamodb);
+  const cache = createCache(config.cache, exchanger, adapters, metrics);
   const broker = new TokenBroker({
     policy: new CallerPolicy(config, secrets, {
       onApiKeyError: (caller, error) =>
@@ -114,38 +91,125 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     audit: deps.audit ?? loggerAudit,
     metrics,
   });
-  return { config, keyRing, exchanger, cache, broker };
+  return { config, keyRing, exchanger, cache, broker, preload: () => adapters.preload() };
+}
+
+/**
+ * The AWS adapters, each imported (with its SDK client) on first use: see lib/lazy-adapter.ts. One KMS
+ * client serves the signers and the cache's data keys. AWS clients are built with the SDK's own
+ * configuration chain, unless injected.
+ */
+class AwsAdapters {
+  readonly #loads: Array<() => Promise<unknown>> = [];
+  readonly #aws: AwsClients;
+  #kms?: KMSClient;
+
+  constructor(aws: AwsClients = {}) {
+    this.#aws = aws;
+  }
+
+  /** Loads every adapter handed out so far. */
+  async preload(): Promise<void> {
+    await Promise.all(this.#loads.map((load) => load()));
+  }
+
+  kmsSigner(id: string, key: Extract<SigningKeyConfig, { type: 'kms' }>): Signer {
+    const describe = { kid: key.kid, certificateFile: key.certificateFile };
+    const kms = this.#kmsClient();
+    return this.#lazy(
+      async () => {
+        const { KmsSigner } = await import('./signing/kms-signer.ts');
+        return new KmsSigner(kms, { id, keyId: key.keyId, algorithm: key.algorithm, ...describe });
+      },
+      ['describe', 'sign'],
+      { id },
+    );
+  }
+
+  secretsManagerStore(config: GatewayConfig): Pick<SecretsManagerStore, 'get'> {
+    const injected = this.#aws.secretsManager;
+    return this.#lazy(
+      async () => {
+        const { SecretsManagerStore } = await import('./secrets/secrets-manager-store.ts');
+        const client =
+          injected ??
+          new (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient({
+            requestHandler: AWS_REQUEST_HANDLER,
+          });
+        return new SecretsManagerStore(client, {
+          ttlSeconds: config.secrets.cacheTtlSeconds,
+          onStale: (secretId, error) =>
+            logger.warn('Secrets Manager unavailable: using the last value read', {
+              secretId,
+              ...describeError(error),
+            }),
+        });
+      },
+      ['get'],
+      {},
+    );
+  }
+
+  /** The shared cache layer: the DynamoDB store with envelope encryption (a KMS or a local key). */
+  dynamoDbTokenStore(table: NonNullable<CacheConfig['dynamodb']>): TokenStore {
+    const encryption = table.encryption;
+    const kms = 'kmsKeyId' in encryption ? this.#kmsClient() : undefined;
+    const injected = this.#aws.dynamodb;
+    return this.#lazy(
+      async () => {
+        const [{ DynamoDbTokenStore }, { EnvelopeCipher, KmsDataKeyProvider, LocalDataKeyProvider }] =
+          await Promise.all([
+            import('./cache/dynamodb-token-store.ts'),
+            import('./cache/envelope-cipher.ts'),
+          ]);
+        const keys =
+          'kmsKeyId' in encryption
+            ? new KmsDataKeyProvider(kms!, encryption.kmsKeyId)
+            : new LocalDataKeyProvider(async () =>
+                Buffer.from((await readFile(encryption.localKeyFile, 'utf8')).trim(), 'base64'),
+              );
+        const cipher = new EnvelopeCipher(keys, {
+          rotateAfterMs: table.dataKeyRotationSeconds * 1000,
+          maxCachedKeys: 64,
+        });
+        const client =
+          injected ?? new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(DYNAMODB_CLIENT);
+        return new DynamoDbTokenStore(client, cipher, { tableName: table.tableName });
+      },
+      ['get', 'put', 'delete', 'acquireLease', 'releaseLease'],
+      {},
+    );
+  }
+
+  #kmsClient(): KMSClient {
+    this.#kms ??=
+      this.#aws.kms ??
+      this.#lazy(
+        async () =>
+          new (await import('@aws-sdk/client-kms')).KMSClient({ requestHandler: AWS_REQUEST_HANDLER }),
+        ['send'],
+        {} as Omit<KMSClient, 'send'>,
+      );
+    return this.#kms;
+  }
+
+  #lazy<Port>(...args: Parameters<typeof lazyAdapter<Port>>): Port {
+    const { port, load } = lazyAdapter(...args);
+    this.#loads.push(load);
+    return port;
+  }
 }
 
 function createCache(
   config: CacheConfig,
   exchanger: TokenExchanger,
-  kms: () => KMSClient,
+  adapters: AwsAdapters,
   metrics: GatewayMetrics,
-  dynamodb: DynamoDBClient | undefined,
 ): TokenCache {
-  const table = config.dynamodb;
-  let shared: DynamoDbTokenStore | undefined;
-  if (table) {
-    const encryption = table.encryption;
-    const keys: DataKeyProvider =
-      'kmsKeyId' in encryption
-        ? new KmsDataKeyProvider(kms(), encryption.kmsKeyId)
-        : new LocalDataKeyProvider(async () =>
-            Buffer.from((await readFile(encryption.localKeyFile, 'utf8')).trim(), 'base64'),
-          );
-    const cipher = new EnvelopeCipher(keys, {
-      rotateAfterMs: table.dataKeyRotationSeconds * 1000,
-      maxCachedKeys: 64,
-    });
-    shared = new DynamoDbTokenStore(dynamodb ?? new DynamoDBClient(DYNAMODB_CLIENT), cipher, {
-      tableName: table.tableName,
-    });
-  }
   return new TokenCache({
     exchanger,
     local: new MemoryTokenStore(config.maxEntries),
-    shared,
+    shared: config.dynamodb ? adapters.dynamoDbTokenStore(config.dynamodb) : undefined,
     settings: config,
     observer: {
       degraded: (operation, error) => {
@@ -161,11 +225,42 @@ function createCache(
   });
 }
 
-function createSigner(id: string, key: SigningKeyConfig, kms: () => KMSClient): Signer {
-  const describe = { kid: key.kid, certificateFile: key.certificateFile };
-  return key.type === 'kms'
-    ? new KmsSigner(kms(), { id, keyId: key.keyId, algorithm: key.algorithm, ...describe })
-    : new LocalSigner({ id, path: key.path, generate: key.generate, algorithm: key.algorithm, ...describe });
+/**
+ * The signing keys alone: what functions/jwks.ts builds (no exchanger, cache or caller policy, so its
+ * bundle holds none of them).
+ */
+export function createKeyRing(
+  config: GatewayConfig,
+  deps: Pick<GatewayDependencies, 'aws' | 'metrics'> = {},
+): { readonly keyRing: SigningKeyRing; readonly preload: () => Promise<void> } {
+  const adapters = new AwsAdapters(deps.aws);
+  const keyRing = signingKeyRing(config, adapters, deps.metrics ?? powertoolsMetrics);
+  return { keyRing, preload: () => adapters.preload() };
+}
+
+function signingKeyRing(
+  config: GatewayConfig,
+  adapters: AwsAdapters,
+  metrics: GatewayMetrics,
+): SigningKeyRing {
+  return new SigningKeyRing(
+    Object.entries(config.signingKeys).map(([id, key]) => ({
+      signer: timed(
+        key.type === 'kms'
+          ? adapters.kmsSigner(id, key)
+          : new LocalSigner({
+              id,
+              path: key.path,
+              generate: key.generate,
+              algorithm: key.algorithm,
+              kid: key.kid,
+              certificateFile: key.certificateFile,
+            }),
+        metrics,
+      ),
+      retired: key.retired,
+    })),
+  );
 }
 
 /** Reports how long each signature took (KMS latency, for the KMS adapter). */
@@ -188,24 +283,42 @@ export type GatewayProvider = () => Promise<Gateway>;
 
 /**
  * The gateway of this container, from the file named by `GATEWAY_CONFIG` (default `gateway.yaml` beside
- * the function), its `${env:NAME}` placeholders filled from the environment. Loaded once; the Lambda
- * entry points await it during init, so an invalid configuration fails the cold start with one clear log
- * line (and any request that still reaches a handler answers `gateway_misconfigured`).
+ * the function; the build ships `gateway.json`), its `${env:NAME}` placeholders filled from the
+ * environment. Loaded once; the Lambda entry points await it during init, so an invalid configuration
+ * fails the cold start with one clear log line (and any request that still reaches a handler answers
+ * `gateway_misconfigured`).
  */
 export function gatewayFromEnvironment(env: NodeJS.ProcessEnv = process.env): GatewayProvider {
-  let gateway: Promise<Gateway> | undefined;
+  return fromEnvironment(env, (config) => createGateway(config, { env }));
+}
+
+/** The key ring of this container, as `gatewayFromEnvironment` loads the gateway: for functions/jwks.ts. */
+export function keyRingFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): () => Promise<{ readonly keyRing: SigningKeyRing }> {
+  return fromEnvironment(env, (config) => createKeyRing(config));
+}
+
+function fromEnvironment<T extends { preload: () => Promise<void> }>(
+  env: NodeJS.ProcessEnv,
+  build: (config: GatewayConfig) => T,
+): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
   return () => {
-    gateway ??= (async () => {
+    loaded ??= (async () => {
       const path = env.GATEWAY_CONFIG ?? 'gateway.yaml';
       try {
-        const { config, warnings } = await loadConfigFile(path, env);
+        const { config, warnings }: LoadedConfig = await readConfigFile(path, env);
         for (const warning of warnings) logger.warn(warning);
-        return createGateway(config, { env });
+        const built = build(config);
+        // During the init, not the first request: the modules of the AWS adapters this configuration uses.
+        await built.preload();
+        return built;
       } catch (error) {
         logger.error('gateway configuration invalid: fix it and redeploy', describeError(error));
         throw error;
       }
     })();
-    return gateway;
+    return loaded;
   };
 }

@@ -1,4 +1,4 @@
-import type { ConfigIssue } from './load-config.ts';
+import { type ConfigIssue, formatPath } from './config-error.ts';
 
 /**
  * `${env:NAME}` placeholders in the string values of a parsed configuration document, replaced by the
@@ -55,11 +55,4 @@ export function expandEnvPlaceholders(document: unknown, env: NodeJS.ProcessEnv)
     return value;
   };
   return { document: visit(document, []), issues, expandedPaths };
-}
-
-/** The same field notation as the loader's issues: `callers.cics.apiKeys[0]`. */
-function formatPath(path: readonly (string | number)[]): string {
-  return path
-    .map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${part}`))
-    .join('');
 }

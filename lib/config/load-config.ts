@@ -1,33 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { GatewayError } from '../errors.ts';
+import { ConfigError, type ConfigIssue, formatPath, type LoadedConfig } from './config-error.ts';
 import { expandEnvPlaceholders } from './env-placeholders.ts';
-import { type GatewayConfig, gatewayConfig, type SecretReference } from './schema.ts';
+import { type GatewayConfig, gatewayConfig } from './schema.ts';
+import { secretReferences } from './secret-references.ts';
 
-export interface ConfigIssue {
-  /** The field, e.g. `targets.demo.clientAuthentication.secret`. */
-  readonly path: string;
-  readonly message: string;
-}
-
-/** Raised at start when the configuration cannot be used; lists every problem, each with its field. */
-export class ConfigError extends GatewayError {
-  override readonly name = 'ConfigError';
-  readonly issues: readonly ConfigIssue[];
-
-  constructor(source: string, issues: readonly ConfigIssue[], options?: { cause?: unknown }) {
-    const lines = issues.map((issue) => `  - ${issue.path || '(root)'}: ${issue.message}`).join('\n');
-    super('ERR_CONFIG_INVALID', `invalid configuration in ${source}:\n${lines}`, options);
-    this.issues = issues;
-  }
-}
-
-export interface LoadedConfig {
-  readonly config: GatewayConfig;
-  /** Things that work but should not reach production (literal secrets in development). */
-  readonly warnings: readonly string[];
-}
+export type { ConfigIssue } from './config-error.ts';
+export { ConfigError, type LoadedConfig } from './config-error.ts';
 
 /**
  * Reads a YAML or JSON configuration file (JSON is YAML), fills in its `${env:NAME}` placeholders from
@@ -81,34 +61,6 @@ function toIssue(issue: z.core.$ZodIssue): ConfigIssue {
   const detail = issue.code === 'invalid_key' ? issue.issues.map((inner) => inner.message).join('; ') : '';
   const message = detail ? `invalid name: ${detail}` : issue.message;
   return { path: formatPath(issue.path), message };
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((part, index) =>
-      typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`,
-    )
-    .join('');
-}
-
-/** Every secret reference in the configuration, with its field. */
-export function secretReferences(config: GatewayConfig): Array<{ path: string; reference: SecretReference }> {
-  const found: Array<{ path: string; reference: SecretReference }> = [];
-  const add = (reference: SecretReference | undefined, path: string): void => {
-    if (reference) found.push({ path, reference });
-  };
-  for (const [id, target] of Object.entries(config.targets)) {
-    const auth = target.clientAuthentication;
-    if ('secret' in auth) add(auth.secret, `targets.${id}.clientAuthentication.secret`);
-    add(target.password?.username, `targets.${id}.password.username`);
-    add(target.password?.password, `targets.${id}.password.password`);
-  }
-  for (const [id, caller] of Object.entries(config.callers)) {
-    caller.apiKeys.forEach((key, index) => {
-      if (!('sha256' in key)) add(key, `callers.${id}.apiKeys[${index}]`);
-    });
-  }
-  return found;
 }
 
 function literalSecretPaths(config: GatewayConfig): string[] {

@@ -1,20 +1,10 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { GatewayProvider } from '../composition.ts';
 import { metrics } from '../observability/metrics.ts';
-import { VERSION } from '../version.ts';
 import { callerCredentials } from './caller-credentials.ts';
-import {
-  allowMethods,
-  apiErrorHandler,
-  correlationId,
-  type HttpEvent,
-  type HttpResult,
-  jsonResponse,
-  parseJsonBody,
-  requestIdOf,
-} from './middleware.ts';
+import { parseJsonBody } from './middleware.ts';
+import { type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
+import { route } from './route.ts';
 import {
   type TokenInvalidationResponseBody,
   type TokenResponseBody,
@@ -22,20 +12,15 @@ import {
   tokenRequestBody,
 } from './schemas.ts';
 
+// Each in its own file, so that their functions bundle neither zod nor the token route's code.
+export { healthHandler } from './health-handler.ts';
+export { jwksHandler } from './jwks-handler.ts';
+
 /** Refused before parsing: a token request is a few hundred bytes, an invalidation carries a token (8 KiB at most). */
 export const MAX_BODY_BYTES = 16 * 1024;
 
 /** Time kept back from the invocation's remaining time to shape and send the answer. */
 const DEADLINE_MARGIN_MS = 1_000;
-
-/** The middleware every route shares: header normalization, correlation id, method check, error model. */
-function route(...methods: string[]) {
-  return middy<HttpEvent, HttpResult>()
-    .use(httpHeaderNormalizer())
-    .use(correlationId())
-    .use(allowMethods(...methods))
-    .use(apiErrorHandler());
-}
 
 /**
  * `POST /v1/token`: parse, ask the broker, shape the response (`Cache-Status` says what the cache did).
@@ -76,20 +61,4 @@ export function tokenHandler(gateway: GatewayProvider) {
       // RFC 6749 5.1: responses carrying tokens must not be cached.
       return jsonResponse(200, response, { pragma: 'no-cache', 'cache-status': token.cache });
     });
-}
-
-/** `GET /.well-known/jwks.json`: every configured public key, retired ones included. */
-export function jwksHandler(gateway: GatewayProvider) {
-  return route('GET', 'HEAD').handler(async (): Promise<HttpResult> => {
-    const { keyRing } = await gateway();
-    // Short caching: a rotation must reach authorization servers within minutes.
-    return jsonResponse(200, await keyRing.jwks(), { 'cache-control': 'public, max-age=300' });
-  });
-}
-
-/** `GET /health`: liveness and version; no configuration, no secrets. */
-export function healthHandler() {
-  return route('GET', 'HEAD').handler(
-    async (): Promise<HttpResult> => jsonResponse(200, { status: 'ok', version: VERSION }),
-  );
 }

@@ -1,25 +1,10 @@
 import type { MiddlewareObj } from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import { describeError, logger } from '../observability/logger.ts';
 import { ApiError, toApiError } from './api-errors.ts';
+import { type HttpEvent, type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
 
-export type HttpEvent = APIGatewayProxyEventV2;
-export type HttpResult = APIGatewayProxyStructuredResultV2;
-
-const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
-
-export function jsonResponse(
-  statusCode: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): HttpResult {
-  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
-}
-
-export function requestIdOf(event: HttpEvent): string {
-  return event.requestContext?.requestId ?? 'unknown';
-}
+export { type HttpEvent, type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
 
 /** Sets the log correlation id to the API Gateway request id, which every response also carries. */
 export function correlationId(): MiddlewareObj<HttpEvent, HttpResult> {

@@ -5,8 +5,8 @@ import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 import type { GatewayProvider } from '../composition.ts';
 import { healthHandler, jwksHandler, tokenHandler } from '../http/handlers.ts';
-import type { HttpEvent, HttpResult } from '../http/middleware.ts';
 import { openApiDocument } from '../http/openapi.ts';
+import { type HttpEvent, type HttpResult, JSON_HEADERS } from '../http/responses.ts';
 import { VERSION } from '../version.ts';
 
 export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult | undefined>;
@@ -16,8 +16,6 @@ export type Routes = Readonly<Record<string, LambdaHttpHandler>>;
 
 /** Local requests larger than this are cut off before the handler: API Gateway's own payload limit. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
-
-const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
 
 /**
  * Per-request state for concurrent requests, as the Lambda runtime keeps it when one execution environment

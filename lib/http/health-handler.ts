@@ -1,0 +1,26 @@
+import { VERSION } from '../version.ts';
+import type { ApiErrorCode } from './api-errors.ts';
+import { type HttpEvent, type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
+
+const METHODS = ['GET', 'HEAD'];
+
+/**
+ * `GET /health`: liveness and version; no configuration, no secrets. Deliberately outside the middy and
+ * Powertools stack the other routes share: a liveness answer needs none of it, and without it the health
+ * function's bundle is a few kB and its cold start about that of Node itself (docs/PERFORMANCE.md). The
+ * answers are those of the shared stack: the same headers, the same 405 body with an Allow header.
+ */
+export function healthHandler() {
+  return async (event: HttpEvent): Promise<HttpResult> => {
+    const method = event.requestContext?.http?.method ?? '';
+    if (!METHODS.includes(method)) {
+      const error: ApiErrorCode = 'method_not_allowed';
+      return jsonResponse(
+        405,
+        { error, error_description: `use ${METHODS.join(' or ')}`, request_id: requestIdOf(event) },
+        { allow: METHODS.join(', ') },
+      );
+    }
+    return jsonResponse(200, { status: 'ok', version: VERSION });
+  };
+}
