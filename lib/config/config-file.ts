@@ -1,29 +1,35 @@
 import { readFile } from 'node:fs/promises';
 import { isCompiledConfig, readCompiledConfig } from './compiled-config.ts';
-import type { LoadedConfig } from './config-error.ts';
+import { ConfigError, type LoadedConfig } from './config-error.ts';
 
 /**
- * The configuration a function loads at cold start. The build's compiled JSON (`npm run build` writes
- * `dist/<fn>/gateway.json`) needs only its placeholders filled and checked. Anything else (a YAML or
- * JSON configuration as written, e.g. `GATEWAY_CONFIG` pointed at another file) goes through the full
- * loader, whose YAML parser and zod schema are imported only then: in a bundle they are a chunk that
- * the compiled path never loads.
+ * The configuration a Lambda function loads at cold start: the JSON `npm run build` compiled from the
+ * deploy configuration (`dist/<fn>/gateway.json`), validated at build time, so that only its
+ * placeholders are filled and checked here. The functions bundle neither the YAML parser nor the zod
+ * schema: a configuration as written (YAML, or JSON that was not compiled) is refused with how to
+ * compile it. `npm start` and the tests read configurations as written with `loadConfigFile`.
  */
 export async function readConfigFile(
   path: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<LoadedConfig> {
-  const compiled = await readCompiled(path);
-  if (compiled) return readCompiledConfig(compiled, env, path);
-  const { loadConfigFile } = await import('./load-config.ts');
-  return loadConfigFile(path, env);
-}
-
-async function readCompiled(path: string) {
+  let text: string;
   try {
-    const document: unknown = JSON.parse(await readFile(path, 'utf8'));
-    return isCompiledConfig(document) ? document : undefined;
-  } catch {
-    return undefined; // unreadable or not JSON: the full loader reports it
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new ConfigError(path, [{ path: '', message: `cannot read the file (${code})` }], { cause });
   }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    // not JSON: a configuration as written (YAML), refused below
+  }
+  if (!isCompiledConfig(document)) {
+    const message =
+      'not a compiled configuration: deploy the gateway.json that npm run build writes (npm run build -- --config FILE compiles another)';
+    throw new ConfigError(path, [{ path: '', message }]);
+  }
+  return readCompiledConfig(document, env, path);
 }

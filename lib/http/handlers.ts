@@ -3,14 +3,10 @@ import type { GatewayProvider } from '../composition.ts';
 import { metrics } from '../observability/metrics.ts';
 import { callerCredentials } from './caller-credentials.ts';
 import { parseJsonBody } from './middleware.ts';
+import { tokenInvalidationBody, tokenRequestBody } from './request-schemas.ts';
 import { type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
 import { route } from './route.ts';
-import {
-  type TokenInvalidationResponseBody,
-  type TokenResponseBody,
-  tokenInvalidationBody,
-  tokenRequestBody,
-} from './schemas.ts';
+import type { TokenInvalidationResponseBody, TokenResponseBody } from './schemas.ts';
 
 // Each in its own file, so that their functions bundle neither zod nor the token route's code.
 export { healthHandler } from './health-handler.ts';

@@ -1,5 +1,5 @@
 import type { MiddlewareObj } from '@middy/core';
-import type { z } from 'zod';
+import * as z from 'zod/mini';
 import { describeError, logger } from '../observability/logger.ts';
 import { ApiError, toApiError } from './api-errors.ts';
 import { type HttpEvent, type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
@@ -58,7 +58,7 @@ export interface JsonBodyOptions {
  * Parses and validates a JSON body against a strict zod schema: media type, size limit, syntax, and each
  * field with its path in the message.
  */
-export function parseJsonBody<Schema extends z.ZodType>(
+export function parseJsonBody<Schema extends z.core.$ZodType>(
   event: HttpEvent,
   schema: Schema,
   options: JsonBodyOptions,
@@ -78,7 +78,7 @@ export function parseJsonBody<Schema extends z.ZodType>(
   } catch {
     throw new ApiError('invalid_request', 'the body is not valid JSON');
   }
-  const result = schema.safeParse(parsed);
+  const result = z.safeParse(schema, parsed);
   if (!result.success) {
     const issue = result.error.issues[0];
     const field = issue?.path.length ? issue.path.join('.') : 'body';

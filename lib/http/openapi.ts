@@ -15,7 +15,8 @@ const json = (component: string) => ({
   'application/json': { schema: { $ref: `#/components/schemas/${component}` } },
 });
 
-const schema = (definition: z.ZodType) => z.toJSONSchema(definition, { target: 'openapi-3.0', io: 'output' });
+const schema = (definition: z.core.$ZodType) =>
+  z.toJSONSchema(definition, { target: 'openapi-3.0', io: 'output' });
 
 function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
   const byStatus = new Map<number, ApiErrorCode[]>();
