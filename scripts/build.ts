@@ -56,6 +56,8 @@ export interface BundleResult {
   readonly files: readonly string[];
   /** index.mjs and the chunks it imports statically: what a cold start loads (the rest loads on demand). */
   readonly initialBytes: number;
+  /** The source files and packages in those: what the init phase evaluates. */
+  readonly initialInputs: readonly string[];
   /** The source files and packages that ended up in the bundle (esbuild's metafile inputs). */
   readonly inputs: readonly string[];
   readonly metafile: Metafile;
@@ -119,7 +121,8 @@ export async function bundleFunction(name: string, outdir = join(DIST, name)): P
   const inputs = Object.keys(result.metafile.inputs).sort();
   checkInputs(name, inputs);
   const outputs = Object.entries(result.metafile.outputs);
-  const initialBytes = staticClosureBytes(result.metafile, file);
+  const initial = staticClosure(result.metafile, file);
+  const initialBytes = initial.reduce((sum, output) => sum + output.bytes, 0);
   checkBudget(name, initialBytes);
   return {
     name,
@@ -127,6 +130,7 @@ export async function bundleFunction(name: string, outdir = join(DIST, name)): P
     files: outputs.map(([path]) => resolve(ROOT, path)),
     bytes: outputs.reduce((sum, [, output]) => sum + output.bytes, 0),
     initialBytes,
+    initialInputs: [...new Set(initial.flatMap((output) => Object.keys(output.inputs)))].sort(),
     inputs,
     metafile: result.metafile,
   };
@@ -144,24 +148,22 @@ export function checkBudget(name: string, initialBytes: number): void {
   }
 }
 
-/** The bytes of an output and of every chunk it reaches through static imports. */
-function staticClosureBytes(metafile: Metafile, entry: string): number {
+/** An output and every chunk it reaches through static imports. */
+function staticClosure(metafile: Metafile, entry: string): Array<Metafile['outputs'][string]> {
   const outputs = new Map(
     Object.entries(metafile.outputs).map(([path, output]) => [resolve(ROOT, path), output]),
   );
-  const seen = new Set<string>();
-  const visit = (path: string): number => {
+  const seen = new Map<string, Metafile['outputs'][string]>();
+  const visit = (path: string): void => {
     const output = outputs.get(path);
-    if (!output || seen.has(path)) return 0;
-    seen.add(path);
-    return (
-      output.bytes +
-      output.imports
-        .filter((imported) => imported.kind === 'import-statement' && !imported.external)
-        .reduce((sum, imported) => sum + visit(resolve(ROOT, imported.path)), 0)
-    );
+    if (!output || seen.has(path)) return;
+    seen.set(path, output);
+    for (const imported of output.imports) {
+      if (imported.kind === 'import-statement' && !imported.external) visit(resolve(ROOT, imported.path));
+    }
   };
-  return visit(entry);
+  visit(entry);
+  return [...seen.values()];
 }
 
 function checkInputs(name: string, inputs: readonly string[]): void {

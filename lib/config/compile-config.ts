@@ -88,9 +88,9 @@ function explain(
   };
 }
 
-/** `placeholder-NAME` for each `${env:NAME}`: a plain value most string fields accept. */
+/** `placeholder_NAME` for each `${env:NAME}`: a plain value most string fields accept (names, ids, ARNs). */
 function withStandIns(raw: string): string {
-  return raw.replace(ENV_PLACEHOLDER, (_, name: string) => `placeholder-${name}`);
+  return raw.replace(ENV_PLACEHOLDER, (_, name: string) => `placeholder_${name}`);
 }
 
 function findPlaceholders(document: unknown): Array<{ path: Array<string | number>; raw: string }> {
@@ -142,9 +142,7 @@ function stringRules(
   if (WRAPPERS.has(def.type as string)) return stringRules(def.innerType as AnySchema, path, value);
   if (def.type === 'pipe') return stringRules(def.in as AnySchema, path, value);
   if (def.type === 'union') {
-    const branch = (def.options as AnySchema[]).find((option) =>
-      matchesShape(option, withStandInsDeep(value)),
-    );
+    const branch = (def.options as AnySchema[]).find((option) => matchesShape(option, value));
     return branch ? stringRules(branch, path, value) : 'no form of this field matches';
   }
   if (path.length > 0) {
@@ -211,8 +209,12 @@ function messageOf(checkDef: Def, pattern: RegExp): string {
   return `Invalid string: must match pattern ${pattern}`;
 }
 
+/** The union member this part of the document is written for: any issue it has is at a placeholder. */
 function matchesShape(option: AnySchema, value: unknown): boolean {
-  return (option as unknown as z.ZodType).safeParse(value).success;
+  const result = (option as unknown as z.ZodType).safeParse(withStandInsDeep(value));
+  if (result.success) return true;
+  const placeholders = new Set(findPlaceholders(value).map(({ path }) => formatPath(path)));
+  return result.error.issues.every((issue) => placeholders.has(formatPath(issue.path)));
 }
 
 function withStandInsDeep(value: unknown): unknown {

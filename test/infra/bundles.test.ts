@@ -1,16 +1,26 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${env:NAME} placeholders of the configurations under test
 // The Lambda bundles as Lambda runs them: each built by scripts/build.ts exactly as `npm run build` does
 // (into a temporary directory, so this file and package.test.ts can run side by side), loaded in a fresh
 // Node process with no TypeScript loader and no node_modules in reach, and invoked once with a real API
-// Gateway HTTP API (payload 2.0) event. No network: the configurations here use a local key.
+// Gateway HTTP API (payload 2.0) event. Configurations are compiled as `npm run build` compiles them; no
+// network but the AWS emulator on loopback, for the KMS key of the jwks cold start.
 import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileConfigFile } from '#lib/config/compile-config.ts';
 import { VERSION } from '#lib/version.ts';
 import { httpApiEvent } from '#test/support/api-gateway-events.ts';
-import { type BundleResult, bundleFunction, FORBIDDEN_INPUTS, functionNames } from '../../scripts/build.ts';
+import { type AwsEmulator, startAwsEmulator } from '#test/support/aws-emulator.ts';
+import {
+  type BundleResult,
+  bundleFunction,
+  FORBIDDEN_INPUTS,
+  functionNames,
+  INIT_BYTES_BUDGET,
+} from '../../scripts/build.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const RUNNER = join(ROOT, 'scripts', 'invoke-bundle.mjs');
@@ -25,12 +35,16 @@ interface Invocation {
 }
 
 let dir: string;
+let emulator: AwsEmulator;
 const bundles: Record<string, BundleResult> = {};
 
+/** Writes the configuration as written, and returns the compiled JSON beside it, as the build ships it. */
 async function writeConfig(name: string, text: string): Promise<string> {
   const path = join(dir, name);
   await writeFile(path, text);
-  return path;
+  const compiled = path.replace(/\.yaml$/, '.json');
+  await writeFile(compiled, JSON.stringify(await compileConfigFile(path)));
+  return compiled;
 }
 
 /** A production configuration with a local key (generated on first use) and no AWS at all. */
@@ -93,6 +107,7 @@ function invoke(
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bundles-'));
+  emulator = await startAwsEmulator({ region: 'eu-central-1' });
   for (const name of await functionNames()) {
     // Copied away from the repository, so a bundle that still needed node_modules would fail to load.
     const built = await bundleFunction(name, join(dir, 'build', name));
@@ -102,6 +117,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await emulator?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -140,31 +156,98 @@ describe('bundled functions', () => {
     expect(JSON.parse(result!.body)).toMatchObject({ error: 'unauthorized_caller' });
   });
 
+  it('jwks loads the KMS client on demand and answers with the public key KMS holds', async () => {
+    // Prepare
+    const { arn } = await emulator.createKey('ECC_NIST_P256');
+    const config = await writeConfig(
+      'jwks-kms.yaml',
+      localConfig().replace(
+        /primary: \{ type: local.*\}/,
+        'primary: { type: kms, keyId: "${env:SIGNING_KEY_ID}" }',
+      ),
+    );
+    emulator.resetCalls();
+
+    // Act
+    const { result, error } = await invoke(
+      'jwks',
+      httpApiEvent({ method: 'GET', path: '/.well-known/jwks.json' }),
+      {
+        GATEWAY_CONFIG: config,
+        SIGNING_KEY_ID: arn,
+        AWS_ENDPOINT_URL: emulator.endpoint,
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      },
+    );
+
+    // Assess
+    expect(error).toBeUndefined();
+    expect(result?.statusCode).toBe(200);
+    const { keys } = JSON.parse(result!.body) as { keys: Array<Record<string, string>> };
+    expect(keys).toEqual([expect.objectContaining({ kty: 'EC', crv: 'P-256', alg: 'ES256' })]);
+    expect(emulator.countCalls('GetPublicKey')).toBe(1);
+  });
+
   it.each(['token', 'jwks'])(
-    '%s fails its cold start on an invalid configuration, saying why',
+    '%s fails its cold start on an unset placeholder, naming the field',
     async (name) => {
-      const config = await writeConfig(`${name}-bad.yaml`, localConfig().replace('production', 'staging'));
+      // Prepare
+      const config = await writeConfig(
+        `${name}-unset.yaml`,
+        localConfig().replace('clientId: gateway', 'clientId: "${env:CLIENT_ID}"'),
+      );
+
+      // Act
       const { exitCode, stderr, result, error } = await invoke(
         name,
         httpApiEvent({ method: 'GET', path: '/.well-known/jwks.json' }),
         { GATEWAY_CONFIG: config },
       );
+
+      // Assess
       expect(exitCode).toBe(1);
       expect(result).toBeUndefined();
       expect(error).toMatch(/^import: ConfigError/);
-      const logged = stderr
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as { level: string; message: string; error_chain: string[] });
-      const failure = logged.find(
+      const failure = loggedErrors(stderr).find(
         (entry) => entry.message === 'gateway configuration invalid: fix it and redeploy',
       );
       expect(failure?.level).toBe('ERROR');
-      // zod's English messages survive the build's locale trimming.
-      expect(failure?.error_chain[0]).toMatch(/environment: Invalid option: expected one of/);
+      expect(failure?.error_chain[0]).toMatch(
+        /targets\.demo\.clientId: environment variable CLIENT_ID is not set/,
+      );
     },
   );
+
+  it.each(['token', 'jwks'])('%s refuses a configuration that was not compiled, saying how', async (name) => {
+    // Prepare: YAML as written, which the functions no longer parse.
+    const config = join(dir, `${name}-as-written.yaml`);
+    await writeFile(config, localConfig());
+
+    // Act
+    const { exitCode, stderr, error } = await invoke(
+      name,
+      httpApiEvent({ method: 'GET', path: '/.well-known/jwks.json' }),
+      { GATEWAY_CONFIG: config },
+    );
+
+    // Assess
+    expect(exitCode).toBe(1);
+    expect(error).toMatch(/^import: ConfigError/);
+    expect(
+      loggedErrors(stderr)
+        .map((entry) => entry.error_chain?.[0])
+        .join('\n'),
+    ).toMatch(/not a compiled configuration: deploy the gateway\.json that npm run build writes/);
+  });
 });
+
+function loggedErrors(stderr: string) {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { level: string; message: string; error_chain: string[] });
+}
 
 describe('bundle contents', () => {
   it.each(['token', 'jwks', 'health'])('%s contains no test, demo or local-only code', async (name) => {
@@ -186,13 +269,26 @@ describe('bundle contents', () => {
     }
   });
 
-  it.each(['token', 'jwks', 'health'])('%s stays under 1 MB', (name) => {
+  it.each(['token', 'jwks', 'health'])('%s stays under 1 MB, and within its init budget', (name) => {
     expect(bundles[name]!.bytes).toBeLessThan(1_000_000);
+    expect(bundles[name]!.initialBytes).toBeLessThanOrEqual(INIT_BYTES_BUDGET[name]!);
+  });
+
+  it.each([
+    // name, packages its init must not evaluate
+    ['token', ['yaml', 'zod/v4/classic', '@aws-sdk/', '@smithy/']],
+    ['jwks', ['yaml', 'zod/', '@aws-sdk/', '@smithy/', 'oauth4webapi']],
+    ['health', ['yaml', 'zod/', '@aws-sdk/', '@middy/', '@aws-lambda-powertools/', 'jose']],
+  ] as const)('%s init loads none of what its requests do not need', (name, absent) => {
+    const { initialInputs } = bundles[name]!;
+    for (const part of absent) {
+      expect(initialInputs.filter((input) => input.includes(`node_modules/${part}`))).toEqual([]);
+    }
   });
 
   it('bundles the AWS SDK at the version the lock file installed', async () => {
     const bundle = bundles.token!;
-    const code = await readFile(bundle.file, 'utf8');
+    const code = (await Promise.all(bundle.files.map((file) => readFile(file, 'utf8')))).join('\n');
     for (const client of ['client-kms', 'client-dynamodb', 'client-secrets-manager']) {
       const { version } = JSON.parse(
         await readFile(join(ROOT, 'node_modules', '@aws-sdk', client, 'package.json'), 'utf8'),

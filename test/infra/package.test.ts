@@ -6,10 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { TOKEN_TABLE, TOKEN_TABLE_DEFINITION } from '#lib/cache/table.ts';
-import { expandEnvPlaceholders } from '#lib/config/env-placeholders.ts';
-import { parseConfig } from '#lib/config/load-config.ts';
+import { type CompiledConfig, isCompiledConfig, readCompiledConfig } from '#lib/config/compiled-config.ts';
 import { zipEntries } from './zip-entries.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -128,7 +126,7 @@ describe('npm run package', () => {
       const variables = (
         resource(functionId(name)).Properties.Environment as { Variables: Record<string, unknown> }
       ).Variables;
-      expect(variables.GATEWAY_CONFIG).toBe(`/var/task/dist/${name}/gateway.yaml`);
+      expect(variables.GATEWAY_CONFIG).toBe(`/var/task/dist/${name}/gateway.json`);
       for (const slot of SLOTS) {
         expect(variables[`SIGNING_KEY_${slot.toUpperCase()}_ID`]).toEqual(
           ifSlot(slot, getAtt(`SigningKey${slot}`)),
@@ -394,19 +392,18 @@ describe('function packages', () => {
     expect(entries).toContain(`dist/${name}/index.mjs`);
     for (const entry of entries) expect(entry.startsWith(`dist/${name}/`)).toBe(true);
     expect(entries.some((entry) => entry.includes('node_modules'))).toBe(false);
-    expect(entries.includes(`dist/${name}/gateway.yaml`)).toBe(name !== 'health');
+    expect(entries.includes(`dist/${name}/gateway.json`)).toBe(name !== 'health');
   });
 });
 
-describe('config/gateway.yaml', () => {
+describe('config/gateway.yaml, compiled into dist/token/gateway.json', () => {
   it('is valid once the variables serverless.yml sets are filled in', async () => {
-    const document: unknown = parseYaml(await readFile(join(ROOT, 'config', 'gateway.yaml'), 'utf8'));
+    const compiled: unknown = JSON.parse(await readFile(join(ROOT, 'dist', 'token', 'gateway.json'), 'utf8'));
     const variables = (resource('TokenLambdaFunction').Properties.Environment as { Variables: object })
       .Variables;
     const env = Object.fromEntries(Object.keys(variables).map((name) => [name, `value-of-${name}`]));
-    const { document: expanded, issues } = expandEnvPlaceholders(document, env);
-    expect(issues).toEqual([]);
-    const { config } = parseConfig(expanded, 'config/gateway.yaml');
+    expect(isCompiledConfig(compiled)).toBe(true);
+    const { config } = readCompiledConfig(compiled as CompiledConfig, env, 'dist/token/gateway.json');
     expect(config.signingKeys.blue).toMatchObject({ type: 'kms', keyId: 'value-of-SIGNING_KEY_BLUE_ID' });
     expect(config.cache.dynamodb).toMatchObject({
       tableName: 'value-of-TOKEN_TABLE',
