@@ -80,6 +80,28 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
+/**
+ * On Node 22 and later an ES module `import` of `node:http` builds its ES module facade, which reads
+ * every export, including the lazy getters (WebSocket and friends) that load undici: about 30 ms of a cold
+ * start on Node 24, for an HTTP client that never uses them. The AWS SDK's HTTP handler imports
+ * `node:http` and `node:https`; served through `require` (the CommonJS module, no facade), they load in a
+ * few milliseconds. docs/PERFORMANCE.md has the measurement.
+ */
+const nodeHttpThroughRequire: Plugin = {
+  name: 'node-http-through-require',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?https?$/ }, (args) =>
+      args.namespace === 'node-http-through-require'
+        ? undefined
+        : { path: args.path.replace(/^node:/, ''), namespace: 'node-http-through-require' },
+    );
+    build.onLoad({ filter: /.*/, namespace: 'node-http-through-require' }, (args) => ({
+      contents: `module.exports = require('node:${args.path}');`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** The entry points: every functions/*.ts. */
 export async function functionNames(): Promise<string[]> {
   return (await readdir(join(ROOT, 'functions')))
@@ -113,7 +135,7 @@ export async function bundleFunction(name: string, outdir = join(DIST, name)): P
     // Third-party licence texts go to docs, not into the function: see docs/DEPLOY.md.
     metafile: true,
     logLevel: 'warning',
-    plugins: [zodEnglishOnly],
+    plugins: [zodEnglishOnly, nodeHttpThroughRequire],
     // CommonJS dependencies bundled into an ES module keep their require() of Node built-ins (yaml's
     // Node build requires 'process'); esbuild's shim can only serve them if `require` exists.
     banner: { js: REQUIRE_BANNER },
