@@ -267,6 +267,8 @@ describe('bundle contents', () => {
     ]) {
       expect(code).not.toContain(marker);
     }
+    // node:http through require, never an ES module import (whose facade loads undici): scripts/build.ts.
+    expect(code).not.toMatch(/from\s*"node:https?"/);
   });
 
   it.each(['token', 'jwks', 'health'])('%s stays under 1 MB, and within its init budget', (name) => {

@@ -32,7 +32,6 @@ import {
   type BinaryLike,
   createCipheriv,
   createDecipheriv,
-  createECDH,
   createHash,
   constants as cryptoConstants,
   generateKeyPair,
@@ -45,6 +44,9 @@ import {
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import type { ECDSA } from '@noble/curves/abstract/weierstrass.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Public API
@@ -539,10 +541,13 @@ const DIGEST_INFO_PREFIX: Readonly<Record<HashName, Buffer>> = {
 };
 
 interface EcCurve {
-  /** Name for `generateKeyPair('ec')` and `createECDH`. */
+  /** Name for `generateKeyPair('ec')`. */
   curve: string;
-  /** Group order n, needed to sign a digest by hand (node has no "sign this pre-hashed value" for EC). */
-  order: bigint;
+  /**
+   * The curve's ECDSA in @noble/curves, to sign a digest (node has no "sign this pre-hashed value" for
+   * EC): a well-kept, audited implementation rather than curve arithmetic written here.
+   */
+  ecdsa: ECDSA;
 }
 
 type KeySpecFacts =
@@ -560,27 +565,25 @@ const KEY_SPECS: Readonly<Record<string, KeySpecFacts>> = {
     kind: 'ec',
     usages: ['SIGN_VERIFY'],
     curve: 'prime256v1',
-    order: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+    ecdsa: p256,
   },
   ECC_NIST_P384: {
     kind: 'ec',
     usages: ['SIGN_VERIFY'],
     curve: 'secp384r1',
-    order:
-      0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+    ecdsa: p384,
   },
   ECC_NIST_P521: {
     kind: 'ec',
     usages: ['SIGN_VERIFY'],
     curve: 'secp521r1',
-    order:
-      0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+    ecdsa: p521,
   },
   ECC_SECG_P256K1: {
     kind: 'ec',
     usages: ['SIGN_VERIFY'],
     curve: 'secp256k1',
-    order: 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n,
+    ecdsa: secp256k1,
   },
 };
 
@@ -704,75 +707,15 @@ function hashOf(hash: HashName, ...parts: BinaryLike[]): Buffer {
 }
 
 /**
- * ECDSA over a digest (SEC 1 section 4.1.3) with a random nonce, as KMS signs (its signatures are not
- * deterministic, and s is not normalised to the low half). The curve arithmetic is node's: an ECDH object
- * whose private key is the nonce k yields the point kG, whose x coordinate gives r.
+ * ECDSA over a digest (SEC 1 section 4.1.3) with a random nonce, as KMS signs: its signatures are not
+ * deterministic (hence extraEntropy, which @noble/curves mixes into its RFC 6979 nonce) and s is not
+ * normalised to the low half (lowS: false). KMS returns the DER ECDSA-Sig-Value.
  */
-function ecdsaSignDigest(privateKey: KeyObject, { curve, order }: EcCurve, digest: Buffer): Buffer {
-  const d = bigintFromBytes(Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url'));
-  const e = digestToInteger(digest, order);
-  const orderBytes = Math.ceil(order.toString(2).length / 8);
-  const ecdh = createECDH(curve);
-  for (;;) {
-    const k = randomScalar(order);
-    ecdh.setPrivateKey(bytesFromBigint(k, orderBytes));
-    const point = ecdh.getPublicKey(); // 0x04 || X || Y
-    const x = bigintFromBytes(point.subarray(1, 1 + (point.length - 1) / 2));
-    const r = x % order;
-    const s = (modInverse(k, order) * (e + r * d)) % order;
-    if (r !== 0n && s !== 0n) return derEcdsaSignature(r, s);
-  }
-}
-
-/** The leftmost bits of the digest, as many as the order has (SEC 1 section 4.1.3 step 5). */
-function digestToInteger(digest: Buffer, order: bigint): bigint {
-  const excessBits = digest.length * 8 - order.toString(2).length;
-  const e = bigintFromBytes(digest);
-  return excessBits > 0 ? e >> BigInt(excessBits) : e;
-}
-
-/** Uniform in [1, n-1]: 64 extra random bits make the modulo bias negligible. */
-function randomScalar(order: bigint): bigint {
-  const bytes = Math.ceil(order.toString(2).length / 8) + 8;
-  return (bigintFromBytes(randomBytes(bytes)) % (order - 1n)) + 1n;
-}
-
-/** n is prime, so k^(n-2) is the inverse of k (Fermat). */
-function modInverse(k: bigint, n: bigint): bigint {
-  let result = 1n;
-  let base = k % n;
-  for (let exponent = n - 2n; exponent > 0n; exponent >>= 1n) {
-    if (exponent & 1n) result = (result * base) % n;
-    base = (base * base) % n;
-  }
-  return result;
-}
-
-/** ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }, the encoding KMS returns. */
-function derEcdsaSignature(r: bigint, s: bigint): Buffer {
-  const body = Buffer.concat([derInteger(r), derInteger(s)]);
-  return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
-}
-
-function derInteger(value: bigint): Buffer {
-  let bytes = bytesFromBigint(value);
-  if (bytes[0]! & 0x80) bytes = Buffer.concat([Buffer.from([0x00]), bytes]);
-  return Buffer.concat([Buffer.from([0x02]), derLength(bytes.length), bytes]);
-}
-
-/** Short form below 128, else one length byte: an ECDSA signature body never exceeds 255 bytes. */
-function derLength(length: number): Buffer {
-  return length < 0x80 ? Buffer.from([length]) : Buffer.from([0x81, length]);
-}
-
-function bigintFromBytes(bytes: Buffer): bigint {
-  return bytes.length === 0 ? 0n : BigInt(`0x${bytes.toString('hex')}`);
-}
-
-function bytesFromBigint(value: bigint, length?: number): Buffer {
-  const hex = value.toString(16);
-  const bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
-  return length === undefined ? bytes : Buffer.concat([Buffer.alloc(length - bytes.length), bytes]);
+function ecdsaSignDigest(privateKey: KeyObject, { ecdsa }: EcCurve, digest: Buffer): Buffer {
+  const d = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
+  return Buffer.from(
+    ecdsa.sign(digest, d, { prehash: false, lowS: false, extraEntropy: true, format: 'der' }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
