@@ -64,7 +64,7 @@ export interface GatewayDependencies {
 }
 
 /** Audit events go to the JSON log, one line each, under a fixed message for log queries. */
-export const loggerAudit: AuditLog = {
+const loggerAudit: AuditLog = {
   record: (event) => logger.info('token request audit', { audit: event }),
 };
 
@@ -229,7 +229,7 @@ function createCache(
  * The signing keys alone: what functions/jwks.ts builds (no exchanger, cache or caller policy, so its
  * bundle holds none of them).
  */
-export function createKeyRing(
+function createKeyRing(
   config: GatewayConfig,
   deps: Pick<GatewayDependencies, 'aws' | 'metrics'> = {},
 ): { readonly keyRing: SigningKeyRing; readonly preload: () => Promise<void> } {

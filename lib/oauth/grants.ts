@@ -12,7 +12,7 @@ export const GRANT_TYPE_URIS: Readonly<Record<TargetConfig['grant'], string>> = 
   password: 'password',
 };
 
-export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 
 /** The grant-specific parameters around a signed assertion (or the password grant's credentials). */
 export function grantParameters(

@@ -16,7 +16,7 @@ export function redactJwts(text: string): string {
  * A JSON replacer for Powertools: the last line of defence. The code never logs secrets on purpose;
  * this catches what slips through (a token inside an error message, a JWK in a debug dump).
  */
-export function redactingReplacer(key: string, value: unknown): unknown {
+function redactingReplacer(key: string, value: unknown): unknown {
   if (key !== '' && SENSITIVE_KEY.test(key) && value !== undefined && value !== null) return '[REDACTED]';
   if (typeof value === 'string') return redactJwts(value);
   if (typeof value === 'bigint') return value.toString();
