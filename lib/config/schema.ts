@@ -194,7 +194,10 @@ const headerName = z
   });
 
 // Field content per RFC 9110 5.5: visible characters, space and tab.
-const headerValue = z.string().max(4096).regex(/^[\t\x20-\x7E]*$/, 'printable ASCII only');
+const headerValue = z
+  .string()
+  .max(4096)
+  .regex(/^[\t\x20-\x7E]*$/, 'printable ASCII only');
 
 /** A path prefix as the normalised upstream path would start: no dot segments, no empty segments. */
 const pathPrefix = z

@@ -16,9 +16,9 @@ export const API_ERRORS = {
   },
   unknown_target: { status: 404, meaning: 'No target of that name is configured.' },
   proxy_not_enabled: { status: 404, meaning: 'The target fronts no API: /v1/call is not enabled for it.' },
-  path_not_allowed: {
+  call_not_allowed: {
     status: 403,
-    meaning: "The call's path is outside the paths the target lets callers reach.",
+    meaning: "The call's method or path is outside what the target lets callers reach.",
   },
   not_found: { status: 404, meaning: 'No such route.' },
   method_not_allowed: { status: 405, meaning: 'The route does not accept this HTTP method.' },
@@ -114,7 +114,7 @@ function fromGatewayError(error: GatewayError): ApiError {
     case 'ERR_PROXY_NOT_ENABLED':
       return new ApiError('proxy_not_enabled', error.message, cause);
     case 'ERR_PROXY_NOT_ALLOWED':
-      return new ApiError('path_not_allowed', error.message, cause);
+      return new ApiError('call_not_allowed', error.message, cause);
     case 'ERR_PROXY_BODY_TOO_LARGE':
       return new ApiError('payload_too_large', error.message, cause);
     case 'ERR_API_UNAVAILABLE':

@@ -67,7 +67,7 @@ afterAll(async () => {
   process.off('unhandledRejection', onUnhandled);
   server?.closeAllConnections();
   await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  await defaults?.authorizationServer.close();
+  await defaults?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -138,7 +138,7 @@ function expectDocumented(sent: Pick<Sent, 'method'>, received: Received): void 
   }
 }
 
-const ROUTES = ['/v1/token', '/health', '/.well-known/jwks.json', '/openapi.json'];
+const ROUTES = ['/v1/token', '/health', '/.well-known/jwks.json', '/openapi.json', '/v1/call/demo/whoami'];
 
 const method = fc.oneof(
   { weight: 8, arbitrary: fc.constant('POST') },
