@@ -7,6 +7,9 @@ import { callerCredentials } from './caller-credentials.ts';
 import { DEADLINE_MARGIN_MS, route } from './handlers.ts';
 import { type HttpEvent, type HttpResult, requestIdOf } from './middleware.ts';
 
+/** The API Gateway route of proxy mode, as `requestContext.routeKey` names it. */
+export const CALL_ROUTE_KEY = 'ANY /v1/call/{target}/{path+}';
+
 /**
  * `ANY /v1/call/{target}/{path+}`: proxy mode. The caller's credential and the end user in `x-subject`
  * go in, the proxied API's status, headers and body come out. The body is always returned base64-encoded
