@@ -114,7 +114,9 @@ export class ApiProxy {
   private async run(request: CallRequest, outcome: Outcome): Promise<CallResponse> {
     const call = parseCallPath(request.rawPath, request.rawQuery);
     outcome.target = call.target;
-    const subject = request.headers['x-subject'];
+    // RFC 9110 5.5: surrounding whitespace is no part of a field value; a RACF user id from ASSIGN USERID
+    // comes padded with blanks to 8 characters.
+    const subject = request.headers['x-subject']?.replace(/^[ \t]+|[ \t]+$/g, '');
     if (subject === undefined || !SUBJECT.test(subject)) {
       throw new GatewayError(
         'ERR_REQUEST_INVALID',

@@ -542,6 +542,18 @@ describe('callHandler', () => {
       expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
     });
 
+    it('takes a blank-padded RACF user id (ASSIGN USERID) as the user id', async () => {
+      // Prepare
+      const event = callEvent('demo/whoami', { headers: { 'x-subject': 'JOE     ' } });
+
+      // Act
+      const answer = await invoke(event);
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect((answer.json() as WhoAmI).sub).toBe('JOE');
+    });
+
     it('ignores a Host header: the host comes only from the configuration', async () => {
       // Prepare
       const event = callEvent('api/accounts', { headers: { host: 'evil.example:443' } });
