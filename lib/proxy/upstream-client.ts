@@ -31,11 +31,15 @@ export interface UpstreamResponse {
 export type UpstreamTransport = (request: UpstreamRequest) => Promise<UpstreamResponse>;
 
 // Connections to the API are kept open across invocations of a warm container: a TLS handshake per call
-// would cost more than the rest of the proxy.
+// would cost more than the rest of the proxy. Idle ones are closed after 4 s, before servers commonly
+// close theirs (Node 5 s, many others more), which keeps the race below rare.
 const agents = {
-  'http:': new HttpAgent({ keepAlive: true, maxSockets: 64 }),
-  'https:': new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+  'http:': new HttpAgent({ keepAlive: true, maxSockets: 64, timeout: 4_000 }),
+  'https:': new HttpsAgent({ keepAlive: true, maxSockets: 64, timeout: 4_000 }),
 };
+
+/** RFC 9110 9.2.2: what can be sent again without the API acting twice. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
 /**
  * One HTTP exchange with the proxied API over node:http(s), whose raw bytes are what the caller must get:
@@ -48,10 +52,39 @@ const agents = {
  */
 export const sendUpstream: UpstreamTransport = async (upstream) => {
   const headers = validHeaders(upstream.headers);
+  const started = Date.now();
+  try {
+    return await exchange(upstream, headers, upstream.timeoutMs);
+  } catch (error) {
+    // A kept-alive connection the API closed just as it was reused fails before the API saw the request:
+    // an idempotent call goes once more, on a new connection, in what is left of its time.
+    const stale = error instanceof StaleConnection && IDEMPOTENT.has(upstream.method);
+    const left = upstream.timeoutMs - (Date.now() - started);
+    if (!stale || left <= 0) throw error instanceof StaleConnection ? error.failure : error;
+    try {
+      return await exchange(upstream, headers, left);
+    } catch (retry) {
+      throw retry instanceof StaleConnection ? retry.failure : retry;
+    }
+  }
+};
+
+/** A reused connection broke before any answer; `failure` is what the caller gets if it stays broken. */
+class StaleConnection extends Error {
+  constructor(readonly failure: GatewayError) {
+    super(failure.message);
+  }
+}
+
+function exchange(
+  upstream: UpstreamRequest,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<UpstreamResponse> {
   return new Promise<UpstreamResponse>((resolve, reject) => {
     const send = upstream.url.protocol === 'https:' ? httpsRequest : httpRequest;
     let settled = false;
-    const fail = (error: GatewayError) => {
+    const fail = (error: GatewayError | StaleConnection) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -66,17 +99,21 @@ export const sendUpstream: UpstreamTransport = async (upstream) => {
     const timer = setTimeout(
       () =>
         fail(new GatewayError('ERR_API_TIMEOUT', `the API did not answer within ${upstream.timeoutMs} ms`)),
-      upstream.timeoutMs,
+      timeoutMs,
     );
+    let answered = false;
     request.on('error', (error: NodeJS.ErrnoException) => {
-      fail(
-        new GatewayError('ERR_API_UNAVAILABLE', `the API could not be reached (${errorName(error)})`, {
-          cause: error,
-        }),
+      const failure = new GatewayError(
+        'ERR_API_UNAVAILABLE',
+        `the API could not be reached (${errorName(error)})`,
+        { cause: error },
       );
+      const reset = error.code === 'ECONNRESET' || error.code === 'EPIPE';
+      fail(request.reusedSocket && !answered && reset ? new StaleConnection(failure) : failure);
     });
     request.on('response', (response: IncomingMessage) => {
-      readBounded(response, upstream.method === 'HEAD' ? 0 : upstream.maxResponseBytes).then(
+      answered = true;
+      readBounded(response, upstream.maxResponseBytes, upstream.method === 'HEAD').then(
         (body) => {
           if (settled) return;
           settled = true;
@@ -88,15 +125,18 @@ export const sendUpstream: UpstreamTransport = async (upstream) => {
     });
     request.end(upstream.body);
   });
-};
+}
 
-/** Reads a response body, refusing it as soon as it (or its declared length) passes `maxBytes`. */
-function readBounded(response: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * Reads a response body, refusing it as soon as it (or its declared length) passes `maxBytes`. A HEAD
+ * answer declares the length of the body a GET would get, and has none.
+ */
+function readBounded(response: IncomingMessage, maxBytes: number, head: boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const tooLarge = () =>
       new GatewayError('ERR_API_RESPONSE_TOO_LARGE', `the API's response exceeds ${maxBytes} bytes`);
     const declared = Number(response.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxBytes) {
+    if (!head && Number.isFinite(declared) && declared > maxBytes) {
       reject(tooLarge());
       return;
     }

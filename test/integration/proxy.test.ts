@@ -397,6 +397,24 @@ describe('callHandler', () => {
       });
     });
 
+    it('answers HEAD with the API status and headers and no body, whatever length it declares', async () => {
+      // Prepare
+      behaviour = (_req, res) => {
+        // The length a GET would get: above the small target's 1,024-byte response limit.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2048', etag: '"v7"' });
+        res.end();
+      };
+
+      // Act
+      const answer = await invoke(callEvent('small/accounts/7', { method: 'HEAD' }));
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect(answer.headers.etag).toBe('"v7"');
+      expect(answer.body.length).toBe(0);
+      expect(seen.at(-1)?.method).toBe('HEAD');
+    });
+
     it('passes a binary request body through byte for byte', async () => {
       // Prepare
       const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
@@ -716,6 +734,47 @@ describe('callHandler', () => {
 
       // Assess
       expectGatewayError(answer, event, 'api_timeout');
+    });
+  });
+
+  describe('kept-alive connections', () => {
+    /** The API closes each connection instead of answering its second request, as on an idle timeout. */
+    function closesReusedConnections(): void {
+      const served = new WeakMap<object, number>();
+      behaviour = (req, res) => {
+        const count = (served.get(req.socket) ?? 0) + 1;
+        served.set(req.socket, count);
+        if (count > 1) req.socket.destroy();
+        else res.writeHead(200, { 'content-type': 'text/plain' }).end('fresh connection');
+      };
+    }
+
+    it('sends an idempotent call once more on a new connection when a reused one was closed', async () => {
+      // Prepare
+      closesReusedConnections();
+      await invoke(callEvent('api/first'));
+
+      // Act
+      const { result, upstream: calls } = await counting(() => invoke(callEvent('api/second')));
+
+      // Assess
+      expect(result.status).toBe(200);
+      expect(result.body.toString('utf8')).toBe('fresh connection');
+      expect(calls).toBe(2);
+    });
+
+    it('does not send a POST twice: 502 api_unavailable', async () => {
+      // Prepare
+      closesReusedConnections();
+      await invoke(callEvent('api/first'));
+      const event = callEvent('api/pay', { method: 'POST', body: '{"amount":1}' });
+
+      // Act
+      const { result, upstream: calls } = await counting(() => invoke(event));
+
+      // Assess
+      expectGatewayError(result, event, 'api_unavailable');
+      expect(calls).toBe(1);
     });
   });
 
