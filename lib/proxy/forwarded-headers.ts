@@ -24,17 +24,19 @@ const OWNED = new Set<string>(GATEWAY_OWNED_HEADERS);
 const GATEWAY_SET = new Set(['content-length', 'x-gateway-error']);
 
 /**
- * Request headers that say something about the caller's connection to the gateway, not about the call:
- * client certificates (RFC 9440 `Client-Cert`, Envoy's `X-Forwarded-Client-Cert`, the headers TLS
- * terminators add), forwarding hints an API might build URLs or trust decisions from (`X-Forwarded-Host`
- * is host injection), and an identity token meant for the gateway.
+ * Request headers never forwarded besides the gateway-owned ones: those about the caller's connection to
+ * the gateway, not about the call (client certificates: RFC 9440 `Client-Cert`, Envoy's
+ * `X-Forwarded-Client-Cert`, what TLS terminators add; forwarding hints an API might build URLs or trust
+ * decisions from: `X-Forwarded-Host` is host injection), an identity token meant for the gateway, and
+ * the overrides some frameworks honour in place of the request line, which would step around the
+ * target's method and path allow-lists (`X-HTTP-Method-Override: DELETE`, `X-Original-URL: /admin`).
  */
-const CALLER_CONNECTION =
-  /^(?:x-forwarded-.*|forwarded|x-real-ip|client-cert(?:-chain)?|x-client-cert.*|x-ssl-client.*|ssl-client.*|x-amzn-mtls-.*|x-client-dn|x-identity-token)$/;
+const NOT_FORWARDED =
+  /^(?:x-forwarded-.*|forwarded|x-real-ip|client-cert(?:-chain)?|x-client-cert.*|x-ssl-client.*|ssl-client.*|x-amzn-mtls-.*|x-client-dn|x-identity-token|x-http-method-override|x-http-method|x-method-override|x-original-url|x-rewrite-url|x-original-uri)$/;
 
 /**
- * The headers sent to the proxied API: the caller's, minus its credentials, hop-by-hop headers and
- * connection details, then the target's fixed headers, the request id and the gateway's Authorization.
+ * The headers sent to the proxied API: the caller's, minus its credentials, hop-by-hop headers,
+ * connection details and request-line overrides, then the target's fixed headers, the request id and the gateway's Authorization.
  * Names arrive lower-cased (API Gateway payload v2, the header normalizer).
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
  */
@@ -47,7 +49,7 @@ export function upstreamRequestHeaders(
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined || OWNED.has(name) || HOP_BY_HOP.has(name) || named.has(name)) continue;
-    if (CALLER_CONNECTION.test(name)) continue;
+    if (NOT_FORWARDED.test(name)) continue;
     headers[name] = value;
   }
   for (const [name, value] of Object.entries(fixed)) headers[name.toLowerCase()] = value;

@@ -319,6 +319,8 @@ describe('callHandler', () => {
           'x-forwarded-host': 'evil.example',
           forwarded: 'host=evil.example',
           'client-cert': ':MIIB:',
+          'x-http-method-override': 'DELETE',
+          'x-original-url': '/admin',
           host: 'evil.example',
           'x-channel': 'caller-value',
           'x-custom': 'kept',
@@ -353,6 +355,8 @@ describe('callHandler', () => {
         'x-forwarded-for',
         'forwarded',
         'client-cert',
+        'x-http-method-override',
+        'x-original-url',
       ]) {
         expect(request.headers[name], name).toBeUndefined();
       }
