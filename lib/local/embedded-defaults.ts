@@ -30,7 +30,7 @@ export interface EmbeddedOptions {
   readonly jwksUrl: string;
   /** `DEMO_API_KEY` fixes the demo caller's key; otherwise a new one each start. */
   readonly apiKey?: string | undefined;
-  /** `DEMO_CLIENT_SECRET` fixes the demo client's secret (tests use it to introspect). */
+  /** `DEMO_CLIENT_SECRET` fixes the demo client's secret (a test proves it never reaches the output). */
   readonly clientSecret?: string | undefined;
 }
 
