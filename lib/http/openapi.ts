@@ -90,7 +90,9 @@ const CALL_PARAMETERS = [
     description:
       "The path below the API's base URL: one or more segments, `/` included (API Gateway " +
       '`{path+}`). No `.` or `..` segments, empty segments, or encoded `/`, `\\` or `%`. ' +
-      'The query string is passed on as sent.',
+      'The query string is passed on as sent. Generators encode a `/` inside a path parameter as ' +
+      "`%2F`, which is refused: for an API requester, describe the API's own paths below " +
+      '/v1/call/{target} in a document of your own.',
     schema: { type: 'string', maxLength: 2048 },
   },
   {
