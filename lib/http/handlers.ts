@@ -16,7 +16,7 @@ export { jwksHandler } from './jwks-handler.ts';
 export const MAX_BODY_BYTES = 16 * 1024;
 
 /** Time kept back from the invocation's remaining time to shape and send the answer. */
-const DEADLINE_MARGIN_MS = 1_000;
+export const DEADLINE_MARGIN_MS = 1_000;
 
 /**
  * `POST /v1/token`: parse, ask the broker, shape the response (`Cache-Status` says what the cache did).

@@ -1,6 +1,12 @@
 import { VERSION } from '../version.ts';
 import type { ApiErrorCode } from './api-errors.ts';
-import { type HttpEvent, type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
+import {
+  GATEWAY_ERROR_HEADER,
+  type HttpEvent,
+  type HttpResult,
+  jsonResponse,
+  requestIdOf,
+} from './responses.ts';
 
 const METHODS = ['GET', 'HEAD'];
 
@@ -18,7 +24,7 @@ export function healthHandler() {
       return jsonResponse(
         405,
         { error, error_description: `use ${METHODS.join(' or ')}`, request_id: requestIdOf(event) },
-        { allow: METHODS.join(', ') },
+        { allow: METHODS.join(', '), [GATEWAY_ERROR_HEADER]: 'true' },
       );
     }
     return jsonResponse(200, { status: 'ok', version: VERSION });

@@ -2,9 +2,21 @@ import type { MiddlewareObj } from '@middy/core';
 import * as z from 'zod/mini';
 import { describeError, logger } from '../observability/logger.ts';
 import { ApiError, toApiError } from './api-errors.ts';
-import { type HttpEvent, type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
+import {
+  GATEWAY_ERROR_HEADER,
+  type HttpEvent,
+  type HttpResult,
+  jsonResponse,
+  requestIdOf,
+} from './responses.ts';
 
-export { type HttpEvent, type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
+export {
+  GATEWAY_ERROR_HEADER,
+  type HttpEvent,
+  type HttpResult,
+  jsonResponse,
+  requestIdOf,
+} from './responses.ts';
 
 /** Sets the log correlation id to the API Gateway request id, which every response also carries. */
 export function correlationId(): MiddlewareObj<HttpEvent, HttpResult> {
@@ -16,8 +28,9 @@ export function correlationId(): MiddlewareObj<HttpEvent, HttpResult> {
 }
 
 /**
- * Turns any failure into the API's error body `{error, error_description, request_id}`. 4xx are logged
- * at info, 5xx at error with the cause chain; neither ever includes secrets or tokens.
+ * Turns any failure into the API's error body `{error, error_description, request_id}` with
+ * `x-gateway-error: true`. 4xx are logged at info, 5xx at error with the cause chain; neither ever
+ * includes secrets or tokens.
  */
 export function apiErrorHandler(): MiddlewareObj<HttpEvent, HttpResult> {
   return {
@@ -30,7 +43,7 @@ export function apiErrorHandler(): MiddlewareObj<HttpEvent, HttpResult> {
       request.response = jsonResponse(
         error.status,
         { error: error.code, error_description: error.description.slice(0, 512), request_id: requestId },
-        error.headers,
+        { ...error.headers, [GATEWAY_ERROR_HEADER]: 'true' },
       );
     },
   };

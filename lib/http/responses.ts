@@ -9,6 +9,12 @@ export const JSON_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 };
 
+/**
+ * Marks every answer the gateway writes about a failure of its own, so that a caller of /v1/call can tell
+ * it apart from the proxied API's answer (which never carries it: the proxy drops the API's own).
+ */
+export const GATEWAY_ERROR_HEADER = 'x-gateway-error';
+
 export function jsonResponse(
   statusCode: number,
   body: unknown,

@@ -184,6 +184,7 @@ function expectRefusal(
   });
   expect(response.headers['content-type']).toBe('application/json');
   expect(response.headers['cache-control']).toBe('no-store');
+  expect(response.headers['x-gateway-error']).toBe('true');
 }
 
 describe('tokenHandler', () => {

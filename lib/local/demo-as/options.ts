@@ -47,10 +47,18 @@ export interface DemoAuthorizationServerOptions {
    * 'refresh_token' in grant_types.
    */
   issueRefreshTokens?: boolean;
+  /**
+   * When set, access tokens for end users (jwt-bearer, password, and token-exchange without an audience of
+   * its own) are RFC 9068 JWTs for this resource server (`aud`), signed with the key published at
+   * `jwksUri`, as an API verifies them itself. Such tokens are not stored, so not introspectable.
+   * Default: opaque tokens, introspectable.
+   */
+  jwtAccessTokens?: { audience: string };
 }
 
-export type Settings = Required<Omit<DemoAuthorizationServerOptions, 'users'>> & {
+export type Settings = Required<Omit<DemoAuthorizationServerOptions, 'users' | 'jwtAccessTokens'>> & {
   users: Record<string, string>;
+  jwtAccessTokens: DemoAuthorizationServerOptions['jwtAccessTokens'];
 };
 
 export function withDefaults(options: DemoAuthorizationServerOptions): Settings {
@@ -64,6 +72,7 @@ export function withDefaults(options: DemoAuthorizationServerOptions): Settings 
     maxAssertionLifetimeSeconds: options.maxAssertionLifetimeSeconds ?? 300,
     clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
     issueRefreshTokens: options.issueRefreshTokens ?? false,
+    jwtAccessTokens: options.jwtAccessTokens,
   };
 }
 

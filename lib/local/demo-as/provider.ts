@@ -37,7 +37,11 @@ export async function createProvider(issuer: string, settings: Settings): Promis
     clockToleranceSeconds: settings.clockToleranceSeconds,
     maxLifetimeSeconds: settings.maxAssertionLifetimeSeconds,
   });
-  const issuance = { provider, issueRefreshTokens: settings.issueRefreshTokens };
+  const issuance = {
+    provider,
+    issueRefreshTokens: settings.issueRefreshTokens,
+    jwtAudience: settings.jwtAccessTokens?.audience,
+  };
 
   // Grants must be registered before the first client lookup: client metadata validation rejects
   // grant_types the provider does not know about.
@@ -132,7 +136,10 @@ function toClientMetadata(client: DemoClient) {
   };
 }
 
-/** The AS signs nothing the gateway relies on (tokens are opaque), so an ephemeral key is enough. */
+/**
+ * Ephemeral: the gateway relies on nothing the AS signs, and an API verifying JWT access tokens reads the
+ * key from the JWKS of this run.
+ */
 async function generateSigningKey(): Promise<JWK> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   return { ...(await exportJWK(privateKey)), alg: 'ES256', use: 'sig', kid: 'demo-as-es256' };

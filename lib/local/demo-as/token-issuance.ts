@@ -4,6 +4,8 @@ import type { Client, Provider as OidcProvider, TokenEndpointGrantContext } from
 export interface Issuance {
   provider: OidcProvider;
   issueRefreshTokens: boolean;
+  /** The resource server that end-user access tokens are JWTs for; opaque tokens when undefined. */
+  jwtAudience: string | undefined;
 }
 
 interface UserTokenRequest {
@@ -29,6 +31,8 @@ export async function issueUserTokens(
   const { client } = ctx.oidc;
   const grantId = await saveGrant(provider, client, request);
 
+  // RFC 9068: a JWT for the configured resource server, unless the request named its own audience.
+  const jwtAudience = request.audience === undefined ? issuance.jwtAudience : undefined;
   const accessToken = new provider.AccessToken({
     accountId: request.accountId,
     client,
@@ -36,6 +40,16 @@ export async function issueUserTokens(
     gty: request.gty,
     scope: request.scope || undefined,
     aud: request.audience,
+    ...(jwtAudience
+      ? {
+          resourceServer: new provider.ResourceServer(jwtAudience, {
+            audience: jwtAudience,
+            scope: request.scope,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          }),
+        }
+      : {}),
   });
   ctx.oidc.entity('AccessToken', accessToken);
   const accessTokenValue = await accessToken.save();
