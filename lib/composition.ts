@@ -125,7 +125,7 @@ class AwsAdapters {
         const { KmsSigner } = await import('./signing/kms-signer.ts');
         return new KmsSigner(kms, { id, keyId: key.keyId, algorithm: key.algorithm, ...describe });
       },
-      ['describe', 'sign'],
+      { describe: true, sign: true },
       { id },
     );
   }
@@ -149,7 +149,7 @@ class AwsAdapters {
             }),
         });
       },
-      ['get'],
+      { get: true },
       {},
     );
   }
@@ -180,7 +180,7 @@ class AwsAdapters {
           injected ?? new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(DYNAMODB_CLIENT);
         return new DynamoDbTokenStore(client, cipher, { tableName: table.tableName });
       },
-      ['get', 'put', 'delete', 'acquireLease', 'releaseLease'],
+      { get: true, put: true, delete: true, acquireLease: true, releaseLease: true },
       {},
     );
   }
@@ -191,7 +191,7 @@ class AwsAdapters {
       this.#lazy(
         async () =>
           new (await import('@aws-sdk/client-kms')).KMSClient({ requestHandler: AWS_REQUEST_HANDLER }),
-        ['send'],
+        { send: true },
         {} as Omit<KMSClient, 'send'>,
       );
     return this.#kms;

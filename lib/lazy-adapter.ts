@@ -21,12 +21,13 @@ export interface LazyAdapter<Port> {
  */
 export function lazyAdapter<Port>(
   build: () => Promise<Port>,
-  methods: ReadonlyArray<AsyncMethodName<Port>>,
+  /** Every async method of the port, so that one added to the port later cannot be forgotten here. */
+  methods: Readonly<Record<AsyncMethodName<Port>, true>>,
   fixed: Omit<Port, AsyncMethodName<Port>>,
 ): LazyAdapter<Port> {
   const load = onceUntilFailure(build);
   const port: Record<PropertyKey, unknown> = { ...fixed };
-  for (const name of methods) {
+  for (const name of Object.keys(methods) as Array<AsyncMethodName<Port> & string>) {
     port[name] = async (...args: unknown[]) => {
       const adapter = (await load()) as Record<PropertyKey, (...args: unknown[]) => Promise<unknown>>;
       return adapter[name]!(...args);

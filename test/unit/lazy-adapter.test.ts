@@ -31,7 +31,7 @@ describe('lazyAdapter', () => {
           builds++;
           return new RealGreeter('hello');
         },
-        ['greet', 'farewell'],
+        { greet: true, farewell: true },
         { name: 'lazy' },
       );
 
@@ -54,7 +54,7 @@ describe('lazyAdapter', () => {
           if (++builds === 1) throw new Error('chunk not loaded');
           return new RealGreeter('hi');
         },
-        ['greet', 'farewell'],
+        { greet: true, farewell: true },
         { name: 'lazy' },
       );
 
@@ -78,7 +78,7 @@ describe('lazyAdapter', () => {
           builds++;
           return new RealGreeter('hey');
         },
-        ['greet', 'farewell'],
+        { greet: true, farewell: true },
         { name: 'lazy' },
       );
 
