@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tokenRequest } from '../token-request.ts';
 import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
 
 /**
@@ -7,47 +8,8 @@ import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
  * COBOL fields from these.
  */
 
-// Printable, no control characters: these values end up in logs and in the authorization server's request.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const printable = /^[^\x00-\x1F\x7F-\x9F\u2028\u2029]*$/;
-
-export const tokenRequestBody = z
-  .object({
-    target: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
-      .describe('The configured target (authorization server and client) to obtain the token from.'),
-    subject: z
-      .string()
-      .min(1)
-      .max(256)
-      .regex(printable)
-      .describe("The end user's id, e.g. the RACF user id of the CICS task owner."),
-    scope: z
-      .string()
-      .min(1)
-      .max(1024)
-      .regex(printable)
-      .optional()
-      .describe('Space-separated scopes; the target default when omitted.'),
-    audience: z
-      .string()
-      .min(1)
-      .max(512)
-      .regex(printable)
-      .optional()
-      .describe('RFC 8693 audience, if allowed.'),
-    resource: z
-      .string()
-      .min(1)
-      .max(2048)
-      .regex(printable)
-      .optional()
-      .describe('RFC 8707 resource, if allowed.'),
-  })
-  .strict();
+/** `POST /v1/token`: the domain token request as a strict JSON object. */
+export const tokenRequestBody = tokenRequest.strict();
 
 export type TokenRequestBody = z.infer<typeof tokenRequestBody>;
 

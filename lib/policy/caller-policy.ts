@@ -4,6 +4,7 @@ import { lookup } from '../config/lookup.ts';
 import type { CallerConfig, CallerGrantConfig, GatewayConfig, SecretReference } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
+import type { TokenRequest } from '../token-request.ts';
 
 /** What the HTTP layer found on the request; at most one credential is needed to identify a caller. */
 export interface CallerCredentials {
@@ -17,14 +18,6 @@ export interface Caller {
   readonly id: string;
   /** How it was identified, for the audit log. */
   readonly via: 'api_key' | 'mtls' | 'iam' | 'authorizer';
-}
-
-export interface TokenPolicyRequest {
-  readonly target: string;
-  readonly subject: string;
-  readonly scope?: string | undefined;
-  readonly audience?: string | undefined;
-  readonly resource?: string | undefined;
 }
 
 interface CompiledGrant {
@@ -99,7 +92,7 @@ export class CallerPolicy {
   }
 
   /** Checks one token request against the caller's allow-lists; the first violation is reported. */
-  authorize(caller: Caller, request: TokenPolicyRequest): void {
+  authorize(caller: Caller, request: TokenRequest): void {
     const target = lookup(this.config.targets, request.target);
     if (!target) throw new GatewayError('ERR_TARGET_UNKNOWN', `no target named "${request.target}"`);
     const grant = this.grants.get(caller.id)?.get(request.target);
@@ -127,7 +120,7 @@ export class CallerPolicy {
    * been obtained by another caller. Nothing outside the caller's scopes and the target's default
    * scope is handed out.
    */
-  authorizeGrantedScope(caller: Caller, request: TokenPolicyRequest, granted: string): void {
+  authorizeGrantedScope(caller: Caller, request: TokenRequest, granted: string): void {
     const target = lookup(this.config.targets, request.target);
     const grant = this.grants.get(caller.id)?.get(request.target);
     const defaults = new Set(splitScope(target?.scope));
