@@ -20,6 +20,7 @@ import { describeError, logger } from './observability/logger.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
 import type { AuditLog } from './policy/audit.ts';
 import { CallerPolicy } from './policy/caller-policy.ts';
+import { GrantRequestResolver } from './policy/grant-request.ts';
 import { SecretResolver } from './secrets/resolve-secret.ts';
 import { SecretsManagerStore } from './secrets/secrets-manager-store.ts';
 import { SigningKeyRing } from './signing/key-ring.ts';
@@ -48,6 +49,8 @@ export interface Gateway {
   readonly exchanger: TokenExchanger;
   readonly cache: TokenCache;
   readonly broker: TokenBroker;
+  /** The RFC 6749 facade's grant handling (password, client_credentials, token exchange). */
+  readonly grants: GrantRequestResolver;
 }
 
 /** DynamoDB must never slow a request much: short timeouts, one retry, then the cache degrades. */
@@ -114,7 +117,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     audit: deps.audit ?? loggerAudit,
     metrics,
   });
-  return { config, keyRing, exchanger, cache, broker };
+  const grants = new GrantRequestResolver(config, secrets, { fetch: deps.fetch });
+  return { config, keyRing, exchanger, cache, broker, grants };
 }
 
 function createCache(

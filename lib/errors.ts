@@ -37,7 +37,11 @@ export type GatewayErrorCode =
   /** The authorization server did not answer within the timeout, after retries. */
   | 'ERR_AS_TIMEOUT'
   /** The authorization server answered something that is not a valid token (or metadata) response. */
-  | 'ERR_AS_RESPONSE_INVALID';
+  | 'ERR_AS_RESPONSE_INVALID'
+  /** An identity token (RFC 8693 subject_token) failed verification: signature, alg, iss, aud, exp, age. */
+  | 'ERR_IDENTITY_TOKEN_INVALID'
+  /** The keys of an identity token issuer (its JWKS, its certificate) could not be read. */
+  | 'ERR_IDENTITY_KEYS_UNAVAILABLE';
 
 export class GatewayError extends Error {
   override readonly name: string = 'GatewayError';

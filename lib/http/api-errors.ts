@@ -77,6 +77,7 @@ function fromGatewayError(error: GatewayError): ApiError {
   switch (error.code) {
     case 'ERR_REQUEST_INVALID':
     case 'ERR_SUBJECT_INVALID':
+    case 'ERR_IDENTITY_TOKEN_INVALID':
       return new ApiError('invalid_request', error.message, cause);
     case 'ERR_CALLER_UNAUTHENTICATED':
       return new ApiError('unauthorized_caller', 'a valid caller credential is required', cause);
@@ -92,6 +93,8 @@ function fromGatewayError(error: GatewayError): ApiError {
       return new ApiError('upstream_timeout', 'the authorization server did not answer in time', cause);
     case 'ERR_AS_RESPONSE_INVALID':
       return new ApiError('upstream_unavailable', 'the authorization server answered invalidly', cause);
+    case 'ERR_IDENTITY_KEYS_UNAVAILABLE':
+      return new ApiError('upstream_unavailable', error.message, cause);
     case 'ERR_SIGNING_KEY_NOT_FOUND':
     case 'ERR_SIGNING_KEY_UNUSABLE':
     case 'ERR_SIGNING_KEY_UNSUPPORTED':

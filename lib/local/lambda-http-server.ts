@@ -6,12 +6,17 @@ import type { Context } from 'aws-lambda';
 import type { GatewayProvider } from '../composition.ts';
 import { healthHandler, jwksHandler, tokenHandler } from '../http/handlers.ts';
 import type { HttpEvent, HttpResult } from '../http/middleware.ts';
+import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '../http/oauth-token-handler.ts';
 import { openApiDocument } from '../http/openapi.ts';
 import { VERSION } from '../version.ts';
 
 export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult | undefined>;
 
-/** `METHOD path` or `* path` (any method: the handler answers 405 itself) to handler. */
+/**
+ * `METHOD path` or `* path` (any method: the handler answers 405 itself) to handler. A path may hold
+ * API Gateway path parameters, `{name}` (one segment) or a trailing `{name+}` (the rest); the event then
+ * carries `pathParameters` and the route key, as API Gateway's would.
+ */
 export type Routes = Readonly<Record<string, LambdaHttpHandler>>;
 
 /** Local requests larger than this are cut off before the handler: API Gateway's own payload limit. */
@@ -33,6 +38,8 @@ export function gatewayRoutes(gateway: GatewayProvider): Routes {
   const openapi = JSON.stringify(openApiDocument(VERSION));
   return {
     '* /v1/token': tokenHandler(gateway),
+    // The facade answers 405 itself, but only where API Gateway would route: its one POST route.
+    [OAUTH_TOKEN_ROUTE.replace(/^POST /, '* ')]: oauthTokenHandler(gateway),
     '* /.well-known/jwks.json': jwksHandler(gateway),
     '* /health': healthHandler(),
     'GET /openapi.json': async () => ({
@@ -104,7 +111,8 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
     answer(400, errorBody('invalid_request', 'the request target is not a valid URL', requestId));
     return;
   }
-  const handler = routes[`${method} ${url.pathname}`] ?? routes[`* ${url.pathname}`];
+  const route = findRoute(routes, method, url.pathname);
+  const handler = route?.handler;
   const body = await readBody(req);
   if (body === undefined) {
     const description = `the request exceeds ${MAX_REQUEST_BYTES} bytes`;
@@ -116,6 +124,11 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
     return;
   }
   const event = toEvent(req, url, method, body, requestId);
+  if (route?.pathParameters) {
+    event.pathParameters = route.pathParameters;
+    event.routeKey = route.routeKey;
+    event.requestContext.routeKey = route.routeKey;
+  }
   const context = { [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId };
   const result = await invokeStore.run(context, () => handler(event, lambdaContext(requestId)));
   if (!result) {
@@ -131,6 +144,45 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
         ? Buffer.from(result.body ?? '', 'base64')
         : result.body,
   );
+}
+
+interface RouteMatch {
+  readonly handler: LambdaHttpHandler;
+  readonly routeKey: string;
+  readonly pathParameters?: Record<string, string>;
+}
+
+/** An exact path first, then the first parameterized route whose pattern matches. */
+function findRoute(routes: Routes, method: string, path: string): RouteMatch | undefined {
+  const exact = routes[`${method} ${path}`] ?? routes[`* ${path}`];
+  if (exact) return { handler: exact, routeKey: '$default' };
+  for (const [key, handler] of Object.entries(routes)) {
+    const [routeMethod, pattern = ''] = key.split(' ');
+    if (!pattern.includes('{') || (routeMethod !== '*' && routeMethod !== method)) continue;
+    const names: string[] = [];
+    const source = pattern
+      .split('/')
+      .map((segment) => {
+        const parameter = /^\{([A-Za-z0-9_]+)(\+?)\}$/.exec(segment);
+        if (!parameter) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        names.push(parameter[1]!);
+        return parameter[2] ? '(.+)' : '([^/]+)';
+      })
+      .join('/');
+    const match = new RegExp(`^${source}$`).exec(path);
+    if (!match) continue;
+    const pathParameters: Record<string, string> = {};
+    names.forEach((name, index) => {
+      const value = match[index + 1]!;
+      try {
+        pathParameters[name] = decodeURIComponent(value);
+      } catch {
+        pathParameters[name] = value;
+      }
+    });
+    return { handler, routeKey: `${routeMethod === '*' ? method : routeMethod} ${pattern}`, pathParameters };
+  }
+  return undefined;
 }
 
 function errorBody(error: string, description: string, requestId: string): string {

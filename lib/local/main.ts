@@ -98,6 +98,10 @@ try {
       'Get a token for the end user CICSUSR1:',
       `  curl -s -X POST ${origin}/v1/token -H 'content-type: application/json' \\`,
       `    -H 'x-api-key: ${defaults.apiKey}' -d '{"target":"demo","subject":"CICSUSR1"}'`,
+      '',
+      'The same as z/OS Connect asks for it (RFC 6749 password grant; the password is ignored):',
+      `  curl -s -u 'demo:${defaults.apiKey}' -d grant_type=password -d username=CICSUSR1 \\`,
+      `    -d password=unused ${origin}/oauth2/demo/token`,
     ];
   }
   ready(gateway);
