@@ -7,7 +7,7 @@ import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJ
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway, type Gateway, type GatewayProvider, loggerAudit } from '#lib/composition.ts';
 import { parseConfig } from '#lib/config/load-config.ts';
-import { jwksHandler } from '#lib/http/handlers.ts';
+import { jwksHandler, tokenHandler } from '#lib/http/handlers.ts';
 import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '#lib/http/oauth-token-handler.ts';
 import {
   type DemoAuthorizationServer,
@@ -84,6 +84,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'oauth-facade-'));
   server = createLambdaHttpServer({
     '* /.well-known/jwks.json': jwksHandler(provider),
+    '* /v1/token': tokenHandler(provider),
     [OAUTH_TOKEN_ROUTE.replace('POST ', '* ')]: oauthTokenHandler(provider),
   });
   origin = await listen(server);
@@ -725,6 +726,39 @@ describe('oauthTokenHandler', () => {
 
       // Assess
       expectOAuthError(answer, 503, 'temporarily_unavailable');
+    });
+  });
+
+  describe('POST /v1/token as zosconnect_authToken calls it', () => {
+    // basicAuthRef on zosconnect_authorizationServer sends the caller's client credentials as HTTP
+    // Basic; requestBody="{"target":"demo","subject":"${userid}"}"; tokenPath="$.access_token".
+    const authTokenRequest = (authorization: string) =>
+      fetch(`${origin}/v1/token`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify({ target: 'demo', subject: 'CICSUSR8' }),
+      });
+
+    it('identifies the caller by its OAuth client credentials in HTTP Basic', async () => {
+      // Act
+      const response = await authTokenRequest(basic(ZCEE01));
+
+      // Assess
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { access_token: string };
+      expect(await as.introspect(body.access_token, introspector)).toMatchObject({
+        sub: 'cicsusr8@corp.example',
+      });
+      expect(audit.at(-1)).toMatchObject({ caller: 'zosconnect', caller_via: 'oauth_client' });
+    });
+
+    it('refuses wrong client credentials with 401 unauthorized_caller', async () => {
+      // Act
+      const response = await authTokenRequest(basic({ ...ZCEE01, secret: 'wrong' }));
+
+      // Assess
+      expect(response.status).toBe(401);
+      expect(await response.json()).toMatchObject({ error: 'unauthorized_caller' });
     });
   });
 });
