@@ -1,26 +1,19 @@
 import type { MiddlewareObj } from '@middy/core';
+import type { z } from 'zod';
 import { AuthorizationServerError } from '../errors.ts';
 import { describeError, logger } from '../observability/logger.ts';
 import { PolicyRefusal, type PolicyRule } from '../policy/caller-policy.ts';
 import { GrantRequestError } from '../policy/grant-request.ts';
 import { type ApiErrorCode, toApiError } from './api-errors.ts';
 import type { HttpEvent, HttpResult } from './middleware.ts';
+import type { oauthErrorResponseBody } from './schemas.ts';
 
 /**
- * The error codes of the RFC 6749 facade: RFC 6749 5.2, plus `invalid_target` (RFC 8707 2, RFC 8693
- * 2.2.2) and, for failures that are not the request's fault, `temporarily_unavailable` and
- * `server_error` (RFC 6749 4.1.2.1, used by token endpoints the same way).
+ * The error codes of the RFC 6749 facade (defined with its error body in schemas.ts): RFC 6749 5.2, plus
+ * `invalid_target` (RFC 8707 2, RFC 8693 2.2.2) and, for failures that are not the request's fault,
+ * `temporarily_unavailable` and `server_error` (RFC 6749 4.1.2.1, used by token endpoints alike).
  */
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'unauthorized_client'
-  | 'unsupported_grant_type'
-  | 'invalid_scope'
-  | 'invalid_target'
-  | 'temporarily_unavailable'
-  | 'server_error';
+export type OAuthErrorCode = z.output<typeof oauthErrorResponseBody>['error'];
 
 export interface OAuthErrorResponse {
   readonly status: number;
