@@ -46,10 +46,17 @@ export type GatewayErrorCode =
 export class GatewayError extends Error {
   override readonly name: string = 'GatewayError';
   readonly code: GatewayErrorCode;
+  /** When a dependency said when to try again (its `Retry-After`), in seconds. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: GatewayErrorCode,
+    message: string,
+    options?: { cause?: unknown; retryAfterSeconds?: number | undefined },
+  ) {
     super(message, options);
     this.code = code;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

@@ -73,7 +73,11 @@ export function toApiError(error: unknown): ApiError {
 }
 
 function fromGatewayError(error: GatewayError): ApiError {
-  const cause = { cause: error };
+  // A dependency's Retry-After reaches the caller (RFC 9110 10.2.3), on whichever code results.
+  const cause =
+    error.retryAfterSeconds === undefined
+      ? { cause: error }
+      : { cause: error, headers: { 'retry-after': String(error.retryAfterSeconds) } };
   switch (error.code) {
     case 'ERR_REQUEST_INVALID':
     case 'ERR_SUBJECT_INVALID':

@@ -17,6 +17,7 @@ import { createLambdaHttpServer } from '#lib/local/lambda-http-server.ts';
 import { logger } from '#lib/observability/logger.ts';
 import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
+import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
 
 /**
  * The RFC 6749 facade driven over HTTP the way IBM documents that z/OS Connect's OAuth client calls a
@@ -54,6 +55,7 @@ let server: Server;
 let origin: string;
 let idpServer: Server;
 let gateway: Gateway;
+let proxy: FaultProxy;
 const audit: AuditEvent[] = [];
 /** Every request the gateway sent upstream (the authorization server, the identity JWKS). */
 const upstream: Array<{ url: string; headers: string; body: string }> = [];
@@ -123,6 +125,7 @@ beforeAll(async () => {
     ],
     accessTokenTtlSeconds: 900,
   });
+  proxy = await startFaultProxy(as.issuer);
   const demo = {
     issuer: as.issuer,
     tokenEndpoint: as.tokenEndpoint,
@@ -146,6 +149,7 @@ beforeAll(async () => {
         other: demo,
         untrusted: { ...demo, assertion: { issuer: 'an-issuer-the-as-does-not-trust' } },
         down: { ...demo, tokenEndpoint: `http://127.0.0.1:${await closedPort()}/token`, timeoutMs: 2000 },
+        flaky: { ...demo, tokenEndpoint: `${proxy.origin}/token` },
         app: {
           issuer: as.issuer,
           tokenEndpoint: as.tokenEndpoint,
@@ -163,6 +167,7 @@ beforeAll(async () => {
             demo: { scopes: ['demo.write'], audiences: [PAYMENTS_AUDIENCE], resources: [PAYMENTS_RESOURCE] },
             untrusted: {},
             down: {},
+            flaky: {},
           },
         },
         zosfixed: {
@@ -209,6 +214,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await proxy?.close();
   await as?.close();
   for (const s of [server, idpServer]) {
     s?.closeAllConnections();
@@ -726,6 +732,26 @@ describe('oauthTokenHandler', () => {
 
       // Assess
       expectOAuthError(answer, 503, 'temporarily_unavailable');
+    });
+
+    it("passes the authorization server's Retry-After on with 503 temporarily_unavailable", async () => {
+      // Prepare
+      proxy.inject({
+        kind: 'status',
+        status: 503,
+        headers: { 'retry-after': '7' },
+        body: '{"error":"temporarily_unavailable"}',
+      });
+
+      // Act
+      const answer = await tokenRequest(
+        { grant_type: 'password', username: 'CICSUSR1', password: PASSWORD },
+        { authorization: basic(ZCEE01), target: 'flaky' },
+      );
+
+      // Assess
+      expectOAuthError(answer, 503, 'temporarily_unavailable');
+      expect(answer.headers.get('retry-after')).toBe('7');
     });
   });
 
