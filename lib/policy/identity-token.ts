@@ -105,12 +105,27 @@ export class IdentityTokenVerifier {
   }
 }
 
+/** Reads a body up to a limit, stopping (and cancelling the rest) as soon as it is exceeded. */
 async function boundedText(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) throw new errors.JWKSInvalid('the JWKS response is too large');
-  const body = new Uint8Array(await response.arrayBuffer());
-  if (body.byteLength > maxBytes) throw new errors.JWKSInvalid('the JWKS response is too large');
-  return new TextDecoder().decode(body);
+  const tooLarge = () => new errors.JWKSInvalid('the JWKS response is too large');
+  if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body?.getReader();
+  while (reader) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 /** Verification failures say why (safe: no token content); key source failures are "try again". */

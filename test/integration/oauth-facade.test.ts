@@ -42,6 +42,8 @@ const ZCEE03 = { id: 'ZCEE03', secret: 'zcee03-secret-8e2a' };
 const APP01 = { id: 'APP01', secret: 'app01-secret-1f7c' };
 const RACF01 = { id: 'RACF01', secret: 'racf01-secret-6a9b' };
 const RACF02 = { id: 'RACF02', secret: 'racf02-secret-3c5e' };
+const RACF03 = { id: 'RACF03', secret: 'racf03-secret-0d4f' };
+const RACF04 = { id: 'RACF04', secret: 'racf04-secret-7a1b' };
 /** The password z/OS Connect sends (BAQR-OAUTH-PASSWORD): it must go nowhere. */
 const PASSWORD = 'Pw-CICSUSR1-7f3e9b1d';
 /** The fixed shared value caller zosfixed must send as password. */
@@ -94,8 +96,10 @@ beforeAll(async () => {
   const pair = await generateKeyPair('ES256', { extractable: true });
   idpKey = pair.privateKey;
   idpJwk = { ...(await exportJWK(pair.publicKey)), kid: 'sysa-1', alg: 'ES256', use: 'sig' };
-  idpServer = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [idpJwk] }));
+  idpServer = createServer((req, res) => {
+    // /big: a JWKS padded past the 64 KiB the gateway reads, sent without a content-length.
+    const keys = req.url === '/big' ? [idpJwk, ...Array(2000).fill({ ...idpJwk, kid: 'padding' })] : [idpJwk];
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
   });
   const idpOrigin = await listen(idpServer);
   as = await startDemoAuthorizationServer({
@@ -181,6 +185,17 @@ beforeAll(async () => {
         batchapp: { oauth: { clients: [client(APP01)], applicationTokens: true }, targets: { app: {} } },
         racf: {
           oauth: { clients: [client(RACF01)], identityTokens: { ...trust, jwksUrl: `${idpOrigin}/jwks` } },
+          targets: { demo: {} },
+        },
+        racfbig: {
+          oauth: { clients: [client(RACF03)], identityTokens: { ...trust, jwksUrl: `${idpOrigin}/big` } },
+          targets: { demo: {} },
+        },
+        racfdown: {
+          oauth: {
+            clients: [client(RACF04)],
+            identityTokens: { ...trust, jwksUrl: `http://127.0.0.1:${await closedPort()}/jwks` },
+          },
           targets: { demo: {} },
         },
         racfpem: {
@@ -561,6 +576,24 @@ describe('oauthTokenHandler', () => {
       expect(as.tokenRequests.length).toBe(before);
       expect(audit.at(-1)).toMatchObject({ caller: 'racf', outcome: 'invalid_request' });
     });
+
+    it.each([
+      ['oversized', RACF03],
+      ['unreachable', RACF04],
+    ])(
+      'answers 503 temporarily_unavailable when the issuer JWKS is %s, with no upstream exchange',
+      async (_name, client) => {
+        // Prepare
+        const before = as.tokenRequests.length;
+
+        // Act
+        const answer = await tokenRequest(exchange(await identityToken()), { authorization: basic(client) });
+
+        // Assess
+        expectOAuthError(answer, 503, 'temporarily_unavailable');
+        expect(as.tokenRequests.length).toBe(before);
+      },
+    );
 
     it('refuses token exchange for a caller with no trusted issuer (unauthorized_client)', async () => {
       // Act
