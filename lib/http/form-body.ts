@@ -21,8 +21,9 @@ export function parseFormBody(event: HttpEvent, options: { maxBytes: number }): 
   if (text.includes('\uFFFD')) throw new ApiError('invalid_request', 'the body is not UTF-8');
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(text)) {
-    if (params.has(name)) throw new ApiError('invalid_request', `parameter ${name.slice(0, 64)} is repeated`);
     if (name.length > 64) throw new ApiError('invalid_request', 'a parameter name is too long');
+    if (params.has(name))
+      throw new ApiError('invalid_request', `parameter ${JSON.stringify(name)} is repeated`);
     params.set(name, value);
   }
   for (const [name, value] of params) if (value === '') params.delete(name);

@@ -96,7 +96,9 @@ export class GrantRequestResolver {
     }
     const unknown = [...params.keys()].filter((name) => name !== 'grant_type' && !allowed.includes(name));
     if (unknown.length > 0) {
-      throw new GrantRequestError('invalid_request', `parameter(s) not allowed here: ${unknown.join(', ')}`);
+      // JSON-quoted: a name may hold anything, and it ends up in the answer and the log.
+      const names = unknown.map((name) => JSON.stringify(name)).join(', ');
+      throw new GrantRequestError('invalid_request', `parameter(s) not allowed here: ${names}`);
     }
     const subject = await this.subject(caller, settings, grantType, params);
     const request = validTokenRequest({
