@@ -11,6 +11,7 @@ import { callerCredentials } from './caller-credentials.ts';
 import { parseFormBody } from './form-body.ts';
 import { allowMethods, correlationId, type HttpEvent, type HttpResult, requestIdOf } from './middleware.ts';
 import { oauthErrorHandler } from './oauth-errors.ts';
+import type { OAuthTokenResponseBody } from './schemas.ts';
 
 /** A token request is a few hundred bytes; an identity token (subject_token) at most 8 KiB. */
 const MAX_FORM_BYTES = 16 * 1024;
@@ -24,16 +25,6 @@ export const OAUTH_TOKEN_ROUTE = 'POST /oauth2/{target}/token';
 /** Whether API Gateway routed this event to the facade (the token function serves both APIs). */
 export function isOAuthTokenRoute(event: HttpEvent): boolean {
   return event.routeKey === OAUTH_TOKEN_ROUTE || /^\/oauth2\/[^/]+\/token$/.test(event.rawPath ?? '');
-}
-
-/** RFC 6749 5.1 success body. */
-export interface OAuthTokenResponseBody {
-  readonly access_token: string;
-  readonly token_type: string;
-  readonly expires_in: number;
-  readonly scope?: string;
-  /** RFC 8693 2.2.1: required in token-exchange responses. */
-  readonly issued_token_type?: string;
 }
 
 /**

@@ -168,6 +168,8 @@ export const oauthTokenResponseBody = z
   })
   .strict();
 
+export type OAuthTokenResponseBody = z.infer<typeof oauthTokenResponseBody>;
+
 /** RFC 6749 5.2 error body. */
 export const oauthErrorResponseBody = z
   .object({
