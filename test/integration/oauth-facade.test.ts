@@ -9,6 +9,7 @@ import { createGateway, type Gateway, type GatewayProvider, loggerAudit } from '
 import { parseConfig } from '#lib/config/load-config.ts';
 import { jwksHandler, tokenHandler } from '#lib/http/handlers.ts';
 import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '#lib/http/oauth-token-handler.ts';
+import { oauthErrorResponseBody, oauthTokenResponseBody } from '#lib/http/schemas.ts';
 import {
   type DemoAuthorizationServer,
   startDemoAuthorizationServer,
@@ -276,6 +277,7 @@ async function tokenRequest(
 function expectOAuthError(answer: Answer, status: number, error: string): void {
   expect({ status: answer.status, error: answer.json.error }).toEqual({ status, error });
   expect(Object.keys(answer.json).sort()).toEqual(['error', 'error_description']);
+  expect(() => oauthErrorResponseBody.parse(answer.json)).not.toThrow();
   expect(answer.headers.get('cache-control')).toBe('no-store');
   expect(answer.headers.get('pragma')).toBe('no-cache');
 }
@@ -316,6 +318,7 @@ describe('oauthTokenHandler', () => {
       expect(answer.headers.get('pragma')).toBe('no-cache');
       expect(answer.headers.get('content-type')).toBe('application/json');
       expect(Object.keys(answer.json).sort()).toEqual(['access_token', 'expires_in', 'scope', 'token_type']);
+      expect(() => oauthTokenResponseBody.parse(answer.json)).not.toThrow();
       expect(answer.json).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'demo.read' });
       expect(await as.introspect(answer.json.access_token as string, introspector)).toMatchObject({
         active: true,
@@ -512,6 +515,7 @@ describe('oauthTokenHandler', () => {
       // Assess
       expect(answer.status).toBe(200);
       expect(answer.json.issued_token_type).toBe('urn:ietf:params:oauth:token-type:access_token');
+      expect(() => oauthTokenResponseBody.parse(answer.json)).not.toThrow();
       expect(await as.introspect(answer.json.access_token as string, introspector)).toMatchObject({
         sub: 'cicsusr1@corp.example',
       });
