@@ -18,6 +18,7 @@ import { createLambdaHttpServer } from '#lib/local/lambda-http-server.ts';
 import { logger } from '#lib/observability/logger.ts';
 import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
+import { httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
 import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
 
 /**
@@ -50,6 +51,8 @@ const PASSWORD = 'Pw-CICSUSR1-7f3e9b1d';
 /** The fixed shared value caller zosfixed must send as password. */
 const FIXED_PASSWORD = 'Fixed-Shared-Value-4d2c8a';
 const IDENTITY_ISSUER = 'https://sysa.example.com/racf';
+const ZCEE_DN = 'CN=zceeprod.sysa.example.com,OU=z/OS Connect,O=Example Corp,C=US';
+const BRIDGE_ROLE = 'arn:aws:sts::123456789012:assumed-role/zos-bridge/session';
 const GATEWAY_AUDIENCE = 'jwt-bearer-gateway';
 
 let dir: string;
@@ -183,6 +186,8 @@ beforeAll(async () => {
           targets: { demo: {} },
         },
         zosretry: { oauth: { clients: [client(ZCEE03)], reissueAfterSeconds: 1 }, targets: { demo: {} } },
+        zosmtls: { mtlsSubjects: [ZCEE_DN], targets: { demo: {} } },
+        zosiam: { iamPrincipals: [BRIDGE_ROLE], targets: { demo: {} } },
         batchapp: { oauth: { clients: [client(APP01)], applicationTokens: true }, targets: { app: {} } },
         racf: {
           oauth: { clients: [client(RACF01)], identityTokens: { ...trust, jwksUrl: `${idpOrigin}/jwks` } },
@@ -451,6 +456,33 @@ describe('oauthTokenHandler', () => {
         clientId: APP_CLIENT.id,
       });
       expect(audit.at(-1)).toMatchObject({ caller: 'batchapp', subject: '', outcome: 'success' });
+    });
+  });
+
+  describe('as API Gateway invokes it, with other caller identities', () => {
+    const facade = oauthTokenHandler(provider);
+    const event = (options: Parameters<typeof httpApiEvent>[0]) => {
+      const base = httpApiEvent({
+        path: '/oauth2/demo/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=password&username=CICSUSR9&password=unused',
+        ...options,
+      });
+      // API Gateway's route key and path parameter for the route POST /oauth2/{target}/token.
+      return { ...base, routeKey: OAUTH_TOKEN_ROUTE, pathParameters: { target: 'demo' } };
+    };
+
+    it.each([
+      ['a mutual TLS client certificate', 'zosmtls', { clientCert: { subjectDN: ZCEE_DN } }],
+      ['an IAM principal', 'zosiam', { iam: { userArn: BRIDGE_ROLE } }],
+    ])('identifies the caller by %s, without client credentials', async (_name, caller, options) => {
+      // Act
+      const result = (await facade(event(options), lambdaContext())) as { statusCode: number; body: string };
+
+      // Assess
+      expect(result.statusCode).toBe(200);
+      expect(oauthTokenResponseBody.parse(JSON.parse(result.body))).toMatchObject({ token_type: 'Bearer' });
+      expect(audit.at(-1)).toMatchObject({ caller, subject: 'CICSUSR9', outcome: 'success' });
     });
   });
 
