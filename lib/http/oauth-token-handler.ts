@@ -24,7 +24,11 @@ export const OAUTH_TOKEN_ROUTE = 'POST /oauth2/{target}/token';
 
 /** Whether API Gateway routed this event to the facade (the token function serves both APIs). */
 export function isOAuthTokenRoute(event: HttpEvent): boolean {
-  return event.routeKey === OAUTH_TOKEN_ROUTE || /^\/oauth2\/[^/]+\/token$/.test(event.rawPath ?? '');
+  return (
+    event.routeKey === OAUTH_TOKEN_ROUTE ||
+    event.requestContext?.routeKey === OAUTH_TOKEN_ROUTE ||
+    /^\/oauth2\/[^/]+\/token$/.test(event.rawPath ?? '')
+  );
 }
 
 /**

@@ -4,18 +4,19 @@ import type { Duplex } from 'node:stream';
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 import type { GatewayProvider } from '../composition.ts';
+import { callHandler } from '../http/call-handler.ts';
 import { healthHandler, jwksHandler, tokenHandler } from '../http/handlers.ts';
-import type { HttpEvent, HttpResult } from '../http/middleware.ts';
 import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '../http/oauth-token-handler.ts';
+import type { HttpEvent, HttpResult } from '../http/middleware.ts';
 import { openApiDocument } from '../http/openapi.ts';
 import { VERSION } from '../version.ts';
 
 export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult | undefined>;
 
 /**
- * `METHOD path` or `* path` (any method: the handler answers 405 itself) to handler. A path may hold
- * API Gateway path parameters, `{name}` (one segment) or a trailing `{name+}` (the rest); the event then
- * carries `pathParameters` and the route key, as API Gateway's would.
+ * `METHOD path` or `* path` (any method: the handler answers 405 itself) to handler; a path ending in `/*`
+ * is a prefix (API Gateway's greedy `{path+}`), matched on the raw path; a `{name}` segment is an API
+ * Gateway path parameter (the event then carries `pathParameters` and the route key, as API Gateway's).
  */
 export type Routes = Readonly<Record<string, LambdaHttpHandler>>;
 
@@ -23,6 +24,8 @@ export type Routes = Readonly<Record<string, LambdaHttpHandler>>;
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+/** What the local server answers itself is a gateway error too (see GATEWAY_ERROR_HEADER). */
+const ERROR_HEADERS = { ...JSON_HEADERS, 'x-gateway-error': 'true' };
 
 /**
  * Per-request state for concurrent requests, as the Lambda runtime keeps it when one execution environment
@@ -38,6 +41,7 @@ export function gatewayRoutes(gateway: GatewayProvider): Routes {
   const openapi = JSON.stringify(openApiDocument(VERSION));
   return {
     '* /v1/token': tokenHandler(gateway),
+    '* /v1/call/*': callHandler(gateway),
     // The facade answers 405 itself, but only where API Gateway would route: its one POST route.
     [OAUTH_TOKEN_ROUTE.replace(/^POST /, '* ')]: oauthTokenHandler(gateway),
     '* /.well-known/jwks.json': jwksHandler(gateway),
@@ -65,7 +69,7 @@ export function createLambdaHttpServer(routes: Routes): Server {
         return;
       }
       const body = errorBody('internal_error', 'local server failure', randomUUID());
-      res.writeHead(500, JSON_HEADERS).end(body);
+      res.writeHead(500, ERROR_HEADERS).end(body);
     });
   };
   const server = createServer(listener);
@@ -100,7 +104,7 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
   const requestId = randomUUID();
   const method = req.method ?? 'GET';
   const answer = (status: number, body: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { ...JSON_HEADERS, ...headers, 'x-request-id': requestId });
+    res.writeHead(status, { ...ERROR_HEADERS, ...headers, 'x-request-id': requestId });
     res.end(method === 'HEAD' ? undefined : body);
   };
   let url: URL;
@@ -111,8 +115,18 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
     answer(400, errorBody('invalid_request', 'the request target is not a valid URL', requestId));
     return;
   }
-  const route = findRoute(routes, method, url.pathname);
-  const handler = route?.handler;
+  // The path exactly as sent, as API Gateway passes it in rawPath: URL parsing would already resolve dot
+  // segments and backslashes, which the proxy must see to refuse.
+  const target = req.url ?? '/';
+  const query = target.indexOf('?');
+  const rawPath = !target.startsWith('/') ? url.pathname : query < 0 ? target : target.slice(0, query);
+  const rawQuery = query < 0 ? '' : target.slice(query + 1);
+  const parameterized = parameterRoute(routes, method, url.pathname);
+  const handler =
+    prefixRoute(routes, rawPath) ??
+    routes[`${method} ${url.pathname}`] ??
+    routes[`* ${url.pathname}`] ??
+    parameterized?.handler;
   const body = await readBody(req);
   if (body === undefined) {
     const description = `the request exceeds ${MAX_REQUEST_BYTES} bytes`;
@@ -123,11 +137,11 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
     answer(404, errorBody('not_found', 'no such route', requestId));
     return;
   }
-  const event = toEvent(req, url, method, body, requestId);
-  if (route?.pathParameters) {
-    event.pathParameters = route.pathParameters;
-    event.routeKey = route.routeKey;
-    event.requestContext.routeKey = route.routeKey;
+  const event = toEvent(req, url, { rawPath, rawQuery }, method, body, requestId);
+  if (parameterized && handler === parameterized.handler) {
+    event.pathParameters = parameterized.pathParameters;
+    event.routeKey = parameterized.routeKey;
+    event.requestContext.routeKey = parameterized.routeKey;
   }
   const context = { [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId };
   const result = await invokeStore.run(context, () => handler(event, lambdaContext(requestId)));
@@ -135,7 +149,11 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
     answer(500, errorBody('internal_error', 'the handler returned no response', requestId));
     return;
   }
-  const headers = { ...result.headers, 'x-request-id': requestId } as Record<string, string>;
+  const headers: Record<string, string | string[]> = {
+    ...(result.headers as Record<string, string>),
+    'x-request-id': requestId,
+  };
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies;
   res.writeHead(result.statusCode ?? 200, headers);
   res.end(
     method === 'HEAD'
@@ -146,16 +164,23 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
   );
 }
 
-interface RouteMatch {
-  readonly handler: LambdaHttpHandler;
-  readonly routeKey: string;
-  readonly pathParameters?: Record<string, string>;
+function prefixRoute(routes: Routes, rawPath: string): LambdaHttpHandler | undefined {
+  for (const [key, handler] of Object.entries(routes)) {
+    if (!key.endsWith('/*')) continue;
+    const prefix = key.slice(key.indexOf(' ') + 1, -1);
+    if (rawPath.startsWith(prefix)) return handler;
+  }
+  return undefined;
 }
 
-/** An exact path first, then the first parameterized route whose pattern matches. */
-function findRoute(routes: Routes, method: string, path: string): RouteMatch | undefined {
-  const exact = routes[`${method} ${path}`] ?? routes[`* ${path}`];
-  if (exact) return { handler: exact, routeKey: '$default' };
+interface ParameterRoute {
+  readonly handler: LambdaHttpHandler;
+  readonly routeKey: string;
+  readonly pathParameters: Record<string, string>;
+}
+
+/** The first route with `{name}` segments whose pattern matches the path, and the parameters it names. */
+function parameterRoute(routes: Routes, method: string, path: string): ParameterRoute | undefined {
   for (const [key, handler] of Object.entries(routes)) {
     const [routeMethod, pattern = ''] = key.split(' ');
     if (!pattern.includes('{') || (routeMethod !== '*' && routeMethod !== method)) continue;
@@ -163,10 +188,10 @@ function findRoute(routes: Routes, method: string, path: string): RouteMatch | u
     const source = pattern
       .split('/')
       .map((segment) => {
-        const parameter = /^\{([A-Za-z0-9_]+)(\+?)\}$/.exec(segment);
+        const parameter = /^\{([A-Za-z0-9_]+)\}$/.exec(segment);
         if (!parameter) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
         names.push(parameter[1]!);
-        return parameter[2] ? '(.+)' : '([^/]+)';
+        return '([^/]+)';
       })
       .join('/');
     const match = new RegExp(`^${source}$`).exec(path);
@@ -196,6 +221,7 @@ function rawResponse(status: number, body: string, head = false): string {
     `HTTP/1.1 ${status} ${reason}`,
     'content-type: application/json',
     'cache-control: no-store',
+    'x-gateway-error: true',
     `content-length: ${Buffer.byteLength(body)}`,
     'connection: close',
     '',
@@ -226,7 +252,14 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 /** API Gateway passes textual bodies as text and everything else as base64; so does this server. */
 const TEXTUAL = /^(application\/(json|[^;]*\+json|x-www-form-urlencoded)|text\/)/i;
 
-function toEvent(req: IncomingMessage, url: URL, method: string, body: Buffer, requestId: string): HttpEvent {
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  raw: { rawPath: string; rawQuery: string },
+  method: string,
+  body: Buffer,
+  requestId: string,
+): HttpEvent {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
@@ -235,8 +268,8 @@ function toEvent(req: IncomingMessage, url: URL, method: string, body: Buffer, r
   return {
     version: '2.0',
     routeKey: '$default',
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    rawPath: raw.rawPath,
+    rawQueryString: raw.rawQuery,
     headers,
     ...(url.search ? { queryStringParameters: Object.fromEntries(url.searchParams) } : {}),
     requestContext: {

@@ -86,13 +86,14 @@ try {
       apiKey: process.env.DEMO_API_KEY,
       clientSecret: process.env.DEMO_CLIENT_SECRET,
     });
-    stops.push(() => defaults.authorizationServer.close());
+    stops.push(() => defaults.close());
     gateway = createGateway(parseConfig(defaults.config, 'embedded defaults').config, {
       env: { ...process.env, ...defaults.env },
     });
     banner = [
       `jwt-bearer-gateway ${VERSION} listening on ${origin} (embedded defaults: not for production)`,
       `demo authorization server: ${defaults.authorizationServer.issuer}`,
+      `demo API (behind the demo target): ${defaults.api.url}`,
       `demo API key: ${defaults.apiKey}`,
       '',
       'Get a token for the end user CICSUSR1:',
@@ -102,6 +103,9 @@ try {
       'The same as z/OS Connect asks for it (RFC 6749 password grant; the password is ignored):',
       `  curl -s -u 'demo:${defaults.apiKey}' -d grant_type=password -d username=CICSUSR1 \\`,
       `    -d password=unused ${origin}/oauth2/demo/token`,
+      '',
+      'Or call the demo API as CICSUSR1 in one request (proxy mode):',
+      `  curl -H 'x-api-key: ${defaults.apiKey}' -H 'x-subject: CICSUSR1' ${origin}/v1/call/demo/whoami`,
     ];
   }
   ready(gateway);
