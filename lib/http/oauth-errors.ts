@@ -5,7 +5,7 @@ import { describeError, logger } from '../observability/logger.ts';
 import { PolicyRefusal, type PolicyRule } from '../policy/caller-policy.ts';
 import { GrantRequestError } from '../policy/grant-request.ts';
 import { type ApiErrorCode, toApiError } from './api-errors.ts';
-import type { HttpEvent, HttpResult } from './middleware.ts';
+import { GATEWAY_ERROR_HEADER, type HttpEvent, type HttpResult } from './middleware.ts';
 import type { oauthErrorResponseBody } from './schemas.ts';
 
 /**
@@ -97,6 +97,8 @@ export function oauthErrorHandler(): MiddlewareObj<HttpEvent, HttpResult> {
           'content-type': 'application/json',
           'cache-control': 'no-store',
           pragma: 'no-cache',
+          // As on every gateway error answer: the gateway, not an API behind it, answered.
+          [GATEWAY_ERROR_HEADER]: 'true',
           ...answer.headers,
         },
         body: JSON.stringify({ error: answer.error, error_description: answer.description }),

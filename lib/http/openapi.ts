@@ -18,7 +18,8 @@ const json = (component: string) => ({
   'application/json': { schema: { $ref: `#/components/schemas/${component}` } },
 });
 
-export const schema = (definition: z.ZodType) => z.toJSONSchema(definition, { target: 'openapi-3.0', io: 'output' });
+export const schema = (definition: z.ZodType) =>
+  z.toJSONSchema(definition, { target: 'openapi-3.0', io: 'output' });
 
 function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
   const byStatus = new Map<number, ApiErrorCode[]>();

@@ -6,8 +6,8 @@ import type { Context } from 'aws-lambda';
 import type { GatewayProvider } from '../composition.ts';
 import { callHandler } from '../http/call-handler.ts';
 import { healthHandler, jwksHandler, tokenHandler } from '../http/handlers.ts';
-import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '../http/oauth-token-handler.ts';
 import type { HttpEvent, HttpResult } from '../http/middleware.ts';
+import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '../http/oauth-token-handler.ts';
 import { openApiDocument } from '../http/openapi.ts';
 import { VERSION } from '../version.ts';
 

@@ -285,6 +285,7 @@ function expectOAuthError(answer: Answer, status: number, error: string): void {
   expect(() => oauthErrorResponseBody.parse(answer.json)).not.toThrow();
   expect(answer.headers.get('cache-control')).toBe('no-store');
   expect(answer.headers.get('pragma')).toBe('no-cache');
+  expect(answer.headers.get('x-gateway-error')).toBe('true');
 }
 
 async function identityToken(
