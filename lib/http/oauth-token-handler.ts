@@ -105,6 +105,10 @@ function withBodyClientCredentials(
   form.delete('client_secret');
   if (id === undefined && secret === undefined) return credentials;
   if (credentials.oauthClient !== undefined) {
+    // Some clients repeat their client_id in the body next to HTTP Basic: not a second authentication
+    // method (RFC 6749 2.3.1), so it is accepted when it names the same client.
+    const basic = credentials.oauthClient;
+    if (secret === undefined && (id === basic.id || id === basic.raw?.id)) return credentials;
     throw new ApiError(
       'invalid_request',
       'send the client credentials once: HTTP Basic or the body, not both',

@@ -361,6 +361,22 @@ describe('oauthTokenHandler', () => {
       });
     });
 
+    it('accepts HTTP Basic with the same client_id repeated in the body (not a second method)', async () => {
+      // Act
+      const answer = await tokenRequest(
+        { grant_type: 'password', username: 'CICSUSR2', password: PASSWORD, client_id: ZCEE01.id },
+        { authorization: basic(ZCEE01) },
+      );
+      const other = await tokenRequest(
+        { grant_type: 'password', username: 'CICSUSR2', password: PASSWORD, client_id: ZCEE03.id },
+        { authorization: basic(ZCEE01) },
+      );
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expectOAuthError(other, 400, 'invalid_request');
+    });
+
     it('accepts HTTP Basic credentials that were not form-encoded (decoded leniently)', async () => {
       // Act
       const answer = await tokenRequest(
