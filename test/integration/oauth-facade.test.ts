@@ -648,6 +648,43 @@ describe('oauthTokenHandler', () => {
       },
     );
 
+    it('checks the verified sub against the caller policy like any subject (invalid_grant)', async () => {
+      // Prepare
+      const before = as.tokenRequests.length;
+
+      // Act
+      const answer = await tokenRequest(exchange(await identityToken({ sub: 'SYSADM/1' })), {
+        authorization: basic(RACF01),
+      });
+
+      // Assess
+      expectOAuthError(answer, 400, 'invalid_grant');
+      expect(as.tokenRequests.length).toBe(before);
+    });
+
+    it.each([
+      [
+        'a subject_token_type that is no JWT',
+        { subject_token_type: 'urn:ietf:params:oauth:token-type:saml2' },
+      ],
+      [
+        'a requested_token_type other than access_token',
+        { requested_token_type: 'urn:ietf:params:oauth:token-type:id_token' },
+      ],
+      [
+        'an actor_token (delegation is not supported)',
+        { actor_token: 'x', actor_token_type: 'urn:ietf:params:oauth:token-type:jwt' },
+      ],
+    ])('refuses %s with invalid_request', async (_name, extra) => {
+      // Act
+      const answer = await tokenRequest(exchange(await identityToken(), extra), {
+        authorization: basic(RACF01),
+      });
+
+      // Assess
+      expectOAuthError(answer, 400, 'invalid_request');
+    });
+
     it('refuses token exchange for a caller with no trusted issuer (unauthorized_client)', async () => {
       // Act
       const answer = await tokenRequest(exchange(await identityToken()), { authorization: basic(ZCEE01) });
