@@ -112,7 +112,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const cache = createCache(config.cache, exchanger, kmsClient, metrics, deps.aws?.dynamodb);
   const policy = new CallerPolicy(config, secrets, {
     onApiKeyError: (caller, error) =>
-      logger.error('an API key hash could not be read: that key is refused', {
+      logger.error('an API key or client secret hash could not be read: that credential is refused', {
         caller,
         ...describeError(error),
       }),

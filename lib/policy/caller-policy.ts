@@ -44,7 +44,7 @@ interface CompiledGrant {
  * from a configured caller and stay inside that caller's allow-lists. Deny by default.
  */
 export interface CallerPolicyOptions {
-  /** An API key hash held in a secret could not be read; that key is skipped, the others still work. */
+  /** An API key or OAuth client secret hash held in a secret could not be read; that credential is skipped, the others still work. */
   readonly onApiKeyError?: (caller: string, error: unknown) => void;
 }
 
