@@ -191,18 +191,45 @@ describe('CallerPolicy', () => {
       const errors: string[] = [];
       const rules = policy(
         {
-          mainframe: { apiKeys: [{ sha256: apiKeyHash('inline-key') }], targets: { demo: {} } },
+          partner: { apiKeys: [{ env: 'PARTNER_KEY_HASH' }], targets: { demo: {} } },
           broken: { apiKeys: [{ env: 'NOT_SET' }], targets: { demo: {} } },
         },
-        { errors },
+        { errors, env: { PARTNER_KEY_HASH: apiKeyHash('partner-key') } },
       );
+
+      // Act
+      const caller = await rules.identify({ apiKey: 'partner-key' });
+
+      // Assess
+      expect(caller).toEqual({ id: 'partner', via: 'api_key' });
+      expect(errors).toEqual(['broken']);
+    });
+
+    it('identifies a caller whose hash is inline without reading any key secret', async () => {
+      // Prepare: a secret store that would hang forever (Secrets Manager accepting and never answering).
+      const { config } = parseConfig({
+        signingKeys: { k: { type: 'kms', keyId: 'alias/k' } },
+        targets: { demo: target },
+        callers: {
+          mainframe: { apiKeys: [{ sha256: apiKeyHash('inline-key') }], targets: { demo: {} } },
+          partner: { apiKeys: [{ secretsManager: { secretId: 'partner-key-hash' } }], targets: { demo: {} } },
+        },
+      });
+      const reads: string[] = [];
+      const hanging = {
+        resolve: (reference: { secretsManager?: { secretId: string } }) => {
+          reads.push(reference.secretsManager?.secretId ?? '?');
+          return new Promise<string>(() => undefined);
+        },
+      };
+      const rules = new CallerPolicy(config, hanging);
 
       // Act
       const caller = await rules.identify({ apiKey: 'inline-key' });
 
       // Assess
       expect(caller).toEqual(mainframe);
-      expect(errors).toEqual(['broken']);
+      expect(reads).toEqual([]);
     });
   });
 });
