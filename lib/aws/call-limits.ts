@@ -6,6 +6,11 @@ export interface AwsCallLimits {
   readonly attemptTimeoutMs: number;
   /** The whole call, retries included; the request's remaining time lowers it further. */
   readonly callTimeoutMs: number;
+  /**
+   * The share of the request's remaining time one call may take (default 1, all of it). An optional
+   * dependency takes less, so that the request still has time to go on without it.
+   */
+  readonly budgetShare?: number;
 }
 
 /**
@@ -13,9 +18,18 @@ export interface AwsCallLimits {
  * and the request must keep time to say so (503) or to go on without it.
  */
 export const KMS_CALL_LIMITS: AwsCallLimits = { attemptTimeoutMs: 2_000, callTimeoutMs: 5_000 };
+/** KMS for the token cache's data keys: as optional as the cache itself (see DynamoDB below). */
+export const CACHE_KMS_CALL_LIMITS: AwsCallLimits = { ...KMS_CALL_LIMITS, budgetShare: 0.25 };
 export const SECRETS_MANAGER_CALL_LIMITS: AwsCallLimits = { attemptTimeoutMs: 2_000, callTimeoutMs: 5_000 };
-/** The shared cache is an optimisation: it must never cost a request much before it degrades. */
-export const DYNAMODB_CALL_LIMITS: AwsCallLimits = { attemptTimeoutMs: 1_000, callTimeoutMs: 2_000 };
+/**
+ * The shared cache is an optimisation: it must never cost a request much before it degrades, so each call
+ * takes at most a quarter of what is left (a request makes up to three in a row when DynamoDB hangs).
+ */
+export const DYNAMODB_CALL_LIMITS: AwsCallLimits = {
+  attemptTimeoutMs: 1_000,
+  callTimeoutMs: 2_000,
+  budgetShare: 0.25,
+};
 
 /** SDK v3 per-command options (`client.send(command, options)`). */
 export interface AwsCallOptions {
@@ -30,7 +44,7 @@ export interface AwsCallOptions {
  * @see https://github.com/smithy-lang/smithy-typescript/issues/2268 (aborts stop SDK retries since @smithy/core 3.34)
  */
 export function awsCallOptions(limits: AwsCallLimits): AwsCallOptions {
-  const budget = Math.min(limits.callTimeoutMs, remainingMs());
+  const budget = Math.floor(Math.min(limits.callTimeoutMs, remainingMs() * (limits.budgetShare ?? 1)));
   return {
     abortSignal: budget > 0 ? AbortSignal.timeout(budget) : AbortSignal.abort(deadlinePassed()),
     // At least 1 ms: 0 would mean "no timeout" to the SDK.

@@ -7,7 +7,7 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { awsFailureKind } from '../aws/aws-errors.ts';
-import { type AwsCallLimits, awsCallOptions, KMS_CALL_LIMITS } from '../aws/call-limits.ts';
+import { type AwsCallLimits, awsCallOptions, CACHE_KMS_CALL_LIMITS } from '../aws/call-limits.ts';
 import { GatewayError } from '../errors.ts';
 import { KeyedOnce, onceUntilFailure } from '../once.ts';
 
@@ -26,7 +26,7 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   constructor(
     private readonly kms: KMSClient,
     private readonly keyId: string,
-    private readonly callLimits: AwsCallLimits = KMS_CALL_LIMITS,
+    private readonly callLimits: AwsCallLimits = CACHE_KMS_CALL_LIMITS,
   ) {}
 
   /** Any failure is ERR_CACHE_UNAVAILABLE (ERR_AWS_UNCONFIGURED without region or credentials). */
