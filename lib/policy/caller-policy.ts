@@ -183,11 +183,17 @@ export class CallerPolicy {
         return;
       }
       this.options.onApiKeyError?.(this.secretHashes[index]!.caller, result.reason);
-      if ((result.reason as GatewayError).code === 'ERR_SECRET_UNAVAILABLE') unavailable ??= result.reason;
+      if (UNREADABLE.has((result.reason as GatewayError).code)) unavailable ??= result.reason;
     });
     return { hashes, unavailable };
   }
 }
+
+/**
+ * Why a key secret could not be read that says nothing about the key: Secrets Manager down (503, retry)
+ * or no AWS credentials at all (an operator must fix it). Either way "wrong key" (401) would be a lie.
+ */
+const UNREADABLE = new Set<GatewayError['code']>(['ERR_SECRET_UNAVAILABLE', 'ERR_AWS_UNCONFIGURED']);
 
 function matchingCaller(
   presented: Buffer,

@@ -186,6 +186,29 @@ describe('CallerPolicy', () => {
       });
     });
 
+    it('answers an unmatched key with the configuration error when there are no AWS credentials, not "wrong key"', async () => {
+      // Prepare
+      const { config } = parseConfig({
+        signingKeys: { k: { type: 'kms', keyId: 'alias/k' } },
+        targets: { demo: target },
+        callers: {
+          mainframe: {
+            apiKeys: [{ secretsManager: { secretId: 'callers/mainframe' } }],
+            targets: { demo: {} },
+          },
+        },
+      });
+      const noCredentials = {
+        get: async () => Promise.reject(new GatewayError('ERR_AWS_UNCONFIGURED', 'no AWS credentials')),
+      };
+      const rules = new CallerPolicy(config, new SecretResolver({ secretsManager: noCredentials }));
+
+      // Act + Assess
+      await expect(rules.identify({ apiKey: 'the-right-key' })).rejects.toMatchObject({
+        code: 'ERR_AWS_UNCONFIGURED',
+      });
+    });
+
     it("lets one caller's unreadable key secret disable only that key", async () => {
       // Prepare
       const errors: string[] = [];
