@@ -27,6 +27,8 @@ import { describeError, logger } from './observability/logger.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
 import type { AuditLog } from './policy/audit.ts';
 import { CallerPolicy } from './policy/caller-policy.ts';
+import { ApiProxy } from './proxy/api-proxy.ts';
+import type { UpstreamTransport } from './proxy/upstream-client.ts';
 import { SecretResolver } from './secrets/resolve-secret.ts';
 import { SecretsManagerStore } from './secrets/secrets-manager-store.ts';
 import { SigningKeyRing } from './signing/key-ring.ts';
@@ -51,6 +53,8 @@ export interface Gateway {
   readonly exchanger: TokenExchanger;
   readonly cache: TokenCache;
   readonly broker: TokenBroker;
+  /** Proxy mode (/v1/call): the broker's tokens attached to calls to the targets' APIs. */
+  readonly proxy: ApiProxy;
   /**
    * Resolves the region and credentials of the AWS clients this configuration needs (none for a config
    * without KMS keys, Secrets Manager references or DynamoDB); rejects with ERR_AWS_UNCONFIGURED.
@@ -68,6 +72,8 @@ export interface GatewayDependencies {
   readonly env?: NodeJS.ProcessEnv;
   readonly metrics?: GatewayMetrics;
   readonly audit?: AuditLog;
+  /** How proxied APIs are called; node:http(s) by default. */
+  readonly upstream?: UpstreamTransport;
 }
 
 /** Audit events go to the JSON log, one line each, under a fixed message for log queries. */
@@ -115,20 +121,19 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     : undefined;
   if (dynamodb) awsClients.push({ service: 'DynamoDB', client: dynamodb });
   const cache = createCache(config.cache, exchanger, kmsClient, metrics, dynamodb);
-  const broker = new TokenBroker({
-    policy: new CallerPolicy(config, secrets, {
-      onApiKeyError: (caller, error) =>
-        logger.error('an API key hash could not be read: that key is refused', {
-          caller,
-          ...describeError(error),
-        }),
-    }),
-    cache,
-    classify: (error) => toApiError(error).code,
-    audit: deps.audit ?? loggerAudit,
-    metrics,
+  const policy = new CallerPolicy(config, secrets, {
+    onApiKeyError: (caller, error) =>
+      logger.error('an API key hash could not be read: that key is refused', {
+        caller,
+        ...describeError(error),
+      }),
   });
-  return { config, keyRing, exchanger, cache, broker, checkAws: () => checkAwsAccess(awsClients) };
+  const classify = (error: unknown) => toApiError(error).code;
+  const audit = deps.audit ?? loggerAudit;
+  const broker = new TokenBroker({ policy, cache, classify, audit, metrics });
+  const proxy = new ApiProxy({ config, policy, broker, audit, metrics, classify, transport: deps.upstream });
+  const checkAws = () => checkAwsAccess(awsClients);
+  return { config, keyRing, exchanger, cache, broker, proxy, checkAws };
 }
 
 function createCache(

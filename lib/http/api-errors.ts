@@ -32,6 +32,16 @@ export const API_ERRORS = {
     meaning: 'The caller may not obtain this token (target, subject, scope...).',
   },
   unknown_target: { status: 404, retryable: false, meaning: 'No target of that name is configured.' },
+  proxy_not_enabled: {
+    status: 404,
+    retryable: false,
+    meaning: 'The target fronts no API: /v1/call is not enabled for it.',
+  },
+  call_not_allowed: {
+    status: 403,
+    retryable: false,
+    meaning: "The call's method or path is outside what the target lets callers reach.",
+  },
   not_found: { status: 404, retryable: false, meaning: 'No such route.' },
   method_not_allowed: {
     status: 405,
@@ -70,6 +80,17 @@ export const API_ERRORS = {
     status: 504,
     retryable: true,
     meaning: 'The authorization server, or the request as a whole, did not finish in time.',
+  },
+  api_unavailable: {
+    status: 502,
+    retryable: true,
+    meaning: 'The proxied API could not be reached (connection, DNS, TLS).',
+  },
+  api_timeout: { status: 504, retryable: true, meaning: 'The proxied API did not answer in time.' },
+  api_response_too_large: {
+    status: 502,
+    retryable: false,
+    meaning: "The proxied API's response exceeds the size limit.",
   },
   signing_unavailable: {
     status: 503,
@@ -155,6 +176,18 @@ function fromGatewayError(error: GatewayError): ApiError {
       return new ApiError('gateway_misconfigured', 'the gateway configuration is invalid', cause);
     case 'ERR_AWS_UNCONFIGURED':
       return new ApiError('gateway_misconfigured', 'the gateway has no AWS region or credentials', cause);
+    case 'ERR_PROXY_NOT_ENABLED':
+      return new ApiError('proxy_not_enabled', error.message, cause);
+    case 'ERR_PROXY_NOT_ALLOWED':
+      return new ApiError('call_not_allowed', error.message, cause);
+    case 'ERR_PROXY_BODY_TOO_LARGE':
+      return new ApiError('payload_too_large', error.message, cause);
+    case 'ERR_API_UNAVAILABLE':
+      return new ApiError('api_unavailable', error.message, cause);
+    case 'ERR_API_TIMEOUT':
+      return new ApiError('api_timeout', error.message, cause);
+    case 'ERR_API_RESPONSE_TOO_LARGE':
+      return new ApiError('api_response_too_large', error.message, cause);
     case 'ERR_CACHE_UNAVAILABLE':
       // The cache degrades to direct exchanges, so this reaches a caller only through a bug.
       return new ApiError('internal_error', 'the token cache failed', cause);

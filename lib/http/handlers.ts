@@ -28,7 +28,7 @@ import {
 export const MAX_BODY_BYTES = 16 * 1024;
 
 /** Time kept back from the invocation's remaining time to shape and send the answer. */
-const DEADLINE_MARGIN_MS = 1_000;
+export const DEADLINE_MARGIN_MS = 1_000;
 
 /**
  * Should a request overrun its own deadline anyway, middy answers this long before Lambda would kill the
@@ -38,12 +38,12 @@ const DEADLINE_MARGIN_MS = 1_000;
 const LAMBDA_TIMEOUT_MARGIN_MS = 500;
 
 /** Epoch milliseconds by which this invocation must have its answer ready. */
-function requestDeadline(context: { getRemainingTimeInMillis?: () => number }): number {
+export function requestDeadline(context: { getRemainingTimeInMillis?: () => number }): number {
   return Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
 }
 
 /** The middleware every route shares: header normalization, correlation id, method check, error model. */
-function route(...methods: string[]) {
+export function route(...methods: string[]) {
   return middy<HttpEvent, HttpResult>({
     timeoutEarlyInMillis: LAMBDA_TIMEOUT_MARGIN_MS,
     timeoutEarlyResponse: () => {
@@ -75,16 +75,17 @@ export function tokenHandler(gateway: GatewayProvider) {
           maxBytes: MAX_BODY_BYTES,
         });
         const { broker } = await gateway();
-        const result: TokenInvalidationResponseBody = await withDeadline(deadline, () =>
-          broker.invalidateToken(credentials, { ...request, deadline }, accessToken, requestId),
+        const result: TokenInvalidationResponseBody = await broker.invalidateToken(
+          credentials,
+          { ...request, deadline },
+          accessToken,
+          requestId,
         );
         return jsonResponse(200, result);
       }
       const body = parseJsonBody(event, tokenRequestBody, { maxBytes: MAX_BODY_BYTES });
       const { broker } = await gateway();
-      const token = await withDeadline(deadline, () =>
-        broker.getToken(credentials, { ...body, deadline }, requestId),
-      );
+      const token = await broker.getToken(credentials, { ...body, deadline }, requestId);
       const response: TokenResponseBody = {
         access_token: token.accessToken,
         token_type: token.tokenType,

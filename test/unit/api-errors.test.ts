@@ -78,7 +78,7 @@ describe('API_ERRORS', () => {
 
     // Act
     const documented = Object.fromEntries(
-      [...text.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \| (yes|no) \|/gm)].map(([, code, status, retry]) => [
+      [...text.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \| (yes|no)\*? \|/gm)].map(([, code, status, retry]) => [
         code,
         { status: Number(status), retryable: retry === 'yes' },
       ]),
