@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
  * The request's deadline (epoch milliseconds), for the adapters below the ports (KMS, Secrets Manager,
- * DynamoDB) whose interfaces do not carry it: the handler sets it once, every AWS call inside reads it.
+ * DynamoDB) whose interfaces do not carry it: the broker (and the proxy and JWKS handlers) set it around a
+ * request, every AWS call inside reads it.
  * Where a deadline already travels explicitly (`ExchangeRequest.deadline`, the token endpoint's attempt
  * loop), it is the same number.
  */

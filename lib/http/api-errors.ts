@@ -3,7 +3,8 @@ import { redactJwts } from '../observability/logger.ts';
 
 /**
  * The API's error codes: stable, documented in docs/API.md, and what a mainframe program switches on.
- * One row per code: its HTTP status and what it means.
+ * One row per code: its HTTP status, whether a caller may retry it (docs/API.md says the same), and what it
+ * means.
  */
 export const API_ERRORS = {
   invalid_request: {
