@@ -27,6 +27,7 @@ import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { SigningKeyRing } from '#lib/signing/key-ring.ts';
 import { LocalSigner } from '#lib/signing/local-signer.ts';
 import { httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
+import { type AwsEmulator, startAwsEmulator } from '#test/support/aws-emulator.ts';
 import { type LocalDynamoDb, startDynamoDb } from '#test/support/dynalite.ts';
 import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
 import { type HangingEndpoint, startHangingEndpoint } from '#test/support/hanging-endpoint.ts';
@@ -52,6 +53,7 @@ let as: DemoAuthorizationServer;
 let proxy: FaultProxy;
 let hanging: HangingEndpoint;
 let dynamo: LocalDynamoDb;
+let emulator: AwsEmulator;
 let jwks: { url: string; close(): Promise<void> };
 let keyPath: string;
 const cleanups: Array<() => Promise<void>> = [];
@@ -79,6 +81,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy(as.issuer);
   hanging = await startHangingEndpoint();
   dynamo = await startDynamoDb();
+  emulator = await startAwsEmulator({ region: REGION });
   await writeFile(join(dir, 'cache.key'), Buffer.alloc(32, 9).toString('base64'));
 });
 
@@ -90,6 +93,7 @@ afterAll(async () => {
   await proxy?.close();
   await hanging?.close();
   await dynamo?.close();
+  await emulator?.close();
   await as?.close();
   await jwks?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -118,7 +122,7 @@ function tokenEndpointFor(
   overrides: Partial<GatewayConfigInput>,
   aws: NonNullable<GatewayDependencies['aws']>,
   apiKey = INLINE_KEY,
-): (context?: Context) => Promise<{ status: number; error?: string; elapsedMs: number }> {
+): (context?: Context, subject?: string) => Promise<{ status: number; error?: string; elapsedMs: number }> {
   const { config } = parseConfig(
     {
       signingKeys: { primary: { type: 'local', path: keyPath } },
@@ -132,11 +136,8 @@ function tokenEndpointFor(
   );
   const gateway = createGateway(config, { aws, env: { CLIENT_SECRET } });
   const handler = tokenHandler(async () => gateway);
-  return async (context = lambdaContextOf(LAMBDA_MS)) => {
-    const event = httpApiEvent({
-      headers: { 'x-api-key': apiKey },
-      body: { target: 'demo', subject: 'CICSUSR1' },
-    });
+  return async (context = lambdaContextOf(LAMBDA_MS), subject = 'CICSUSR1') => {
+    const event = httpApiEvent({ headers: { 'x-api-key': apiKey }, body: { target: 'demo', subject } });
     const started = Date.now();
     const result = (await handler(event, context)) as HttpResult;
     const elapsedMs = Date.now() - started;
@@ -170,6 +171,52 @@ describe('request deadline', () => {
       expect(answer.elapsedMs).toBeLessThan(LAMBDA_MS);
       expect(hanging.connections).toBeGreaterThan(0);
       expect(proxy.requests.length).toBe(seen);
+    });
+
+    it('ends a hanging KMS Sign (GetPublicKey answered) in signing_unavailable before the Lambda times out', async () => {
+      // Prepare: KMS answers GetPublicKey, then the proxy in front of it stalls the Sign.
+      const kmsProxy = await startFaultProxy(emulator.endpoint);
+      cleanups.push(() => kmsProxy.close());
+      const { keyId } = await emulator.createKey('ECC_NIST_P256', 'SIGN_VERIFY');
+      const aws = { ...awsAt(hanging.origin), kms: awsAt(kmsProxy.origin).kms };
+      const send = tokenEndpointFor({ signingKeys: { primary: { type: 'kms', keyId } } }, aws);
+      // GetPublicKey and Sign answered; the AS refuses a key it does not trust, which is no matter here.
+      const warm = await send();
+      kmsProxy.inject({ kind: 'delay', ms: 30_000 });
+      const seen = kmsProxy.requests.length;
+
+      // Act: another user, so that the refusal of the first (remembered briefly) does not answer.
+      const answer = await send(lambdaContextOf(LAMBDA_MS), 'CICSUSR2');
+
+      // Assess
+      expect(warm.error).not.toBe('signing_unavailable');
+      expect(answer).toMatchObject({ status: 503, error: 'signing_unavailable' });
+      expect(answer.elapsedMs).toBeLessThan(LAMBDA_MS);
+      // One KMS request this time, the Sign, and it was the one stalled.
+      expect(kmsProxy.requests.slice(seen).map((r) => r.fault)).toEqual(['delay']);
+    });
+
+    it('reads a slow client secret before the AS attempt starts, so the attempt keeps its whole timeout', async () => {
+      // Prepare: Secrets Manager answers in 1.5 s; an attempt at the AS may take 1 s, and there is one.
+      emulator.putSecret('gateway/slow-client', CLIENT_SECRET);
+      emulator.setLatency('GetSecretValue', 1_500);
+      cleanups.push(async () => emulator.setLatency('GetSecretValue', 0));
+      const target = {
+        ...demoTarget(),
+        timeoutMs: 1_000,
+        maxRetries: 0,
+        clientAuthentication: {
+          method: 'client_secret_basic' as const,
+          secret: { secretsManager: { secretId: 'gateway/slow-client' } },
+        },
+      };
+      const send = tokenEndpointFor({ targets: { demo: target } }, awsAt(emulator.endpoint));
+
+      // Act
+      const answer = await send(lambdaContextOf(10_000));
+
+      // Assess
+      expect(answer).toMatchObject({ status: 200 });
     });
 
     it('ends a hanging client-secret read in secrets_unavailable, without eating an AS attempt', async () => {
