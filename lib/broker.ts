@@ -1,4 +1,5 @@
 import type { CacheGetOptions, CacheStatus, TokenCache } from './cache/token-cache.ts';
+import { withDeadline } from './deadline.ts';
 import { AuthorizationServerError, isGatewayError } from './errors.ts';
 import type { ExchangeRequest } from './oauth/token-exchanger.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
@@ -24,6 +25,13 @@ export interface TokenBrokerDependencies {
   /** Names a failure for the audit log and metrics (the API error code); the GatewayError code by default. */
   readonly classify?: (error: unknown) => string;
   readonly now?: () => number;
+}
+
+/** What is known of a request before the caller is: its target (for the audit) and its deadline. */
+export interface RequestScope {
+  readonly target: string;
+  /** Epoch milliseconds; every call to something outside is bounded by it. */
+  readonly deadline?: number | undefined;
 }
 
 /** What a caller asks for, once it is known who the caller is (the facade reads grant parameters per caller). */
@@ -58,7 +66,7 @@ export class TokenBroker {
     request: ExchangeRequest,
     requestId: string,
   ): Promise<IssuedToken> {
-    return this.issue(credentials, request.target, requestId, () => ({ request }));
+    return this.issue(credentials, request, requestId, () => ({ request }));
   }
 
   /**
@@ -68,11 +76,11 @@ export class TokenBroker {
    */
   async issue(
     credentials: CallerCredentials,
-    target: string,
+    scope: RequestScope,
     requestId: string,
     prepare: (caller: Caller) => PreparedTokenRequest | Promise<PreparedTokenRequest>,
   ): Promise<IssuedToken> {
-    return this.audited('issue', target, requestId, async (outcome) => {
+    return this.audited('issue', scope, requestId, async (outcome) => {
       outcome.caller = await this.deps.policy.identify(credentials);
       const { request, ...options } = await prepare(outcome.caller);
       outcome.request = request;
@@ -116,7 +124,7 @@ export class TokenBroker {
     accessToken: string,
     requestId: string,
   ): Promise<{ invalidated: boolean }> {
-    return this.audited('invalidate', request.target, requestId, async (outcome) => {
+    return this.audited('invalidate', request, requestId, async (outcome) => {
       outcome.request = request;
       outcome.caller = await this.deps.policy.identify(credentials);
       this.deps.policy.authorize(outcome.caller, request);
@@ -124,7 +132,22 @@ export class TokenBroker {
     });
   }
 
-  private async audited<T>(
+  /**
+   * Runs one use case under the request's deadline (every AWS call inside is bounded by it, see
+   * lib/deadline.ts) and audits its outcome whatever it was.
+   */
+  private audited<T>(
+    action: AuditEvent['action'],
+    scope: RequestScope,
+    requestId: string,
+    run: (outcome: Outcome) => Promise<T>,
+  ): Promise<T> {
+    return withDeadline(scope.deadline ?? Number.POSITIVE_INFINITY, () =>
+      this.auditedRun(action, scope.target, requestId, run),
+    );
+  }
+
+  private async auditedRun<T>(
     action: AuditEvent['action'],
     target: string,
     requestId: string,

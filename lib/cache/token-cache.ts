@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { AuthorizationServerError } from '../errors.ts';
 import type { ExchangeRequest, ExchangeResult, TokenExchanger } from '../oauth/token-exchanger.ts';
@@ -108,7 +109,7 @@ export class TokenCache {
     this.settings = { ...DEFAULT_CACHE_SETTINGS, ...deps.settings };
     this.observer = deps.observer ?? noObserver;
     this.now = deps.now ?? Date.now;
-    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = deps.sleep ?? ((ms) => sleep(ms));
     const jitter = (deps.random ?? Math.random)() * this.settings.refreshJitterSeconds;
     this.refreshAheadMs = (this.settings.refreshAheadSeconds + jitter) * 1000;
   }

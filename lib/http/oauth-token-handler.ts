@@ -54,7 +54,7 @@ export function oauthTokenHandler(gateway: GatewayProvider) {
       const form = parseFormBody(event, { maxBytes: MAX_FORM_BYTES });
       const credentials = withBodyClientCredentials(callerCredentials(event), form);
       const { broker, grants } = await gateway();
-      const token = await broker.issue(credentials, target, requestId, (caller) =>
+      const token = await broker.issue(credentials, { target, deadline }, requestId, (caller) =>
         grants.resolve(caller, target, form, deadline),
       );
       const body: OAuthTokenResponseBody = {

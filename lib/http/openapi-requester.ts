@@ -1,5 +1,5 @@
 import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
-import { CACHE_STATUS_HEADER, oauthTokenOperation, schema } from './openapi.ts';
+import { CACHE_STATUS_HEADER, oauthTokenOperation, REQUEST_ERRORS, schema, TOKEN_ERRORS } from './openapi.ts';
 import {
   errorResponseBody,
   oauthErrorResponseBody,
@@ -28,28 +28,6 @@ function errors(codes: ApiErrorCode[]): Record<string, unknown> {
     ]),
   );
 }
-
-const REQUEST_ERRORS: ApiErrorCode[] = [
-  'invalid_request',
-  'unauthorized_caller',
-  'access_denied',
-  'unknown_target',
-  'payload_too_large',
-  'unsupported_media_type',
-  'internal_error',
-  'gateway_misconfigured',
-  'secrets_unavailable',
-];
-
-const TOKEN_ERRORS: ApiErrorCode[] = [
-  ...REQUEST_ERRORS,
-  'invalid_grant',
-  'invalid_scope',
-  'upstream_misconfigured',
-  'upstream_unavailable',
-  'upstream_timeout',
-  'signing_unavailable',
-];
 
 const body = (component: string) => ({
   required: true,

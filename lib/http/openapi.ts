@@ -29,7 +29,12 @@ function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
     [...byStatus].map(([status, list]) => [
       String(status),
       {
-        description: list.map((code) => `\`${code}\`: ${API_ERRORS[code].meaning}`).join(' '),
+        description: list
+          .map(
+            (code) =>
+              `\`${code}\`${API_ERRORS[code].retryable ? ' (retryable)' : ''}: ${API_ERRORS[code].meaning}`,
+          )
+          .join(' '),
         content: json('Error'),
       },
     ]),
@@ -37,7 +42,7 @@ function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
 }
 
 /** What any request to /v1/token can meet before an exchange: its body, its caller, the policy. */
-const REQUEST_ERRORS: ApiErrorCode[] = [
+export const REQUEST_ERRORS: ApiErrorCode[] = [
   'invalid_request',
   'unauthorized_caller',
   'access_denied',
@@ -47,16 +52,17 @@ const REQUEST_ERRORS: ApiErrorCode[] = [
   'internal_error',
   'gateway_misconfigured',
   'secrets_unavailable', // an API key hash held in Secrets Manager
+  'upstream_timeout', // the invocation itself ran out of time
 ];
 
 /** POST also signs and exchanges. */
-const TOKEN_ERRORS: ApiErrorCode[] = [
+export const TOKEN_ERRORS: ApiErrorCode[] = [
   ...REQUEST_ERRORS,
   'invalid_grant',
   'invalid_scope',
   'upstream_misconfigured',
+  'target_misconfigured',
   'upstream_unavailable',
-  'upstream_timeout',
   'signing_unavailable',
 ];
 

@@ -9,6 +9,7 @@ import {
   jwtVerify,
 } from 'jose';
 import type { TrustedIdentityIssuerConfig } from '../config/schema.ts';
+import { remainingMs } from '../deadline.ts';
 import { GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import { PRINTABLE, TOKEN_REQUEST_LIMITS } from '../token-request.ts';
@@ -85,7 +86,12 @@ export class IdentityTokenVerifier {
     if (jwksUrl) {
       const transport = this.options.fetch ?? fetch;
       const bounded: FetchImplementation = async (url, init) => {
-        const response = await transport(url, init);
+        // jose's own timeout, and the request's deadline when it is nearer.
+        const left = remainingMs();
+        const signal = Number.isFinite(left)
+          ? AbortSignal.any([init.signal, AbortSignal.timeout(Math.max(1, left))])
+          : init.signal;
+        const response = await transport(url, { ...init, signal });
         const text = await boundedText(response, MAX_JWKS_BYTES);
         return new Response(text, { status: response.status, headers: response.headers });
       };
