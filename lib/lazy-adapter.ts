@@ -17,7 +17,7 @@ export interface LazyAdapter<Port> {
  * in `build`. In a bundle each such module is a chunk of its own: a function never loads what its
  * configuration does not use (a local key needs no KMS client, jwks no DynamoDB), and the composition
  * stays synchronous. The composition loads what the configuration uses during the Lambda init
- * (`Gateway.preload`), so a request never waits for a module. A failed load is not kept.
+ * (`Gateway.checkAws`), so a request never waits for a module. A failed load is not kept.
  */
 export function lazyAdapter<Port>(
   build: () => Promise<Port>,

@@ -8,6 +8,7 @@ import { secretReferences } from './secret-references.ts';
 
 export type { ConfigIssue } from './config-error.ts';
 export { ConfigError, type LoadedConfig } from './config-error.ts';
+export { secretReferences } from './secret-references.ts';
 
 /**
  * Reads a YAML or JSON configuration file (JSON is YAML), fills in its `${env:NAME}` placeholders from

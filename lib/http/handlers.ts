@@ -5,18 +5,16 @@ import { callerCredentials } from './caller-credentials.ts';
 import { parseJsonBody } from './middleware.ts';
 import { tokenInvalidationBody, tokenRequestBody } from './request-schemas.ts';
 import { type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
-import { route } from './route.ts';
+import { requestDeadline, route } from './route.ts';
 import type { TokenInvalidationResponseBody, TokenResponseBody } from './schemas.ts';
 
 // Each in its own file, so that their functions bundle neither zod nor the token route's code.
 export { healthHandler } from './health-handler.ts';
 export { jwksHandler } from './jwks-handler.ts';
+export { DEADLINE_MARGIN_MS, requestDeadline, route } from './route.ts';
 
 /** Refused before parsing: a token request is a few hundred bytes, an invalidation carries a token (8 KiB at most). */
 export const MAX_BODY_BYTES = 16 * 1024;
-
-/** Time kept back from the invocation's remaining time to shape and send the answer. */
-export const DEADLINE_MARGIN_MS = 1_000;
 
 /**
  * `POST /v1/token`: parse, ask the broker, shape the response (`Cache-Status` says what the cache did).
@@ -29,8 +27,9 @@ export function tokenHandler(gateway: GatewayProvider) {
     .handler(async (event, context): Promise<HttpResult> => {
       const credentials = callerCredentials(event);
       const requestId = requestIdOf(event);
-      // Answer (even with an error) before Lambda or API Gateway give up on us.
-      const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+      // Answer (even with an error) before Lambda or API Gateway give up on us: every AWS call and
+      // authorization server attempt below is bounded by this deadline.
+      const deadline = requestDeadline(context);
       if (event.requestContext.http.method === 'DELETE') {
         const { access_token: accessToken, ...request } = parseJsonBody(event, tokenInvalidationBody, {
           maxBytes: MAX_BODY_BYTES,
@@ -38,7 +37,7 @@ export function tokenHandler(gateway: GatewayProvider) {
         const { broker } = await gateway();
         const result: TokenInvalidationResponseBody = await broker.invalidateToken(
           credentials,
-          request,
+          { ...request, deadline },
           accessToken,
           requestId,
         );
