@@ -67,6 +67,8 @@ interface Outcome {
   subject?: string;
   apiRequest?: string;
   apiStatus?: number;
+  /** The verified identity token's jti (`''` without one), when the subject was proven. */
+  identityTokenId?: string;
   cache: AuditEvent['cache'];
   retried: boolean;
 }
@@ -119,6 +121,7 @@ export class ApiProxy {
         api_request: outcome.apiRequest ?? null,
         api_status: outcome.apiStatus ?? null,
         token_retried: outcome.retried,
+        identity_token_jti: outcome.identityTokenId ?? null,
       });
     }
   }
@@ -148,7 +151,7 @@ export class ApiProxy {
     const subject =
       subjectToken === undefined
         ? this.namedSubject(outcome.caller, named!)
-        : await this.provenSubject(outcome.caller, subjectToken);
+        : await this.provenSubject(outcome.caller, subjectToken, outcome);
     outcome.subject = subject;
     const proven = subjectToken !== undefined;
     const proxy = this.proxyOf(call.target);
@@ -219,7 +222,7 @@ export class ApiProxy {
   }
 
   /** The `sub` of an identity token verified as the facade verifies a subject_token. */
-  private async provenSubject(caller: Caller, token: string): Promise<string> {
+  private async provenSubject(caller: Caller, token: string, outcome: Outcome): Promise<string> {
     const identity = await this.deps.identities.verify(caller.id, token);
     if (!identity) {
       throw new GatewayError(
@@ -227,6 +230,7 @@ export class ApiProxy {
         `caller "${caller.id}" has no trusted identity token issuer: send ${SUBJECT_HEADER}`,
       );
     }
+    outcome.identityTokenId = identity.tokenId ?? '';
     return identity.subject;
   }
 

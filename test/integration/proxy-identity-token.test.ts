@@ -248,7 +248,7 @@ describe('callHandler', () => {
   describe('with the end user proven in x-subject-token', () => {
     it("reaches the demo API as the token's sub, and the identity token goes no further", async () => {
       // Prepare
-      const subjectToken = await identityToken();
+      const subjectToken = await identityToken({ jti: 'sysa-4711' });
 
       // Act
       const answer = await invoke(call, callEvent('demo/whoami', { 'x-subject-token': subjectToken }));
@@ -266,6 +266,7 @@ describe('callHandler', () => {
         target: 'demo',
         subject: 'CICSUSR7',
         outcome: 'success',
+        identity_token_jti: 'sysa-4711',
       });
     });
 
@@ -431,7 +432,12 @@ describe('callHandler', () => {
       expectGatewayError(result, 'access_denied');
       expect(result.json().error_description).toMatch(/must prove the end user/);
       expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
-      expect(audit.at(-1)).toMatchObject({ caller: 'strict', outcome: 'access_denied' });
+      expect(audit.at(-1)).toMatchObject({
+        caller: 'strict',
+        subject: 'CICSUSR7',
+        outcome: 'access_denied',
+        identity_token_jti: null,
+      });
     });
 
     it('accepts the same user proven in x-subject-token', async () => {
