@@ -405,6 +405,27 @@ describe('callHandler', () => {
       expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
     });
 
+    it('identifies the caller before it reads any identity key: no JWKS fetch for a wrong API key', async () => {
+      // Prepare: an unknown kid would make the verifier fetch the JWKS again.
+      const subjectToken = await identityToken(
+        {},
+        { key: (await generateKeyPair('ES256')).privateKey, kid: 'fetch-me' },
+      );
+      const event = callEvent('api/accounts/7', {
+        'x-api-key': 'wrong-key',
+        'x-subject-token': subjectToken,
+      });
+      const fetches = jwksFetches.length;
+
+      // Act
+      const { result, upstream: calls, as: exchanges } = await counting(() => invoke(call, event));
+
+      // Assess
+      expectGatewayError(result, 'unauthorized_caller');
+      expect(jwksFetches.length).toBe(fetches);
+      expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
+    });
+
     it("answers upstream_unavailable when the issuer's keys cannot be read, with no calls", async () => {
       // Prepare
       const subjectToken = await identityToken();
