@@ -405,8 +405,8 @@ describe('callHandler', () => {
       expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
     });
 
-    it('identifies the caller before it reads any identity key: no JWKS fetch for a wrong API key', async () => {
-      // Prepare: an unknown kid would make the verifier fetch the JWKS again.
+    it('refuses a wrong API key before it looks at the identity token (unauthorized_caller, no JWKS fetch)', async () => {
+      // Prepare: a token the verifier would refuse, so verifying first would answer invalid_identity_token.
       const subjectToken = await identityToken(
         {},
         { key: (await generateKeyPair('ES256')).privateKey, kid: 'fetch-me' },
