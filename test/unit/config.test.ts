@@ -1,7 +1,9 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { configJsonSchema } from '#lib/config/json-schema.ts';
 import { ConfigError, loadConfigFile, parseConfig } from '#lib/config/load-config.ts';
 
@@ -290,5 +292,24 @@ describe('configJsonSchema', () => {
 
     // Assess
     expect(committed).toEqual(configJsonSchema());
+  });
+
+  it('compiles under a default Ajv 2020 (no non-standard formats) and judges documents as zod does', async () => {
+    // Prepare
+    const committed = JSON.parse(await readFile('docs/config.schema.json', 'utf8'));
+    const example = parseYaml(await readFile('examples/gateway.yaml', 'utf8'));
+    const noPlaceholder = minimal();
+    (noPlaceholder.targets.demo as Record<string, unknown>).subject = { template: 'fixed@corp.example' };
+    const ftpEndpoint = minimal();
+    ftpEndpoint.targets.demo.tokenEndpoint = 'ftp://as.example/token';
+
+    // Act
+    const validate = new Ajv2020().compile(committed);
+
+    // Assess
+    expect(validate(minimal())).toBe(true);
+    expect(validate(example)).toBe(true);
+    expect(validate(noPlaceholder)).toBe(false);
+    expect(validate(ftpEndpoint)).toBe(false);
   });
 });
