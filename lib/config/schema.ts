@@ -120,7 +120,13 @@ export const assertionSettings = z
       .describe('token_endpoint (Entra, Okta, Google), issuer (Auth0, RFC 7523bis) or a fixed value.'),
     lifetimeSeconds: z.number().int().min(1).max(300).default(60),
     notBefore: z.boolean().default(false).describe('Add nbf (never in the future).'),
-    clockSkewSeconds: z.number().int().min(0).max(60).default(0).describe('Backdate iat and nbf.'),
+    clockSkewSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(60)
+      .default(0)
+      .describe('Backdate iat and nbf; counts against lifetimeSeconds (exp - iat = lifetimeSeconds).'),
     type: z.string().min(1).nullable().default('JWT').describe('The typ header; null to omit.'),
     includeX5tS256: z.boolean().default(false).describe('Send x5t#S256 when the key has a certificate.'),
     claims: z
@@ -131,7 +137,11 @@ export const assertionSettings = z
       })
       .describe('Static extra claims.'),
   })
-  .strict();
+  .strict()
+  .refine((a) => a.clockSkewSeconds < a.lifetimeSeconds, {
+    error: 'clockSkewSeconds must be less than lifetimeSeconds (backdating iat spends the lifetime)',
+    path: ['clockSkewSeconds'],
+  });
 
 const RESERVED_PARAMETERS = [
   'grant_type',

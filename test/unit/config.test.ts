@@ -66,6 +66,15 @@ describe('parseConfig', () => {
       /300/,
     ],
     [
+      'a clock skew that spends the whole lifetime',
+      (doc) => ({
+        ...doc,
+        targets: { demo: { ...doc.targets.demo, assertion: { lifetimeSeconds: 30, clockSkewSeconds: 30 } } },
+      }),
+      'targets.demo.assertion.clockSkewSeconds',
+      /less than lifetimeSeconds/,
+    ],
+    [
       'a non-URL token endpoint',
       (doc) => ({ ...doc, targets: { demo: { ...doc.targets.demo, tokenEndpoint: 'as.example/token' } } }),
       'targets.demo.tokenEndpoint',
