@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { configJsonSchema } from '#lib/config/json-schema.ts';
 import { ConfigError, loadConfigFile, parseConfig } from '#lib/config/load-config.ts';
+import { describeError } from '#lib/observability/logger.ts';
 
 const minimal = () => ({
   signingKeys: { primary: { type: 'kms', keyId: 'alias/k' } },
@@ -258,6 +259,26 @@ describe('loadConfigFile', () => {
 
     // Act + Assess
     await expect(loadConfigFile(path)).rejects.toThrow(/not valid YAML or JSON at line \d/);
+  });
+
+  it('reports where and what the YAML problem is, never the text around it (it may hold a secret)', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    const path = join(dir, 'broken.yaml');
+    const secret = 'Hunter2-literal-secret';
+    await writeFile(
+      path,
+      `environment: development\ntargets:\n  demo:\n    clientAuthentication: { secret: { value: "${secret} }\n`,
+    );
+
+    // Act
+    const error = (await loadConfigFile(path).catch((e: unknown) => e)) as ConfigError;
+
+    // Assess
+    expect(error.message).toMatch(/line 5, column 1: MISSING_CHAR \(.+\)/);
+    const everything = JSON.stringify({ message: error.message, ...describeError(error), issues: error.issues });
+    expect(everything).not.toContain(secret);
+    expect(everything).not.toContain('clientAuthentication');
   });
 
   it('fills env placeholders from the environment, and names the field of an unset one', async () => {
