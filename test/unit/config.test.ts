@@ -276,7 +276,11 @@ describe('loadConfigFile', () => {
 
     // Assess
     expect(error.message).toMatch(/line 5, column 1: MISSING_CHAR \(.+\)/);
-    const everything = JSON.stringify({ message: error.message, ...describeError(error), issues: error.issues });
+    const everything = JSON.stringify({
+      message: error.message,
+      ...describeError(error),
+      issues: error.issues,
+    });
     expect(everything).not.toContain(secret);
     expect(everything).not.toContain('clientAuthentication');
   });
