@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JWS_ALGORITHMS } from '../signing/algorithms.ts';
+import { linearPatternProblem } from './linear-pattern.ts';
 import { lookup } from './lookup.ts';
 import { transportAllowed } from './transport.ts';
 
@@ -196,23 +197,23 @@ export const target = z
 /** The RACF user id shape: 1-8 of A-Z, 0-9, #, $, @. A caller's default subject pattern. */
 export const RACF_SUBJECT_PATTERN = '^[A-Z0-9#$@]{1,8}$';
 
-const regularExpression = z.string().refine(
-  (source) => {
-    try {
-      new RegExp(source, 'u');
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { error: 'not a valid regular expression' },
-);
+/** Caller-facing patterns: RE2 syntax, refused at load unless they run in linear time. */
+const linearPattern = z
+  .string()
+  .min(1)
+  .max(1024)
+  .superRefine((source, ctx) => {
+    const problem = linearPatternProblem(source);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const callerGrant = z
   .object({
-    subjects: regularExpression
+    subjects: linearPattern
       .default(RACF_SUBJECT_PATTERN)
-      .describe('Regular expression of the subjects this caller may obtain tokens for; always anchored.'),
+      .describe(
+        'RE2 regular expression of the subjects this caller may obtain tokens for; always anchored, linear time.',
+      ),
     scopes: z
       .array(z.string().min(1))
       .default([])

@@ -4,6 +4,7 @@ import { lookup } from '../config/lookup.ts';
 import type { CallerConfig, CallerGrantConfig, GatewayConfig, SecretReference } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
+import { compileSubjectPattern, type SubjectPattern } from './subject-pattern.ts';
 
 /** What the HTTP layer found on the request; at most one credential is needed to identify a caller. */
 export interface CallerCredentials {
@@ -28,7 +29,7 @@ export interface TokenPolicyRequest {
 }
 
 interface CompiledGrant {
-  readonly subjects: RegExp;
+  readonly subjects: SubjectPattern;
   readonly scopes: ReadonlySet<string>;
   readonly audiences: ReadonlySet<string>;
   readonly resources: ReadonlySet<string>;
@@ -107,7 +108,7 @@ export class CallerPolicy {
     // Both as sent and as folded into `sub`: a pattern excluding ADMIN must not let `admin` become ADMIN,
     // nor `ß` become SS unchecked.
     const folded = foldSubject(request.subject, target.subject.case);
-    if (!grant.subjects.test(request.subject) || !grant.subjects.test(folded)) {
+    if (!grant.subjects.matches(request.subject) || !grant.subjects.matches(folded)) {
       throw denied(`caller "${caller.id}" may not obtain tokens for this subject on "${request.target}"`);
     }
     const defaults = new Set(splitScope(target.scope));
@@ -198,33 +199,14 @@ export function apiKeyHash(apiKey: string): string {
   return createHash('sha256').update(apiKey, 'utf8').digest('hex');
 }
 
-/**
- * Subject patterns are anchored whatever the configuration says (an unanchored CICS[0-9]+ would admit
- * SYSADM/CICS9). On a target that folds case, the user's identity is case-insensitive, so the pattern is
- * too: `^[A-Z0-9#$@]{1,8}$` admits CICSUSR1 for a target that maps it to cicsusr1@corp.example, and a
- * pattern excluding ADMIN excludes admin.
- */
+/** A caller's grant on one target, its subject pattern compiled for the target's case folding. */
 function compile(grant: CallerGrantConfig, folding: SubjectRule['case']): CompiledGrant {
   return {
-    subjects: subjectPattern(`^(?:${grant.subjects})$`, folding),
+    subjects: compileSubjectPattern(grant.subjects, folding),
     scopes: new Set(grant.scopes),
     audiences: new Set(grant.audiences),
     resources: new Set(grant.resources),
   };
-}
-
-/**
- * Case-insensitive matching without the `u` flag where the pattern allows it: that mode canonicalizes
- * with toUpperCase, as the folding of `sub` does, while `iu` would also let the Kelvin sign (U+212A)
- * through `[A-Z]`, and it survives folding into `sub` unchanged.
- */
-function subjectPattern(source: string, folding: SubjectRule['case']): RegExp {
-  if (folding === 'preserve') return new RegExp(source, 'u');
-  try {
-    return new RegExp(source, 'i');
-  } catch {
-    return new RegExp(source, 'iu'); // the pattern needs Unicode syntax (\p{…}, \u{…})
-  }
 }
 
 function arnMatches(pattern: string, arn: string): boolean {

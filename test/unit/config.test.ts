@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { configJsonSchema } from '#lib/config/json-schema.ts';
@@ -74,6 +74,20 @@ describe('parseConfig', () => {
       }),
       'targets.demo.assertion.clockSkewSeconds',
       /less than lifetimeSeconds/,
+    ],
+    [
+      'a subject pattern that cannot run in linear time (lookahead)',
+      (doc) => ({
+        ...doc,
+        callers: {
+          cics: {
+            apiKeys: [{ sha256: 'a'.repeat(64) }],
+            targets: { demo: { subjects: '(?!ADMIN$)[A-Z]{1,8}' } },
+          },
+        },
+      }),
+      'callers.cics.targets.demo.subjects',
+      /lookaround.*backreference.*\(\?!/,
     ],
     [
       'a non-URL token endpoint',
