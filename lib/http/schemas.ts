@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normalizeScope, SCOPE_CHARACTERS } from '../oauth/scope.ts';
 import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
 
 /**
@@ -29,9 +30,13 @@ export const tokenRequestBody = z
       .string()
       .min(1)
       .max(1024)
-      .regex(printable)
+      .regex(SCOPE_CHARACTERS)
+      .overwrite(normalizeScope)
+      .min(1, 'holds no scope token')
       .optional()
-      .describe('Space-separated scopes; the target default when omitted.'),
+      .describe(
+        'Space-separated scopes (RFC 6749 3.3 characters); extra spaces and repeats are dropped. The target default when omitted.',
+      ),
     audience: z
       .string()
       .min(1)

@@ -262,6 +262,24 @@ describe('tokenHandler', () => {
       });
     });
 
+    it('with extra spaces in the scope normalized before the policy and the server see it', async () => {
+      // Prepare
+      const event = tokenEvent(
+        { target: 'demo', subject: 'CICSUSR3', scope: '  demo.write   demo.read demo.write ' },
+        withKey(MAINFRAME_KEY),
+      );
+      const before = as.tokenRequests.length;
+
+      // Act
+      const response = await invoke(token, event);
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(as.tokenRequests.slice(before)).toMatchObject([
+        { status: 200, params: { scope: 'demo.write demo.read' } },
+      ]);
+    });
+
     it('when the audience and resource are on the caller allow-lists', async () => {
       // Prepare
       const event = tokenEvent(
@@ -640,6 +658,44 @@ describe('tokenHandler', () => {
         code: 'unsupported_media_type',
         event: () =>
           tokenEvent(valid, withKey(MAINFRAME_KEY, { headers: { 'content-type': 'application/jsonp' } })),
+      },
+      {
+        name: 'a body that is not valid UTF-8 (a Latin-1 é)',
+        code: 'invalid_request',
+        event: () => {
+          const event = tokenEvent(valid, withKey(MAINFRAME_KEY));
+          const bytes = Buffer.concat([
+            Buffer.from('{"target":"demo","subject":"CICS'),
+            Buffer.from([0xe9]),
+            Buffer.from('"}'),
+          ]);
+          return { ...event, body: bytes.toString('base64'), isBase64Encoded: true };
+        },
+      },
+      {
+        name: 'a field sent twice (JSON would silently keep the last)',
+        code: 'invalid_request',
+        event: () =>
+          tokenEvent('{"target":"demo","subject":"ADMIN1","subject":"CICSUSR1"}', withKey(MAINFRAME_KEY)),
+      },
+      {
+        name: 'a field sent twice, once escaped',
+        code: 'invalid_request',
+        event: () =>
+          tokenEvent(
+            '{"target":"demo","subject":"ADMIN1","\\u0073ubject":"CICSUSR1"}',
+            withKey(MAINFRAME_KEY),
+          ),
+      },
+      {
+        name: 'a scope with a tab (RFC 6749 3.3 scope tokens are NQCHAR)',
+        code: 'invalid_request',
+        event: () => tokenEvent({ ...valid, scope: 'demo.read\tdemo.write' }, withKey(MAINFRAME_KEY)),
+      },
+      {
+        name: 'a scope of spaces only',
+        code: 'invalid_request',
+        event: () => tokenEvent({ ...valid, scope: '   ' }, withKey(MAINFRAME_KEY)),
       },
       {
         name: 'a body over 16 KiB',
