@@ -81,7 +81,18 @@ export const signingKey = z.discriminatedUnion('type', [kmsSigningKey, localSign
 
 export const clientAuthentication = z.discriminatedUnion('method', [
   z.object({ method: z.literal('none') }).strict(),
-  z.object({ method: z.literal('client_secret_basic'), secret: secretReference }).strict(),
+  z
+    .object({
+      method: z.literal('client_secret_basic'),
+      secret: secretReference,
+      encoding: z
+        .enum(['form', 'raw'])
+        .default('form')
+        .describe(
+          'form: form-urlencode id and secret (RFC 6749 2.3.1; unreserved characters never escaped); raw: send them as they are, for servers that do not decode.',
+        ),
+    })
+    .strict(),
   z.object({ method: z.literal('client_secret_post'), secret: secretReference }).strict(),
   z
     .object({
@@ -389,6 +400,10 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
         const message = 'audience issuer needs issuer';
         ctx.addIssue({ code: 'custom', path: at('clientAuthentication', 'audience'), message });
       }
+    }
+    if (auth.method === 'client_secret_basic' && auth.encoding === 'raw' && t.clientId.includes(':')) {
+      const message = 'a client id with ":" cannot be sent raw in Basic (RFC 7617): use encoding form';
+      ctx.addIssue({ code: 'custom', path: at('clientId'), message });
     }
     if (t.grant === 'password' && !t.password) {
       ctx.addIssue({
