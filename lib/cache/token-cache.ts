@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { AuthorizationServerError } from '../errors.ts';
+import { AuthorizationServerError, GatewayError } from '../errors.ts';
 import type { ExchangeRequest, ExchangeResult, TokenExchanger } from '../oauth/token-exchanger.ts';
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../oauth/token-response.ts';
 import type { CachedRefusal, CachedToken, CacheEntry } from './cache-entry.ts';
 import { cacheKey, tokenHash } from './cache-key.ts';
 import type { MemoryTokenStore } from './memory-token-store.ts';
@@ -294,13 +295,16 @@ export class TokenCache {
 
   private toCachedToken(result: ExchangeResult): CachedToken {
     const now = this.now();
+    const lifetime = this.lifetimeSeconds(result);
+    // Never served: the caller could not use it (a server's expires_in of 0 is refused earlier).
+    if (lifetime <= 0) throw new GatewayError('ERR_AS_RESPONSE_INVALID', 'the token has already expired');
     return {
       kind: 'token',
       accessToken: result.token.accessToken,
       tokenType: result.token.tokenType,
       scope: result.token.scope ?? '',
       refreshToken: result.token.refreshToken,
-      expiresAt: now + this.lifetimeSeconds(result) * 1000,
+      expiresAt: now + lifetime * 1000,
       obtainedAt: now,
     };
   }
@@ -310,7 +314,9 @@ export class TokenCache {
     if (result.token.expiresIn !== undefined) return result.token.expiresIn;
     try {
       const { exp } = decodeJwt(result.token.accessToken);
-      if (typeof exp === 'number') return Math.max(0, exp - Math.floor(this.now() / 1000));
+      if (typeof exp === 'number') {
+        return Math.min(MAX_TOKEN_LIFETIME_SECONDS, Math.max(0, exp - Math.floor(this.now() / 1000)));
+      }
     } catch {
       // Opaque token.
     }
