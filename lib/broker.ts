@@ -57,7 +57,10 @@ export class TokenBroker {
       this.deps.policy.authorize(outcome.caller, request);
       outcome.cache = 'miss';
       const started = this.now();
-      const result = await this.deps.cache.get(request).catch((error: unknown) => {
+      const caller = outcome.caller;
+      const grantedScopeAllowed = (token: { scope: string }): boolean =>
+        this.deps.policy.allowsGrantedScope(caller, request, token.scope);
+      const result = await this.deps.cache.get(request, grantedScopeAllowed).catch((error: unknown) => {
         if (error instanceof AuthorizationServerError && error.fromCache) outcome.cache = 'hit';
         throw error;
       });

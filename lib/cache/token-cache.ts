@@ -105,7 +105,16 @@ export class TokenCache {
     this.refreshAheadMs = (this.settings.refreshAheadSeconds + jitter) * 1000;
   }
 
-  async get(request: ExchangeRequest): Promise<CachedTokenResult> {
+  /**
+   * @param storable Whether a token obtained by this request may be cached: the broker passes the
+   *   caller policy's granted-scope check, so a token the policy refuses is never kept (it would be
+   *   refused from the cache for its whole life, even after the server is fixed, and a caller cannot
+   *   DELETE a token it never received).
+   */
+  async get(
+    request: ExchangeRequest,
+    storable: (token: CachedToken) => boolean = () => true,
+  ): Promise<CachedTokenResult> {
     const identity = this.deps.exchanger.cacheIdentity(request);
     const key = cacheKey(identity);
     const local = await this.deps.local.get(key);
@@ -115,7 +124,7 @@ export class TokenCache {
     let flight = this.flights.get(key);
     const leader = !flight;
     if (!flight) {
-      flight = this.fly(key, request, local).finally(() => this.flights.delete(key));
+      flight = this.fly(key, request, local, storable).finally(() => this.flights.delete(key));
       this.flights.set(key, flight);
     }
     const { token, cache, exchange } = await flight;
@@ -159,7 +168,12 @@ export class TokenCache {
     return { token: entry, cache: 'hit' };
   }
 
-  private async fly(key: string, request: ExchangeRequest, local: CacheEntry | undefined): Promise<Flight> {
+  private async fly(
+    key: string,
+    request: ExchangeRequest,
+    local: CacheEntry | undefined,
+    storable: (token: CachedToken) => boolean,
+  ): Promise<Flight> {
     const shared = await this.shared('GetItem', (store) => store.get(key));
     // When the shared layer answers, it is the truth: what it holds (memory may hold a token invalidated
     // elsewhere), or nothing. When it failed (null), memory is all there is, and it is trusted for another
@@ -170,9 +184,9 @@ export class TokenCache {
     // A token too close to expiry is not served, but its refresh token may renew it without a signature.
     const previous = entry?.kind === 'token' ? entry : undefined;
     const current = previous && previous.expiresAt - this.now() > this.minRemainingMs ? previous : undefined;
-    if (!current) return { ...(await this.obtain(key, request, previous)), cache: 'miss' };
+    if (!current) return { ...(await this.obtain(key, request, previous, storable)), cache: 'miss' };
     try {
-      return { ...(await this.obtain(key, request, current)), cache: 'refresh' };
+      return { ...(await this.obtain(key, request, current, storable)), cache: 'refresh' };
     } catch (error) {
       // The server refusing this user is a decision, not an outage: no stale token after it.
       if (error instanceof AuthorizationServerError && error.error === 'invalid_grant') throw error;
@@ -186,6 +200,7 @@ export class TokenCache {
     key: string,
     request: ExchangeRequest,
     previous: CachedToken | undefined,
+    storable: (token: CachedToken) => boolean,
   ): Promise<Omit<Flight, 'cache'>> {
     const holder = `${this.instance}/${randomUUID()}`;
     const leased = await this.shared('PutItem (lease)', (store) =>
@@ -196,7 +211,7 @@ export class TokenCache {
       if (awaited) return { token: awaited };
     }
     try {
-      return await this.exchangeAndStore(key, request, previous);
+      return await this.exchangeAndStore(key, request, previous, storable);
     } finally {
       if (leased === true)
         await this.shared('DeleteItem (lease)', (store) => store.releaseLease(key, holder));
@@ -234,6 +249,7 @@ export class TokenCache {
     key: string,
     request: ExchangeRequest,
     previous: CachedToken | undefined,
+    storable: (token: CachedToken) => boolean,
   ): Promise<Omit<Flight, 'cache'>> {
     let result: ExchangeResult;
     try {
@@ -254,7 +270,7 @@ export class TokenCache {
       throw error;
     }
     const token = this.toCachedToken(result);
-    if (token.expiresAt - this.now() > this.minRemainingMs) await this.store(key, token);
+    if (token.expiresAt - this.now() > this.minRemainingMs && storable(token)) await this.store(key, token);
     return { token, exchange: result };
   }
 

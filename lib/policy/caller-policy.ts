@@ -129,12 +129,21 @@ export class CallerPolicy {
    * scope is handed out.
    */
   authorizeGrantedScope(caller: Caller, request: TokenPolicyRequest, granted: string): void {
+    const extra = this.scopeBeyondGrant(caller, request, granted);
+    if (extra.length > 0)
+      throw denied(`the authorization server granted scope not allowed: ${extra.join(' ')}`);
+  }
+
+  /** `authorizeGrantedScope` as a predicate: whether a token with this granted scope may be kept. */
+  allowsGrantedScope(caller: Caller, request: TokenPolicyRequest, granted: string): boolean {
+    return this.scopeBeyondGrant(caller, request, granted).length === 0;
+  }
+
+  private scopeBeyondGrant(caller: Caller, request: TokenPolicyRequest, granted: string): string[] {
     const target = lookup(this.config.targets, request.target);
     const grant = this.grants.get(caller.id)?.get(request.target);
     const defaults = new Set(splitScope(target?.scope));
-    const extra = splitScope(granted).filter((s) => !grant?.scopes.has(s) && !defaults.has(s));
-    if (extra.length > 0)
-      throw denied(`the authorization server granted scope not allowed: ${extra.join(' ')}`);
+    return splitScope(granted).filter((s) => !grant?.scopes.has(s) && !defaults.has(s));
   }
 
   /**

@@ -46,7 +46,12 @@ beforeEach(() => {
         maxRetries: 1,
       },
     },
-    callers: { batch: { apiKeys: [{ sha256: apiKeyHash(API_KEY) }], targets: { hostile: {} } } },
+    callers: {
+      batch: {
+        apiKeys: [{ sha256: apiKeyHash(API_KEY) }],
+        targets: { hostile: { scopes: ['orders.read'] } },
+      },
+    },
   });
   gateway = createGateway(config, { audit: { record: () => undefined } });
 });
@@ -280,6 +285,32 @@ describe('A hostile authorization server', () => {
       const logText = logged.join('');
       expect(logText).not.toContain('\\r\\nFORGED');
       expect(logText).not.toContain('x'.repeat(300));
+    });
+  });
+
+  describe('cannot leave a token the caller can never get rid of', () => {
+    it('does not cache a token whose granted scope the policy refuses: once the server is fixed, the next request reaches it', async () => {
+      // Prepare: the server grants more than the caller may have, then is fixed.
+      const before = hostile.requests;
+      hostile.answer((n) => {
+        const fixed = n - before > 1;
+        return bearer(fixed ? 'token-fixed' : 'token-too-wide', {
+          scope: fixed ? 'orders.read' : 'orders.read admin',
+        });
+      });
+
+      // Act
+      const refused = await request();
+      const fixed = await request();
+
+      // Assess
+      expect({ status: refused.status, error: refused.json.error }).toEqual({
+        status: 403,
+        error: 'access_denied',
+      });
+      expect(hostile.requests - before).toBe(2);
+      expect(fixed.status).toBe(200);
+      expect(fixed.json).toMatchObject({ access_token: 'token-fixed', scope: 'orders.read' });
     });
   });
 });
