@@ -28,7 +28,10 @@ export type GatewayErrorCode =
   | 'ERR_SECRET_NOT_FOUND'
   /** Secrets Manager could not be reached or refused us. */
   | 'ERR_SECRET_UNAVAILABLE'
-  /** The shared token cache (DynamoDB, its KMS key) failed; the gateway falls back to exchanging. */
+  /**
+   * The shared token cache (DynamoDB, its KMS key) failed. Token requests fall back to exchanging; an
+   * invalidation cannot, and reports it.
+   */
   | 'ERR_CACHE_UNAVAILABLE'
   /** The authorization server answered with an OAuth error (RFC 6749 5.2). */
   | 'ERR_AS_REJECTED'

@@ -95,6 +95,7 @@ export class TokenCache {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly instance = randomUUID();
+  private readonly tombstones = new Tombstones();
 
   constructor(private readonly deps: TokenCacheDependencies) {
     this.settings = { ...DEFAULT_CACHE_SETTINGS, ...deps.settings };
@@ -140,8 +141,16 @@ export class TokenCache {
     const key = cacheKey(this.deps.exchanger.cacheIdentity(request));
     const hash = tokenHash(accessToken);
     const local = await this.deps.local.delete(key, hash);
+    if (!this.deps.shared) return local;
+    this.tombstones.add(key, hash, this.now() + MAX_TOKEN_LIFETIME_SECONDS * 1000);
     const shared = await this.shared('DeleteItem', (store) => store.delete(key, hash));
-    return local || shared === true;
+    if (shared === null) {
+      // The shared item may survive, and other instances may serve it: "invalidated" would be untrue.
+      // The tombstone keeps this instance from serving it, and deletes it once the table answers again.
+      throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'the shared token cache could not drop the token');
+    }
+    this.tombstones.delete(key);
+    return local || shared;
   }
 
   /**
@@ -174,7 +183,7 @@ export class TokenCache {
     local: CacheEntry | undefined,
     storable: (token: CachedToken) => boolean,
   ): Promise<Flight> {
-    const shared = await this.shared('GetItem', (store) => store.get(key));
+    const shared = await this.withoutTombstoned(key, await this.shared('GetItem', (store) => store.get(key)));
     // When the shared layer answers, it is the truth: what it holds (memory may hold a token invalidated
     // elsewhere), or nothing. When it failed (null), memory is all there is, and it is trusted for another
     // localMaxAgeSeconds rather than asking the failing table on every request.
@@ -193,6 +202,25 @@ export class TokenCache {
       this.observer.servedStale(error);
       return { token: current, cache: 'stale' };
     }
+  }
+
+  /**
+   * A shared entry holding a token this instance was told to drop while the table was unreachable is
+   * deleted now and read as absent: the invalidation wins on recovery.
+   */
+  private async withoutTombstoned(
+    key: string,
+    entry: CacheEntry | undefined | null,
+  ): Promise<CacheEntry | undefined | null> {
+    const hash = this.tombstones.get(key, this.now());
+    if (hash === undefined || entry?.kind !== 'token') return entry;
+    if (tokenHash(entry.accessToken) !== hash) {
+      this.tombstones.delete(key); // the table already holds another token: the refused one is gone
+      return entry;
+    }
+    const deleted = await this.shared('DeleteItem', (store) => store.delete(key, hash));
+    if (deleted !== null) this.tombstones.delete(key);
+    return undefined;
   }
 
   /** Exchanges, or waits for the instance holding the lease to do it. */
@@ -229,7 +257,10 @@ export class TokenCache {
     const deadline = this.now() + Math.min(this.settings.leaseWaitMs, remaining / 2);
     while (this.now() < deadline) {
       await this.sleep(this.settings.leasePollMs);
-      const entry = await this.shared('GetItem', (store) => store.get(key));
+      const entry = await this.withoutTombstoned(
+        key,
+        await this.shared('GetItem', (store) => store.get(key)),
+      );
       if (entry === undefined) continue;
       if (entry === null) return undefined; // the shared layer failed: stop waiting on it
       if (entry.kind === 'refusal') {
@@ -346,4 +377,35 @@ export class TokenCache {
 
 function refusalError(entry: CachedRefusal): AuthorizationServerError {
   return new AuthorizationServerError(entry.error, entry.errorDescription, entry.status, { fromCache: true });
+}
+
+/**
+ * Tokens invalidated while the shared layer could not be reached, by cache key: the hash of the refused
+ * token and until when it matters (no token is kept longer). Bounded: one entry per key, oldest dropped
+ * first; losing one only means the token can come back, as it could before tombstones.
+ */
+class Tombstones {
+  private readonly entries = new Map<string, { hash: string; until: number }>();
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  add(key: string, hash: string, until: number): void {
+    this.entries.delete(key);
+    this.entries.set(key, { hash, until });
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+  }
+
+  get(key: string, now: number): string | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.until <= now) this.entries.delete(key);
+    return entry && entry.until > now ? entry.hash : undefined;
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
 }

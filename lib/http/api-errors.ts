@@ -31,6 +31,10 @@ export const API_ERRORS = {
     status: 503,
     meaning: 'The signing key could not be used (KMS unavailable, disabled).',
   },
+  cache_unavailable: {
+    status: 503,
+    meaning: 'DELETE only: the shared token cache could not be reached to drop the token; retry.',
+  },
   secrets_unavailable: {
     status: 503,
     meaning: "A client secret or the caller's API key hash could not be read (Secrets Manager).",
@@ -104,8 +108,8 @@ function fromGatewayError(error: GatewayError): ApiError {
     case 'ERR_CONFIG_INVALID':
       return new ApiError('gateway_misconfigured', 'the gateway configuration is invalid', cause);
     case 'ERR_CACHE_UNAVAILABLE':
-      // The cache degrades to direct exchanges, so this reaches a caller only through a bug.
-      return new ApiError('internal_error', 'the token cache failed', cause);
+      // Token requests degrade to direct exchanges; only an invalidation needs the shared layer.
+      return new ApiError('cache_unavailable', 'the shared token cache could not be reached', cause);
   }
 }
 

@@ -56,6 +56,9 @@ const TOKEN_ERRORS: ApiErrorCode[] = [
   'signing_unavailable',
 ];
 
+/** DELETE also drops the token from the shared cache, which may be unreachable. */
+const INVALIDATION_ERRORS: ApiErrorCode[] = [...REQUEST_ERRORS, 'cache_unavailable'];
+
 /** The OpenAPI 3 document of the v1 API, generated from the same schemas the handlers validate with. */
 export function openApiDocument(version: string): Record<string, unknown> {
   return {
@@ -105,7 +108,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
               description: 'Whether the cached token was dropped',
               content: json('TokenInvalidationResponse'),
             },
-            ...errorResponses(REQUEST_ERRORS),
+            ...errorResponses(INVALIDATION_ERRORS),
           },
         },
       },
