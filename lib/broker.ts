@@ -61,7 +61,11 @@ export class TokenBroker {
       const grantedScopeAllowed = (token: { scope: string }): boolean =>
         this.deps.policy.allowsGrantedScope(caller, request, token.scope);
       const result = await this.deps.cache.get(request, grantedScopeAllowed).catch((error: unknown) => {
-        if (error instanceof AuthorizationServerError && error.fromCache) outcome.cache = 'hit';
+        if (error instanceof AuthorizationServerError) {
+          if (error.fromCache) outcome.cache = 'hit';
+          outcome.mappedSubject = error.sent?.mappedSubject;
+          outcome.assertion = error.sent?.assertion;
+        }
         throw error;
       });
       outcome.cache = result.cache;

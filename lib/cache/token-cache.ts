@@ -119,8 +119,19 @@ export class TokenCache {
     const identity = this.deps.exchanger.cacheIdentity(request);
     const key = cacheKey(identity);
     const local = await this.deps.local.get(key);
+    const withSubject = (error: unknown): never => {
+      // A remembered refusal sent nothing this time; the audit still names the user it was for.
+      if (error instanceof AuthorizationServerError && error.fromCache) {
+        error.sent = { mappedSubject: identity.subject };
+      }
+      throw error;
+    };
     if (local && this.answersAlone(local) && this.confirmedRecently(key)) {
-      return { ...this.serve(local), mappedSubject: identity.subject };
+      try {
+        return { ...this.serve(local), mappedSubject: identity.subject };
+      } catch (error) {
+        withSubject(error);
+      }
     }
     let flight = this.flights.get(key);
     const leader = !flight;
@@ -128,7 +139,7 @@ export class TokenCache {
       flight = this.fly(key, request, local, storable).finally(() => this.flights.delete(key));
       this.flights.set(key, flight);
     }
-    const { token, cache, exchange } = await flight;
+    const { token, cache, exchange } = await flight.catch(withSubject);
     // Only the request that started the flight reports its exchange: the others did not sign anything.
     return { token, cache, mappedSubject: identity.subject, exchange: leader ? exchange : undefined };
   }

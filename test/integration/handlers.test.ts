@@ -773,6 +773,52 @@ describe('tokenHandler', () => {
       expect(audit.at(-1)).toMatchObject({ outcome: 'invalid_grant', upstream_error: 'invalid_grant' });
     });
 
+    it('audits a refused grant with the assertion the server refused, and its negative-cache repeat with the mapped subject', async () => {
+      // Prepare
+      const event = tokenEvent({ target: 'untrusted', subject: 'AUDIT1' }, withKey(MAINFRAME_KEY));
+      const repeat = tokenEvent({ target: 'untrusted', subject: 'AUDIT1' }, withKey(MAINFRAME_KEY));
+      const before = as.tokenRequests.length;
+
+      // Act
+      await invoke(token, event);
+      await invoke(token, repeat);
+
+      // Assess
+      const sent = decodeJwt(as.tokenRequests[before]!.params.assertion!);
+      expect(as.tokenRequests.length - before).toBe(1);
+      expect(audit.find((e) => e.request_id === event.requestContext.requestId)).toMatchObject({
+        outcome: 'invalid_grant',
+        assertion_jti: sent.jti,
+        assertion_aud: sent.aud,
+        mapped_subject: 'audit1@corp.example',
+      });
+      expect(audit.find((e) => e.request_id === repeat.requestContext.requestId)).toMatchObject({
+        outcome: 'invalid_grant',
+        cache: 'hit',
+        assertion_jti: null,
+        mapped_subject: 'audit1@corp.example',
+      });
+    });
+
+    it('audits a refused client (invalid_client) with the assertion that was sent', async () => {
+      // Prepare
+      const event = tokenEvent({ target: 'wrong-secret', subject: 'AUDIT2' }, withKey(MAINFRAME_KEY));
+      const before = as.tokenRequests.length;
+
+      // Act
+      await invoke(token, event);
+
+      // Assess
+      const sent = decodeJwt(as.tokenRequests[before]!.params.assertion!);
+      expect(audit.find((e) => e.request_id === event.requestContext.requestId)).toMatchObject({
+        outcome: 'upstream_misconfigured',
+        upstream_error: 'invalid_client',
+        assertion_jti: sent.jti,
+        assertion_aud: sent.aud,
+        mapped_subject: 'audit2@corp.example',
+      });
+    });
+
     it("refuses a token the server granted beyond the caller's scopes (no scope asked, server default)", async () => {
       // Prepare: the target sets no default scope, so the server grants the client's whole registration.
       const event = tokenEvent({ target: 'server-scope', subject: 'SCOPE1' }, withKey(MAINFRAME_KEY));
