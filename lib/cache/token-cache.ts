@@ -8,7 +8,12 @@ import { cacheKey, tokenHash } from './cache-key.ts';
 import type { MemoryTokenStore } from './memory-token-store.ts';
 import type { TokenStore } from './token-store.ts';
 
-export type CacheStatus = 'hit' | 'miss' | 'refresh' | 'stale';
+/**
+ * What the cache did for a request: served a cached token (`hit`), obtained one (`miss`), renewed one
+ * near expiry (`refresh`), served one whose renewal failed (`stale`), or waited while another instance
+ * obtained it and served that (`collapsed`: this request caused no exchange).
+ */
+export type CacheStatus = 'hit' | 'miss' | 'refresh' | 'stale' | 'collapsed';
 
 export interface TokenCacheSettings {
   /** A token is served only while it has more than this left. */
@@ -76,6 +81,13 @@ interface Flight {
   readonly token: CachedToken;
   readonly cache: CacheStatus;
   readonly exchange?: ExchangeResult | undefined;
+}
+
+/** What obtaining a token gave: the token and, if this flight did not exchange itself, `collapsed`. */
+interface Obtained {
+  readonly token: CachedToken;
+  readonly exchange?: ExchangeResult | undefined;
+  readonly collapsed?: boolean;
 }
 
 const noObserver: TokenCacheObserver = { degraded: () => undefined, servedStale: () => undefined };
@@ -204,9 +216,9 @@ export class TokenCache {
     // A token too close to expiry is not served, but its refresh token may renew it without a signature.
     const previous = entry?.kind === 'token' ? entry : undefined;
     const current = previous && previous.expiresAt - this.now() > this.minRemainingMs ? previous : undefined;
-    if (!current) return { ...(await this.obtain(key, request, previous, storable)), cache: 'miss' };
+    if (!current) return flightOf(await this.obtain(key, request, previous, storable), 'miss');
     try {
-      return { ...(await this.obtain(key, request, current, storable)), cache: 'refresh' };
+      return flightOf(await this.obtain(key, request, current, storable), 'refresh');
     } catch (error) {
       // The server refusing this user is a decision, not an outage: no stale token after it.
       if (error instanceof AuthorizationServerError && error.error === 'invalid_grant') throw error;
@@ -240,14 +252,14 @@ export class TokenCache {
     request: ExchangeRequest,
     previous: CachedToken | undefined,
     storable: (token: CachedToken) => boolean,
-  ): Promise<Omit<Flight, 'cache'>> {
+  ): Promise<Obtained> {
     const holder = `${this.instance}/${randomUUID()}`;
     const leased = await this.shared('PutItem (lease)', (store) =>
       store.acquireLease(key, holder, this.settings.leaseTtlMs),
     );
     if (leased === false) {
       const awaited = await this.awaitHolder(key, previous, request.deadline);
-      if (awaited) return { token: awaited };
+      if (awaited) return { token: awaited, collapsed: true };
     }
     try {
       return await this.exchangeAndStore(key, request, previous, storable);
@@ -419,4 +431,8 @@ class Tombstones {
   delete(key: string): void {
     this.entries.delete(key);
   }
+}
+
+function flightOf({ token, exchange, collapsed }: Obtained, status: CacheStatus): Flight {
+  return { token, exchange, cache: collapsed ? 'collapsed' : status };
 }

@@ -17,7 +17,7 @@ export interface AuditEvent {
   readonly outcome: string;
   /** The authorization server's own error code, when it refused. */
   readonly upstream_error: string | null;
-  readonly cache: 'hit' | 'miss' | 'refresh' | 'stale' | 'bypass';
+  readonly cache: 'hit' | 'miss' | 'refresh' | 'stale' | 'collapsed' | 'bypass';
   readonly latency_ms: number;
 }
 

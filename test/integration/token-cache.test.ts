@@ -170,6 +170,15 @@ function countGetItems(): { readonly count: number; stop(): void } {
   };
 }
 
+/** Resolves once some instance holds an exchange lease in the table. */
+async function leaseTaken(): Promise<void> {
+  for (;;) {
+    const { Items = [] } = await dynamo.client.send(new ScanCommand({ TableName: dynamo.tableName }));
+    if (Items.some((item) => Object.values(item).some((value) => value.S?.startsWith('lease#')))) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 function tokenRequestsSince(before: number): number {
   return as.tokenRequests.length - before;
 }
@@ -216,6 +225,25 @@ describe('TokenCache', () => {
       );
       expect(requests).toBeLessThanOrEqual(1);
       expect(new Set(results.map((r) => r.token.accessToken)).size).toBe(1);
+    });
+
+    it("reports a request that waited for another instance's exchange as collapsed, not miss", async () => {
+      // Prepare: A's exchange is slow, so B finds A's lease and waits for its token.
+      const a = instance({ tokenEndpoint: `${proxy.origin}/token` });
+      const b = instance({ settings: { leaseWaitMs: 20_000 } });
+      proxy.inject({ kind: 'delay', ms: 1_000 });
+      const first = a.cache.get({ target: 'demo', subject: 'LEASE1' });
+      await leaseTaken();
+
+      // Act
+      const waited = await b.cache.get({ target: 'demo', subject: 'LEASE1' });
+
+      // Assess
+      const exchanged = await first;
+      expect(exchanged.cache).toBe('miss');
+      expect(waited.cache).toBe('collapsed');
+      expect(waited.token.accessToken).toBe(exchanged.token.accessToken);
+      expect(waited.exchange).toBeUndefined();
     });
 
     it('answers a second request from memory without the AS or DynamoDB', async () => {
