@@ -11,8 +11,9 @@ export interface IssuedToken {
   readonly expiresIn: number;
   /** Seconds since the epoch. */
   readonly expiresAt: number;
+  /** Empty when nothing was granted (the HTTP answer then omits it). */
   readonly scope: string;
-  /** What the cache did: `hit`, `miss`, `refresh` or `stale`. */
+  /** What the cache did: `hit`, `miss`, `refresh`, `stale` or `collapsed`. */
   readonly cache: CacheStatus;
 }
 

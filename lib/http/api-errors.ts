@@ -116,7 +116,8 @@ function fromGatewayError(error: GatewayError): ApiError {
 function fromAuthorizationServer(error: AuthorizationServerError): ApiError {
   // The server's own words go to the caller, but never an assertion or token it may have quoted.
   const detail = redactJwts(`${error.error}${error.errorDescription ? `: ${error.errorDescription}` : ''}`);
-  const cause = { cause: error };
+  // A remembered refusal (negative cache) says so, as a token from the cache does.
+  const cause = { cause: error, ...(error.fromCache ? { headers: { 'cache-status': 'hit' } } : {}) };
   if (error.error === 'invalid_grant') {
     return new ApiError('invalid_grant', `the authorization server refused the grant (${detail})`, cause);
   }

@@ -80,7 +80,12 @@ export const tokenResponseBody = z
     token_type: z.string().max(32).describe('Bearer (or as the authorization server said).'),
     expires_in: z.number().int().describe('Seconds until the token expires.'),
     expires_at: z.number().int().describe('Expiry as seconds since 1970-01-01T00:00:00Z.'),
-    scope: z.string().max(1024).describe('The scope granted (may be empty).'),
+    scope: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe('The scope granted; absent when no scope was asked for and the server granted none.'),
   })
   .strict();
 

@@ -282,6 +282,9 @@ describe('A hostile authorization server', () => {
       // The refusal is remembered (negative cache) in its cleaned, cut form.
       expect(hostile.requests - before).toBe(1);
       expect(second.json.error_description).toBe(shown);
+      // The repeat was answered from the negative cache, and says so; the first came from the server.
+      expect(second.raw.headers?.['cache-status']).toBe('hit');
+      expect(first.raw.headers?.['cache-status']).toBeUndefined();
       const logText = logged.join('');
       expect(logText).not.toContain('\\r\\nFORGED');
       expect(logText).not.toContain('x'.repeat(300));
@@ -311,6 +314,21 @@ describe('A hostile authorization server', () => {
       expect(hostile.requests - before).toBe(2);
       expect(fixed.status).toBe(200);
       expect(fixed.json).toMatchObject({ access_token: 'token-fixed', scope: 'orders.read' });
+    });
+  });
+
+  describe('small contract points', () => {
+    it('omits scope from the answer when nobody asked for one and the server granted none', async () => {
+      // Prepare
+      hostile.answer(() => bearer('no-scope-token'));
+
+      // Act
+      const response = await request();
+
+      // Assess
+      expect(response.status).toBe(200);
+      expect(response.json.access_token).toBe('no-scope-token');
+      expect(response.json).not.toHaveProperty('scope');
     });
   });
 });
