@@ -229,7 +229,8 @@ export class TokenCache {
 
   /**
    * A shared entry holding a token this instance was told to drop while the table was unreachable is
-   * deleted now and read as absent: the invalidation wins on recovery.
+   * deleted now, and read as `null` (nothing usable from the shared layer: memory, which no longer holds
+   * the refused token, decides): the invalidation wins on recovery.
    */
   private async withoutTombstoned(
     key: string,
@@ -243,7 +244,7 @@ export class TokenCache {
     }
     const deleted = await this.shared('DeleteItem', (store) => store.delete(key, hash));
     if (deleted !== null) this.tombstones.delete(key);
-    return undefined;
+    return null;
   }
 
   /** Exchanges, or waits for the instance holding the lease to do it. */
