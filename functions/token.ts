@@ -1,10 +1,19 @@
-// POST /v1/token and DELETE /v1/token — see lib/http/handlers.ts.
+// POST /v1/token, DELETE /v1/token (lib/http/handlers.ts) and ANY /v1/call/{target}/{path+}, proxy mode
+// (lib/http/call-handler.ts): one function, because a proxied call is a token request plus one HTTP call,
+// with the same permissions and the same in-memory token cache (docs/ARCHITECTURE.md, "Deployment").
+import type { Context } from 'aws-lambda';
 import { gatewayFromEnvironment } from '#lib/composition.ts';
+import { CALL_ROUTE_KEY, callHandler } from '#lib/http/call-handler.ts';
 import { tokenHandler } from '#lib/http/handlers.ts';
+import type { HttpEvent } from '#lib/http/middleware.ts';
 
 const gateway = gatewayFromEnvironment();
 // Load and validate the configuration during Lambda init: a bad one fails the cold start, with the log
 // line "gateway configuration invalid", instead of the first request.
 await gateway();
 
-export const handler = tokenHandler(gateway);
+const token = tokenHandler(gateway);
+const call = callHandler(gateway);
+
+export const handler = (event: HttpEvent, context: Context) =>
+  event.requestContext?.routeKey === CALL_ROUTE_KEY ? call(event, context) : token(event, context);

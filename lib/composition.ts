@@ -20,6 +20,8 @@ import { describeError, logger } from './observability/logger.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
 import type { AuditLog } from './policy/audit.ts';
 import { CallerPolicy } from './policy/caller-policy.ts';
+import { ApiProxy } from './proxy/api-proxy.ts';
+import type { UpstreamTransport } from './proxy/upstream-client.ts';
 import { SecretResolver } from './secrets/resolve-secret.ts';
 import { SecretsManagerStore } from './secrets/secrets-manager-store.ts';
 import { SigningKeyRing } from './signing/key-ring.ts';
@@ -48,6 +50,8 @@ export interface Gateway {
   readonly exchanger: TokenExchanger;
   readonly cache: TokenCache;
   readonly broker: TokenBroker;
+  /** Proxy mode (/v1/call): the broker's tokens attached to calls to the targets' APIs. */
+  readonly proxy: ApiProxy;
 }
 
 /** DynamoDB must never slow a request much: short timeouts, one retry, then the cache degrades. */
@@ -63,6 +67,8 @@ export interface GatewayDependencies {
   readonly env?: NodeJS.ProcessEnv;
   readonly metrics?: GatewayMetrics;
   readonly audit?: AuditLog;
+  /** How proxied APIs are called; node:http(s) by default. */
+  readonly upstream?: UpstreamTransport;
 }
 
 /** Audit events go to the JSON log, one line each, under a fixed message for log queries. */
@@ -101,20 +107,18 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
   const exchanger = new TokenExchanger({ config, keyRing, secrets, fetch: deps.fetch });
   const cache = createCache(config.cache, exchanger, kmsClient, metrics, deps.aws?.dynamodb);
-  const broker = new TokenBroker({
-    policy: new CallerPolicy(config, secrets, {
-      onApiKeyError: (caller, error) =>
-        logger.error('an API key hash could not be read: that key is refused', {
-          caller,
-          ...describeError(error),
-        }),
-    }),
-    cache,
-    classify: (error) => toApiError(error).code,
-    audit: deps.audit ?? loggerAudit,
-    metrics,
+  const policy = new CallerPolicy(config, secrets, {
+    onApiKeyError: (caller, error) =>
+      logger.error('an API key hash could not be read: that key is refused', {
+        caller,
+        ...describeError(error),
+      }),
   });
-  return { config, keyRing, exchanger, cache, broker };
+  const classify = (error: unknown) => toApiError(error).code;
+  const audit = deps.audit ?? loggerAudit;
+  const broker = new TokenBroker({ policy, cache, classify, audit, metrics });
+  const proxy = new ApiProxy({ config, policy, broker, audit, metrics, classify, transport: deps.upstream });
+  return { config, keyRing, exchanger, cache, broker, proxy };
 }
 
 function createCache(

@@ -18,6 +18,12 @@ export interface GatewayMetrics {
   cacheResult(result: string): void;
   /** A shared cache operation failed and the request went on without it. */
   cacheDegraded(operation: string): void;
+  /** A proxied call ended: `success` (whatever the API answered) or the API error code. */
+  call(outcome: string): void;
+  /** The proxied API refused the token with 401: it was dropped and the call retried once. */
+  callRetried(): void;
+  /** How long the proxied API took to answer (per attempt). */
+  apiLatency(ms: number): void;
 }
 
 /**
@@ -42,5 +48,15 @@ export const powertoolsMetrics: GatewayMetrics = {
   cacheDegraded(operation) {
     metrics.addMetric('CacheDegraded', MetricUnit.Count, 1);
     void operation; // the log line names it; a metric per DynamoDB operation would be noise
+  },
+  call(outcome) {
+    metrics.addMetric('CallRequests', MetricUnit.Count, 1);
+    if (outcome !== 'success') metrics.addMetric(`CallError.${outcome}`, MetricUnit.Count, 1);
+  },
+  callRetried() {
+    metrics.addMetric('CallTokenRetries', MetricUnit.Count, 1);
+  },
+  apiLatency(ms) {
+    metrics.addMetric('ApiLatency', MetricUnit.Milliseconds, ms);
   },
 };
