@@ -321,7 +321,7 @@ export const target = z
 /** The RACF user id shape: 1-8 of A-Z, 0-9, #, $, @. A caller's default subject pattern. */
 export const RACF_SUBJECT_PATTERN = '^[A-Z0-9#$@]{1,8}$';
 
-/** Caller-facing patterns: RE2 syntax, refused at load unless they run in linear time. */
+/** Caller-facing patterns: JavaScript syntax, refused at load unless they can run in linear time. */
 const linearPattern = z
   .string()
   .min(1)
@@ -336,7 +336,7 @@ export const callerGrant = z
     subjects: linearPattern
       .default(RACF_SUBJECT_PATTERN)
       .describe(
-        'RE2 regular expression of the subjects this caller may obtain tokens for; always anchored, linear time.',
+        'Regular expression of the subjects this caller may obtain tokens for; always anchored, matched in linear time (no backreferences, lookarounds, \\b).',
       ),
     scopes: z
       .array(z.string().min(1))

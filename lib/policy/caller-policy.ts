@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { foldSubject, type SubjectRule } from '../assertion/subject.ts';
+import type { LinearPattern } from '../config/linear-pattern.ts';
 import { lookup } from '../config/lookup.ts';
 import type { CallerConfig, CallerGrantConfig, GatewayConfig, SecretReference } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
-import { compileSubjectPattern, type SubjectPattern } from './subject-pattern.ts';
+import { compileSubjectPattern } from './subject-pattern.ts';
 
 /** What the HTTP layer found on the request; at most one credential is needed to identify a caller. */
 export interface CallerCredentials {
@@ -29,7 +30,7 @@ export interface TokenPolicyRequest {
 }
 
 interface CompiledGrant {
-  readonly subjects: SubjectPattern;
+  readonly subjects: LinearPattern;
   readonly scopes: ReadonlySet<string>;
   readonly audiences: ReadonlySet<string>;
   readonly resources: ReadonlySet<string>;
