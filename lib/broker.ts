@@ -1,4 +1,5 @@
 import type { CacheStatus, TokenCache } from './cache/token-cache.ts';
+import { withDeadline } from './deadline.ts';
 import { AuthorizationServerError, isGatewayError } from './errors.ts';
 import type { ExchangeRequest } from './oauth/token-exchanger.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
@@ -109,7 +110,22 @@ export class TokenBroker {
     });
   }
 
-  private async audited<T>(
+  /**
+   * Runs one use case under the request's deadline (every AWS call inside is bounded by it, see
+   * lib/deadline.ts) and audits its outcome whatever it was.
+   */
+  private audited<T>(
+    action: AuditEvent['action'],
+    request: ExchangeRequest,
+    requestId: string,
+    run: (outcome: Outcome) => Promise<T>,
+  ): Promise<T> {
+    return withDeadline(request.deadline ?? Number.POSITIVE_INFINITY, () =>
+      this.auditedRun(action, request, requestId, run),
+    );
+  }
+
+  private async auditedRun<T>(
     action: AuditEvent['action'],
     request: ExchangeRequest,
     requestId: string,

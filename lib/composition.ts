@@ -2,6 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  awsClientSettings,
+  DYNAMODB_CALL_LIMITS,
+  KMS_CALL_LIMITS,
+  SECRETS_MANAGER_CALL_LIMITS,
+} from './aws/call-limits.ts';
+import { type AwsClientWithConfig, checkAwsAccess } from './aws/preflight.ts';
 import { TokenBroker } from './broker.ts';
 import { DynamoDbTokenStore } from './cache/dynamodb-token-store.ts';
 import {
@@ -40,10 +47,6 @@ export interface AwsClients {
   readonly dynamodb?: DynamoDBClient;
 }
 
-/** Timeouts for AWS calls: a Lambda must not hang on a stuck connection. */
-// throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes.
-const AWS_REQUEST_HANDLER = { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true };
-
 export interface Gateway {
   readonly config: GatewayConfig;
   readonly keyRing: SigningKeyRing;
@@ -52,13 +55,15 @@ export interface Gateway {
   readonly broker: TokenBroker;
   /** Proxy mode (/v1/call): the broker's tokens attached to calls to the targets' APIs. */
   readonly proxy: ApiProxy;
+  /**
+   * Resolves the region and credentials of the AWS clients this configuration needs (none for a config
+   * without KMS keys, Secrets Manager references or DynamoDB); rejects with ERR_AWS_UNCONFIGURED.
+   */
+  readonly checkAws: () => Promise<void>;
 }
 
 /** DynamoDB must never slow a request much: short timeouts, one retry, then the cache degrades. */
-const DYNAMODB_CLIENT = {
-  maxAttempts: 2,
-  requestHandler: { connectionTimeout: 500, requestTimeout: 1_000, throwOnRequestTimeout: true },
-};
+const DYNAMODB_CLIENT = awsClientSettings(DYNAMODB_CALL_LIMITS, 2);
 
 export interface GatewayDependencies {
   readonly aws?: AwsClients;
@@ -79,9 +84,13 @@ export const loggerAudit: AuditLog = {
 /** The composition root: the only place that turns configuration into adapters. */
 export function createGateway(config: GatewayConfig, deps: GatewayDependencies = {}): Gateway {
   const metrics = deps.metrics ?? powertoolsMetrics;
-  let kms = deps.aws?.kms;
+  const awsClients: Array<{ service: string; client: AwsClientWithConfig }> = [];
+  let kms: KMSClient | undefined;
   const kmsClient = (): KMSClient => {
-    kms ??= new KMSClient({ requestHandler: AWS_REQUEST_HANDLER });
+    if (!kms) {
+      kms = deps.aws?.kms ?? new KMSClient(awsClientSettings(KMS_CALL_LIMITS));
+      awsClients.push({ service: 'KMS', client: kms });
+    }
     return kms;
   };
   const keyRing = new SigningKeyRing(
@@ -91,22 +100,27 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     })),
   );
   const needsSecretsManager = secretReferences(config).some(({ reference }) => reference.secretsManager);
-  const secretsManager = needsSecretsManager
-    ? new SecretsManagerStore(
-        deps.aws?.secretsManager ?? new SecretsManagerClient({ requestHandler: AWS_REQUEST_HANDLER }),
-        {
-          ttlSeconds: config.secrets.cacheTtlSeconds,
-          onStale: (secretId, error) =>
-            logger.warn('Secrets Manager unavailable: using the last value read', {
-              secretId,
-              ...describeError(error),
-            }),
-        },
-      )
+  const secretsManagerClient = needsSecretsManager
+    ? (deps.aws?.secretsManager ?? new SecretsManagerClient(awsClientSettings(SECRETS_MANAGER_CALL_LIMITS)))
+    : undefined;
+  if (secretsManagerClient) awsClients.push({ service: 'Secrets Manager', client: secretsManagerClient });
+  const secretsManager = secretsManagerClient
+    ? new SecretsManagerStore(secretsManagerClient, {
+        ttlSeconds: config.secrets.cacheTtlSeconds,
+        onStale: (secretId, error) =>
+          logger.warn('Secrets Manager unavailable: using the last value read', {
+            secretId,
+            ...describeError(error),
+          }),
+      })
     : undefined;
   const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
   const exchanger = new TokenExchanger({ config, keyRing, secrets, fetch: deps.fetch });
-  const cache = createCache(config.cache, exchanger, kmsClient, metrics, deps.aws?.dynamodb);
+  const dynamodb = config.cache.dynamodb
+    ? (deps.aws?.dynamodb ?? new DynamoDBClient(DYNAMODB_CLIENT))
+    : undefined;
+  if (dynamodb) awsClients.push({ service: 'DynamoDB', client: dynamodb });
+  const cache = createCache(config.cache, exchanger, kmsClient, metrics, dynamodb);
   const policy = new CallerPolicy(config, secrets, {
     onApiKeyError: (caller, error) =>
       logger.error('an API key hash could not be read: that key is refused', {
@@ -118,7 +132,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const audit = deps.audit ?? loggerAudit;
   const broker = new TokenBroker({ policy, cache, classify, audit, metrics });
   const proxy = new ApiProxy({ config, policy, broker, audit, metrics, classify, transport: deps.upstream });
-  return { config, keyRing, exchanger, cache, broker, proxy };
+  const checkAws = () => checkAwsAccess(awsClients);
+  return { config, keyRing, exchanger, cache, broker, proxy, checkAws };
 }
 
 function createCache(
@@ -204,9 +219,18 @@ export function gatewayFromEnvironment(env: NodeJS.ProcessEnv = process.env): Ga
       try {
         const { config, warnings } = await loadConfigFile(path, env);
         for (const warning of warnings) logger.warn(warning);
-        return createGateway(config, { env });
+        const gateway = createGateway(config, { env });
+        await gateway.checkAws();
+        return gateway;
       } catch (error) {
-        logger.error('gateway configuration invalid: fix it and redeploy', describeError(error));
+        // One line that says what to fix: the configuration, or the AWS region or credentials it needs.
+        const aws = (error as { code?: unknown }).code === 'ERR_AWS_UNCONFIGURED';
+        logger.error(
+          aws
+            ? 'gateway cannot use AWS: set its region and credentials'
+            : 'gateway configuration invalid: fix it and redeploy',
+          describeError(error),
+        );
         throw error;
       }
     })();

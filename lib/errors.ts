@@ -6,6 +6,12 @@
 export type GatewayErrorCode =
   /** The configuration file is unreadable or does not match the schema. */
   | 'ERR_CONFIG_INVALID'
+  /**
+   * The configuration needs AWS (KMS keys, Secrets Manager references, DynamoDB) but this runtime has no
+   * AWS region or no credentials (the SDK's CredentialsProviderError): an operator must fix it; retrying
+   * will not help.
+   */
+  | 'ERR_AWS_UNCONFIGURED'
   /** The request itself is malformed (body, fields, media type). */
   | 'ERR_REQUEST_INVALID'
   /** No credential identified a configured caller. */
@@ -39,8 +45,15 @@ export type GatewayErrorCode =
   | 'ERR_AS_UNAVAILABLE'
   /** The authorization server did not answer within the timeout, after retries. */
   | 'ERR_AS_TIMEOUT'
-  /** The authorization server answered something that is not a valid token (or metadata) response. */
+  /** The authorization server answered something that is not a valid token response. */
   | 'ERR_AS_RESPONSE_INVALID'
+  /**
+   * The target's issuer publishes no usable metadata (none at either well-known URL, an issuer that does
+   * not match, no token endpoint): the target's configuration is wrong, not the server down.
+   */
+  | 'ERR_TARGET_MISCONFIGURED'
+  /** The request ran out of time (the Lambda invocation's deadline) before any dependency failed on its own. */
+  | 'ERR_DEADLINE_EXCEEDED'
   /** A call names a target that fronts no API (no `proxy` in its configuration). */
   | 'ERR_PROXY_NOT_ENABLED'
   /** The call's method or path is outside the target's allow-list. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { AuthorizationServerError, GatewayError } from '../errors.ts';
 import type { ExchangeRequest, ExchangeResult, TokenExchanger } from '../oauth/token-exchanger.ts';
@@ -113,7 +114,7 @@ export class TokenCache {
     this.settings = { ...DEFAULT_CACHE_SETTINGS, ...deps.settings };
     this.observer = deps.observer ?? noObserver;
     this.now = deps.now ?? Date.now;
-    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = deps.sleep ?? ((ms) => sleep(ms));
     const jitter = (deps.random ?? Math.random)() * this.settings.refreshJitterSeconds;
     this.refreshAheadMs = (this.settings.refreshAheadSeconds + jitter) * 1000;
   }

@@ -307,7 +307,15 @@ export const target = z
       })
       .describe('Extra token request parameters (resource, audience, requested_token_use, ...).'),
     timeoutMs: z.number().int().min(100).max(60_000).default(5000).describe('Per attempt.'),
-    maxRetries: z.number().int().min(0).max(5).default(2).describe('On network errors, 5xx and 429.'),
+    maxRetries: z
+      .number()
+      .int()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe(
+        'On network errors, timeouts, 5xx and 429; at most 1, so a gateway request makes at most 2 attempts.',
+      ),
     allowInsecureHttp: z
       .boolean()
       .default(false)

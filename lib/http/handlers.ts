@@ -2,6 +2,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { GatewayProvider } from '../composition.ts';
+import { withDeadline } from '../deadline.ts';
+import { GatewayError } from '../errors.ts';
 import { metrics } from '../observability/metrics.ts';
 import { VERSION } from '../version.ts';
 import { callerCredentials } from './caller-credentials.ts';
@@ -28,9 +30,26 @@ export const MAX_BODY_BYTES = 16 * 1024;
 /** Time kept back from the invocation's remaining time to shape and send the answer. */
 export const DEADLINE_MARGIN_MS = 1_000;
 
+/**
+ * Should a request overrun its own deadline anyway, middy answers this long before Lambda would kill the
+ * invocation, with a retryable 504 (its default would be a TimeoutError, an `internal_error`).
+ * @see https://middy.js.org/docs/writing-middlewares/timeouts/
+ */
+const LAMBDA_TIMEOUT_MARGIN_MS = 500;
+
+/** Epoch milliseconds by which this invocation must have its answer ready. */
+export function requestDeadline(context: { getRemainingTimeInMillis?: () => number }): number {
+  return Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+}
+
 /** The middleware every route shares: header normalization, correlation id, method check, error model. */
 export function route(...methods: string[]) {
-  return middy<HttpEvent, HttpResult>()
+  return middy<HttpEvent, HttpResult>({
+    timeoutEarlyInMillis: LAMBDA_TIMEOUT_MARGIN_MS,
+    timeoutEarlyResponse: () => {
+      throw new GatewayError('ERR_DEADLINE_EXCEEDED', 'the Lambda invocation is about to time out');
+    },
+  })
     .use(httpHeaderNormalizer())
     .use(correlationId())
     .use(allowMethods(...methods))
@@ -48,8 +67,9 @@ export function tokenHandler(gateway: GatewayProvider) {
     .handler(async (event, context): Promise<HttpResult> => {
       const credentials = callerCredentials(event);
       const requestId = requestIdOf(event);
-      // Answer (even with an error) before Lambda or API Gateway give up on us.
-      const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+      // Answer (even with an error) before Lambda or API Gateway give up on us: every AWS call and
+      // authorization server attempt below is bounded by this deadline.
+      const deadline = requestDeadline(context);
       if (event.requestContext.http.method === 'DELETE') {
         const { access_token: accessToken, ...request } = parseJsonBody(event, tokenInvalidationBody, {
           maxBytes: MAX_BODY_BYTES,
@@ -57,7 +77,7 @@ export function tokenHandler(gateway: GatewayProvider) {
         const { broker } = await gateway();
         const result: TokenInvalidationResponseBody = await broker.invalidateToken(
           credentials,
-          request,
+          { ...request, deadline },
           accessToken,
           requestId,
         );
@@ -81,10 +101,11 @@ export function tokenHandler(gateway: GatewayProvider) {
 
 /** `GET /.well-known/jwks.json`: every configured public key, retired ones included. */
 export function jwksHandler(gateway: GatewayProvider) {
-  return route('GET', 'HEAD').handler(async (): Promise<HttpResult> => {
+  return route('GET', 'HEAD').handler(async (_event, context): Promise<HttpResult> => {
     const { keyRing } = await gateway();
+    const jwks = await withDeadline(requestDeadline(context), () => keyRing.jwks());
     // Short caching: a rotation must reach authorization servers within minutes.
-    return jsonResponse(200, await keyRing.jwks(), { 'cache-control': 'public, max-age=300' });
+    return jsonResponse(200, jwks, { 'cache-control': 'public, max-age=300' });
   });
 }
 

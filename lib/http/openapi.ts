@@ -25,7 +25,12 @@ function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
     [...byStatus].map(([status, list]) => [
       String(status),
       {
-        description: list.map((code) => `\`${code}\`: ${API_ERRORS[code].meaning}`).join(' '),
+        description: list
+          .map(
+            (code) =>
+              `\`${code}\`${API_ERRORS[code].retryable ? ' (retryable)' : ''}: ${API_ERRORS[code].meaning}`,
+          )
+          .join(' '),
         content: json('Error'),
       },
     ]),
@@ -43,6 +48,7 @@ const REQUEST_ERRORS: ApiErrorCode[] = [
   'internal_error',
   'gateway_misconfigured',
   'secrets_unavailable', // an API key hash held in Secrets Manager
+  'upstream_timeout', // the invocation itself ran out of time
 ];
 
 /** POST also signs and exchanges. */
@@ -51,8 +57,8 @@ const TOKEN_ERRORS: ApiErrorCode[] = [
   'invalid_grant',
   'invalid_scope',
   'upstream_misconfigured',
+  'target_misconfigured',
   'upstream_unavailable',
-  'upstream_timeout',
   'signing_unavailable',
 ];
 

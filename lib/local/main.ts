@@ -76,6 +76,8 @@ try {
     const { config, warnings } = await loadConfigFile(resolve(configPath));
     for (const warning of warnings) logger.warn(warning);
     gateway = createGateway(config);
+    // Before "listening": a config that needs AWS fails here, in one line, without a region or credentials.
+    await gateway.checkAws();
     const origin = await listen(server);
     banner = [`jwt-bearer-gateway ${VERSION} listening on ${origin} (config ${configPath})`];
   } else {

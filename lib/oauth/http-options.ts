@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { transportAllowed } from '../config/transport.ts';
 import { boundedFetch } from './bounded-fetch.ts';
+import { remainingMs } from '../deadline.ts';
 
 export interface HttpSettings {
   readonly timeoutMs: number;
@@ -9,7 +10,10 @@ export interface HttpSettings {
   readonly fetch?: typeof fetch | undefined;
 }
 
-/** oauth4webapi request options for one attempt: a timeout, the transport, and the http policy. */
+/**
+ * oauth4webapi request options for one attempt: a timeout (never past the request's deadline), the
+ * transport, and the http policy.
+ */
 export function requestOptions<Method extends string, Body>(
   url: string,
   settings: HttpSettings,
@@ -21,7 +25,7 @@ export function requestOptions<Method extends string, Body>(
     Body
   >[typeof oauth.customFetch];
   return {
-    signal: AbortSignal.timeout(settings.timeoutMs),
+    signal: AbortSignal.timeout(Math.max(1, Math.min(settings.timeoutMs, remainingMs()))),
     [oauth.customFetch]: transport,
     ...(transportAllowed(url, settings.allowInsecureHttp) ? { [oauth.allowInsecureRequests]: true } : {}),
   };

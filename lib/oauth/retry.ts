@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 export interface RetryPolicy {
   /** Attempts after the first. */
   readonly maxRetries: number;
@@ -11,7 +13,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY_POLICY: Omit<RetryPolicy, 'maxRetries'> = {
   baseDelayMs: 200,
   maxDelayMs: 5_000,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms) => sleep(ms),
   random: Math.random,
 };
 

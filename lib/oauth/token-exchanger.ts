@@ -116,10 +116,10 @@ export class TokenExchanger {
         grantType: 'refresh_token',
         // The same scope, audience, resource and static parameters, so the renewed token still matches
         // the cache key it is stored under.
-        parameters: async () => ({
-          ...requestParameters(target.config, request),
-          refresh_token: refreshToken,
-        }),
+        parameters: async () => {
+          await this.readClientSecret(target.config);
+          return { ...requestParameters(target.config, request), refresh_token: refreshToken };
+        },
       },
       target.settings,
       request.deadline,
@@ -145,6 +145,7 @@ export class TokenExchanger {
     const audience = signsAssertion ? assertionAudience(config, as) : '';
 
     const parameters = async (): Promise<Record<string, string>> => {
+      await this.readClientSecret(config);
       const material: { assertion?: string; username?: string; password?: string } = {};
       if (mappedSubject !== undefined) {
         lastAssertion = await this.signAssertion(config, mappedSubject, audience);
@@ -180,6 +181,16 @@ export class TokenExchanger {
       throw new GatewayError('ERR_AS_RESPONSE_INVALID', `token exchange issued a ${token.issuedTokenType}`);
     }
     return { token: grantedAsRequested(token, request, config), mappedSubject, assertion };
+  }
+
+  /**
+   * Reads the client secret before an attempt's timeout starts: client authentication reads it again
+   * inside the attempt, where the secret store's cache answers at once. A slow or failing Secrets Manager
+   * so ends the request as `secrets_unavailable`, and never eats the authorization server's time.
+   */
+  private async readClientSecret(config: TargetConfig): Promise<void> {
+    const auth = config.clientAuthentication;
+    if ('secret' in auth && auth.secret) await this.deps.secrets.resolve(auth.secret);
   }
 
   private signAssertion(config: TargetConfig, subject: string, audience: string): Promise<SignedAssertion> {

@@ -148,16 +148,16 @@ export class CallerPolicy {
   }
 
   /**
-   * Compares the key's SHA-256 with every configured hash in constant time, and always with all of them,
-   * so neither timing nor position reveals how close a guess was.
+   * Compares the key's SHA-256 with the configured hashes in constant time, and always with all of a
+   * kind, so neither timing nor position reveals how close a guess was. Inline hashes first: a caller
+   * whose hash is in the configuration never waits on Secrets Manager.
    */
   private async callerForApiKey(apiKey: string): Promise<string | undefined> {
     const presented = createHash('sha256').update(apiKey, 'utf8').digest();
-    const { hashes, unavailable } = await this.apiKeyHashes();
-    let match: string | undefined;
-    for (const { caller, hash } of hashes) {
-      if (timingSafeEqual(presented, hash) && match === undefined) match = caller;
-    }
+    const inline = matchingCaller(presented, this.inlineHashes);
+    if (inline !== undefined || this.secretHashes.length === 0) return inline;
+    const { hashes, unavailable } = await this.secretHashValues();
+    const match = matchingCaller(presented, hashes);
     // Unmatched while some hashes could not be read: the key may be one of those, so the answer is
     // "try again" (503), not "wrong key" (401), which a client might take as a reason to discard its key.
     if (match === undefined && unavailable) throw unavailable;
@@ -165,15 +165,15 @@ export class CallerPolicy {
   }
 
   /**
-   * Inline hashes, plus those held in secrets, resolved through the secret store on every call (it caches
-   * them for `secrets.cacheTtlSeconds`, so a revoked key stops working after that). A secret that cannot
-   * be read only disables its own key.
+   * The hashes held in secrets, resolved through the secret store (it caches them for
+   * `secrets.cacheTtlSeconds`, so a revoked key stops working after that, and serves the last value read
+   * through an outage for a bounded time, like any secret). A secret that cannot be read only disables
+   * its own key.
    */
-  private async apiKeyHashes(): Promise<{
+  private async secretHashValues(): Promise<{
     hashes: Array<{ caller: string; hash: Buffer }>;
     unavailable?: unknown;
   }> {
-    if (this.secretHashes.length === 0) return { hashes: this.inlineHashes };
     const resolved = await Promise.allSettled(
       this.secretHashes.map(async ({ caller, reference }) => {
         const hex = (await this.secrets.resolve(reference)).trim().toLowerCase();
@@ -186,7 +186,7 @@ export class CallerPolicy {
         return { caller, hash: Buffer.from(hex, 'hex') };
       }),
     );
-    const hashes = [...this.inlineHashes];
+    const hashes: Array<{ caller: string; hash: Buffer }> = [];
     let unavailable: unknown;
     resolved.forEach((result, index) => {
       if (result.status === 'fulfilled') {
@@ -194,10 +194,27 @@ export class CallerPolicy {
         return;
       }
       this.options.onApiKeyError?.(this.secretHashes[index]!.caller, result.reason);
-      if ((result.reason as GatewayError).code === 'ERR_SECRET_UNAVAILABLE') unavailable ??= result.reason;
+      if (UNREADABLE.has((result.reason as GatewayError).code)) unavailable ??= result.reason;
     });
     return { hashes, unavailable };
   }
+}
+
+/**
+ * Why a key secret could not be read that says nothing about the key: Secrets Manager down (503, retry)
+ * or no AWS credentials at all (an operator must fix it). Either way "wrong key" (401) would be a lie.
+ */
+const UNREADABLE = new Set<GatewayError['code']>(['ERR_SECRET_UNAVAILABLE', 'ERR_AWS_UNCONFIGURED']);
+
+function matchingCaller(
+  presented: Buffer,
+  hashes: ReadonlyArray<{ caller: string; hash: Buffer }>,
+): string | undefined {
+  let match: string | undefined;
+  for (const { caller, hash } of hashes) {
+    if (timingSafeEqual(presented, hash) && match === undefined) match = caller;
+  }
+  return match;
 }
 
 export function splitScope(scope: string | undefined): string[] {
