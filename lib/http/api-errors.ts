@@ -100,6 +100,7 @@ export const API_ERRORS = {
   },
   cache_unavailable: {
     status: 503,
+    retryable: true,
     meaning: 'DELETE only: the shared token cache could not be reached to drop the token; retry.',
   },
   secrets_unavailable: {

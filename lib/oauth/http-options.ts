@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { transportAllowed } from '../config/transport.ts';
-import { boundedFetch } from './bounded-fetch.ts';
 import { remainingMs } from '../deadline.ts';
+import { boundedFetch } from './bounded-fetch.ts';
 
 export interface HttpSettings {
   readonly timeoutMs: number;
