@@ -27,6 +27,7 @@ import { describeError, logger } from './observability/logger.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
 import type { AuditLog } from './policy/audit.ts';
 import { CallerPolicy } from './policy/caller-policy.ts';
+import { GrantRequestResolver } from './policy/grant-request.ts';
 import { ApiProxy } from './proxy/api-proxy.ts';
 import type { UpstreamTransport } from './proxy/upstream-client.ts';
 import { SecretResolver } from './secrets/resolve-secret.ts';
@@ -53,6 +54,8 @@ export interface Gateway {
   readonly exchanger: TokenExchanger;
   readonly cache: TokenCache;
   readonly broker: TokenBroker;
+  /** The RFC 6749 facade's grant handling (password, client_credentials, token exchange). */
+  readonly grants: GrantRequestResolver;
   /** Proxy mode (/v1/call): the broker's tokens attached to calls to the targets' APIs. */
   readonly proxy: ApiProxy;
   /**
@@ -123,7 +126,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const cache = createCache(config.cache, exchanger, kmsClient, metrics, dynamodb);
   const policy = new CallerPolicy(config, secrets, {
     onApiKeyError: (caller, error) =>
-      logger.error('an API key hash could not be read: that key is refused', {
+      logger.error('an API key or client secret hash could not be read: that credential is refused', {
         caller,
         ...describeError(error),
       }),
@@ -132,8 +135,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const audit = deps.audit ?? loggerAudit;
   const broker = new TokenBroker({ policy, cache, classify, audit, metrics });
   const proxy = new ApiProxy({ config, policy, broker, audit, metrics, classify, transport: deps.upstream });
+  const grants = new GrantRequestResolver(config, secrets, { fetch: deps.fetch });
   const checkAws = () => checkAwsAccess(awsClients);
-  return { config, keyRing, exchanger, cache, broker, proxy, checkAws };
+  return { config, keyRing, exchanger, cache, broker, proxy, grants, checkAws };
 }
 
 function createCache(

@@ -47,6 +47,10 @@ export type GatewayErrorCode =
   | 'ERR_AS_TIMEOUT'
   /** The authorization server answered something that is not a valid token response. */
   | 'ERR_AS_RESPONSE_INVALID'
+  /** An identity token (RFC 8693 subject_token) failed verification: signature, alg, iss, aud, exp, age. */
+  | 'ERR_IDENTITY_TOKEN_INVALID'
+  /** The keys of an identity token issuer (its JWKS, its certificate) could not be read. */
+  | 'ERR_IDENTITY_KEYS_UNAVAILABLE'
   /**
    * The target's issuer publishes no usable metadata (none at either well-known URL, an issuer that does
    * not match, no token endpoint): the target's configuration is wrong, not the server down.
@@ -70,10 +74,17 @@ export type GatewayErrorCode =
 export class GatewayError extends Error {
   override readonly name: string = 'GatewayError';
   readonly code: GatewayErrorCode;
+  /** When a dependency said when to try again (its `Retry-After`), in seconds. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: GatewayErrorCode,
+    message: string,
+    options?: { cause?: unknown; retryAfterSeconds?: number | undefined },
+  ) {
     super(message, options);
     this.code = code;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

@@ -11,10 +11,11 @@ import type { TokenStore } from './token-store.ts';
 
 /**
  * What the cache did for a request: served a cached token (`hit`), obtained one (`miss`), renewed one
- * near expiry (`refresh`), served one whose renewal failed (`stale`), or waited while another instance
- * obtained it and served that (`collapsed`: this request caused no exchange).
+ * near expiry (`refresh`), served one whose renewal failed (`stale`), replaced one the caller already
+ * holds (`replace`, see CacheGetOptions), or waited while another instance obtained it and served that
+ * (`collapsed`: this request caused no exchange).
  */
-export type CacheStatus = 'hit' | 'miss' | 'refresh' | 'stale' | 'collapsed';
+export type CacheStatus = 'hit' | 'miss' | 'refresh' | 'stale' | 'replace' | 'collapsed';
 
 export interface TokenCacheSettings {
   /** A token is served only while it has more than this left. */
@@ -78,6 +79,22 @@ export interface CachedTokenResult {
   readonly exchange?: ExchangeResult | undefined;
 }
 
+export interface CacheGetOptions {
+  /**
+   * The caller caches tokens itself, so asking again for a token it already holds means an API refused
+   * it: a cached token obtained at least this long ago is replaced by a new one instead of being served.
+   * A younger one is served, so a caller gets at most one new token per key per this interval.
+   */
+  readonly replaceOlderThanMs?: number | undefined;
+  /**
+   * Whether a token obtained by this request may be cached: the broker passes the caller policy's
+   * granted-scope check, so a token the policy refuses is never kept (it would be refused from the cache
+   * for its whole life, even after the server is fixed, and a caller cannot DELETE a token it never
+   * received).
+   */
+  readonly storable?: ((token: CachedToken) => boolean) | undefined;
+}
+
 interface Flight {
   readonly token: CachedToken;
   readonly cache: CacheStatus;
@@ -119,19 +136,12 @@ export class TokenCache {
     this.refreshAheadMs = (this.settings.refreshAheadSeconds + jitter) * 1000;
   }
 
-  /**
-   * @param storable Whether a token obtained by this request may be cached: the broker passes the
-   *   caller policy's granted-scope check, so a token the policy refuses is never kept (it would be
-   *   refused from the cache for its whole life, even after the server is fixed, and a caller cannot
-   *   DELETE a token it never received).
-   */
-  async get(
-    request: ExchangeRequest,
-    storable: (token: CachedToken) => boolean = () => true,
-  ): Promise<CachedTokenResult> {
+  async get(request: ExchangeRequest, options: CacheGetOptions = {}): Promise<CachedTokenResult> {
     const identity = this.deps.exchanger.cacheIdentity(request);
     const key = cacheKey(identity);
     const local = await this.deps.local.get(key);
+    const replaceAfter = options.replaceOlderThanMs;
+    const storable = options.storable ?? (() => true);
     const withSubject = (error: unknown): never => {
       // A remembered refusal sent nothing this time; the audit still names the user it was for.
       if (error instanceof AuthorizationServerError && error.fromCache) {
@@ -139,18 +149,28 @@ export class TokenCache {
       }
       throw error;
     };
-    if (local && this.answersAlone(local) && this.confirmedRecently(key)) {
+    if (
+      local &&
+      this.answersAlone(local) &&
+      !this.replaces(local, replaceAfter) &&
+      this.confirmedRecently(key)
+    ) {
       try {
         return { ...this.serve(local), mappedSubject: identity.subject };
       } catch (error) {
         withSubject(error);
       }
     }
-    let flight = this.flights.get(key);
+    // Replacing requests fly apart from ordinary ones: joining an ordinary flight could hand back the
+    // very token the API refused. Concurrent replacements of one key share one flight.
+    const flightKey = replaceAfter === undefined ? key : `${key}/replace`;
+    let flight = this.flights.get(flightKey);
     const leader = !flight;
     if (!flight) {
-      flight = this.fly(key, request, local, storable).finally(() => this.flights.delete(key));
-      this.flights.set(key, flight);
+      flight = this.fly(key, request, local, storable, replaceAfter).finally(() =>
+        this.flights.delete(flightKey),
+      );
+      this.flights.set(flightKey, flight);
     }
     const { token, cache, exchange } = await flight.catch(withSubject);
     // Only the request that started the flight reports its exchange: the others did not sign anything.
@@ -201,11 +221,21 @@ export class TokenCache {
     return { token: entry, cache: 'hit' };
   }
 
+  /** A token the caller already holds, old enough to be replaced (see CacheGetOptions). */
+  private replaces(entry: CacheEntry, replaceOlderThanMs: number | undefined): boolean {
+    return (
+      replaceOlderThanMs !== undefined &&
+      entry.kind === 'token' &&
+      this.now() - entry.obtainedAt >= replaceOlderThanMs
+    );
+  }
+
   private async fly(
     key: string,
     request: ExchangeRequest,
     local: CacheEntry | undefined,
     storable: (token: CachedToken) => boolean,
+    replaceOlderThanMs?: number,
   ): Promise<Flight> {
     const shared = await this.withoutTombstoned(key, await this.shared('GetItem', (store) => store.get(key)));
     // When the shared layer answers, it is the truth: what it holds (memory may hold a token invalidated
@@ -213,6 +243,10 @@ export class TokenCache {
     // localMaxAgeSeconds rather than asking the failing table on every request.
     const entry = shared === null ? local : shared;
     if (entry) await this.deps.local.put(key, entry);
+    if (entry?.kind === 'token' && this.replaces(entry, replaceOlderThanMs)) {
+      // Another instance replacing it at the same time holds the lease; obtain waits for its newer token.
+      return flightOf(await this.obtain(key, request, entry, storable), 'replace');
+    }
     if (entry && this.answersAlone(entry)) return this.serve(entry);
     // A token too close to expiry is not served, but its refresh token may renew it without a signature.
     const previous = entry?.kind === 'token' ? entry : undefined;

@@ -146,10 +146,15 @@ export function toApiError(error: unknown): ApiError {
 }
 
 function fromGatewayError(error: GatewayError): ApiError {
-  const cause = { cause: error };
+  // A dependency's Retry-After reaches the caller (RFC 9110 10.2.3), on whichever code results.
+  const cause =
+    error.retryAfterSeconds === undefined
+      ? { cause: error }
+      : { cause: error, headers: { 'retry-after': String(error.retryAfterSeconds) } };
   switch (error.code) {
     case 'ERR_REQUEST_INVALID':
     case 'ERR_SUBJECT_INVALID':
+    case 'ERR_IDENTITY_TOKEN_INVALID':
       return new ApiError('invalid_request', error.message, cause);
     case 'ERR_CALLER_UNAUTHENTICATED':
       return new ApiError('unauthorized_caller', 'a valid caller credential is required', cause);
@@ -165,6 +170,8 @@ function fromGatewayError(error: GatewayError): ApiError {
       return new ApiError('upstream_timeout', 'the authorization server did not answer in time', cause);
     case 'ERR_AS_RESPONSE_INVALID':
       return new ApiError('upstream_unavailable', 'the authorization server answered invalidly', cause);
+    case 'ERR_IDENTITY_KEYS_UNAVAILABLE':
+      return new ApiError('upstream_unavailable', error.message, cause);
     case 'ERR_TARGET_MISCONFIGURED':
       return new ApiError('target_misconfigured', error.message, cause);
     case 'ERR_DEADLINE_EXCEEDED':

@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { AuthorizationServerError, GatewayError, isGatewayError } from '../errors.ts';
 import { type HttpSettings, requestOptions } from './http-options.ts';
-import { type RetryPolicy, retryDelayMs } from './retry.ts';
+import { parseRetryAfter, type RetryPolicy, retryDelayMs } from './retry.ts';
 import { MAX_ERROR_CODE_LENGTH, MAX_ERROR_DESCRIPTION_LENGTH, serverText } from './server-text.ts';
 import { checkRawExpiresIn, validateTokenFields } from './token-response.ts';
 
@@ -215,11 +215,23 @@ async function unavailableFrom(response: Response, endpoint: string): Promise<Ga
   const body = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
   const oauthError =
     typeof body?.error === 'string' ? `, ${serverText(body.error, MAX_ERROR_CODE_LENGTH)}` : '';
-  return unavailable(endpoint, `HTTP ${response.status}${oauthError}`);
+  // The server's own Retry-After, passed on to the caller (capped: an hour is long enough to mean "later").
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+  const retryAfterSeconds =
+    retryAfterMs === undefined ? undefined : Math.min(3600, Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  return unavailable(endpoint, `HTTP ${response.status}${oauthError}`, undefined, retryAfterSeconds);
 }
 
-function unavailable(endpoint: string, reason: string, cause?: unknown): GatewayError {
-  return new GatewayError('ERR_AS_UNAVAILABLE', `token endpoint ${endpoint} failed: ${reason}`, { cause });
+function unavailable(
+  endpoint: string,
+  reason: string,
+  cause?: unknown,
+  retryAfterSeconds?: number,
+): GatewayError {
+  return new GatewayError('ERR_AS_UNAVAILABLE', `token endpoint ${endpoint} failed: ${reason}`, {
+    cause,
+    retryAfterSeconds,
+  });
 }
 
 function networkFailure(endpoint: string, error: unknown): GatewayError {

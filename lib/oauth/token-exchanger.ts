@@ -7,19 +7,15 @@ import { AuthorizationServerError, GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { SigningKeyRing } from '../signing/key-ring.ts';
 import type { Signer } from '../signing/signer.ts';
+import type { TokenRequest } from '../token-request.ts';
 import { clientAuthentication } from './client-authentication.ts';
 import { AuthorizationServerDiscovery } from './discovery.ts';
 import { GRANT_TYPE_URIS, grantParameters } from './grants.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
 import { requestToken, type TokenEndpointSettings, type TokenResponse } from './token-endpoint.ts';
 
-export interface ExchangeRequest {
-  readonly target: string;
-  /** The end user's id as the caller knows it (e.g. a RACF user id); mapped to `sub` per target. */
-  readonly subject: string;
-  readonly scope?: string | undefined;
-  readonly audience?: string | undefined;
-  readonly resource?: string | undefined;
+/** The domain token request plus what the exchange needs to know about time. */
+export interface ExchangeRequest extends TokenRequest {
   /**
    * Epoch milliseconds by which the caller needs an answer (the Lambda's remaining time, less a margin):
    * no attempt or retry starts that could not finish by then.

@@ -18,6 +18,7 @@ const FUNCTIONS = ['token', 'jwks', 'health'] as const;
 const ROUTES: Record<string, (typeof FUNCTIONS)[number]> = {
   'POST /v1/token': 'token',
   'DELETE /v1/token': 'token',
+  'POST /oauth2/{target}/token': 'token',
   'ANY /v1/call/{target}/{path+}': 'token',
   'GET /.well-known/jwks.json': 'jwks',
   'GET /health': 'health',
@@ -97,6 +98,7 @@ describe('npm run package', () => {
       HttpApiIntegrationHealth: 'AWS::ApiGatewayV2::Integration',
       HttpApiRoutePostV1Token: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteDeleteV1Token: 'AWS::ApiGatewayV2::Route',
+      HttpApiRoutePostOauth2TargetVarToken: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteAnyV1CallTargetVarPathVar: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteGetWellDashknownJwksjson: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteGetHealth: 'AWS::ApiGatewayV2::Route',
