@@ -12,8 +12,9 @@ export interface IssuedToken {
   readonly expiresIn: number;
   /** Seconds since the epoch. */
   readonly expiresAt: number;
+  /** Empty when nothing was granted (the HTTP answer then omits it). */
   readonly scope: string;
-  /** What the cache did: `hit`, `miss`, `refresh` or `stale`. */
+  /** What the cache did: `hit`, `miss`, `refresh`, `stale` or `collapsed`. */
   readonly cache: CacheStatus;
 }
 
@@ -61,12 +62,22 @@ export class TokenBroker {
     this.classify = deps.classify ?? ((error) => (isGatewayError(error) ? error.code : 'internal_error'));
   }
 
+  /**
+   * A token for the user the request names. `subjectProven`: the subject comes from a verified identity
+   * token, not from the caller's word (a caller required to prove users is refused a named one).
+   */
   async getToken(
     credentials: CallerCredentials,
     request: ExchangeRequest,
     requestId: string,
+    options: { readonly subjectProven?: boolean } = {},
   ): Promise<IssuedToken> {
-    return this.issue(credentials, request, requestId, () => ({ request }));
+    return this.issue(credentials, request, requestId, (caller) => {
+      if (request.subject !== '' && options.subjectProven !== true) {
+        this.deps.policy.authorizeNamedSubject(caller);
+      }
+      return { request };
+    });
   }
 
   /**
@@ -87,8 +98,15 @@ export class TokenBroker {
       this.deps.policy.authorize(outcome.caller, request);
       outcome.cache = 'miss';
       const started = this.now();
-      const result = await this.deps.cache.get(request, options).catch((error: unknown) => {
-        if (error instanceof AuthorizationServerError && error.fromCache) outcome.cache = 'hit';
+      const caller = outcome.caller;
+      const storable = (token: { scope: string }): boolean =>
+        this.deps.policy.allowsGrantedScope(caller, request, token.scope);
+      const result = await this.deps.cache.get(request, { ...options, storable }).catch((error: unknown) => {
+        if (error instanceof AuthorizationServerError) {
+          if (error.fromCache) outcome.cache = 'hit';
+          outcome.mappedSubject = error.sent?.mappedSubject;
+          outcome.assertion = error.sent?.assertion;
+        }
         throw error;
       });
       outcome.cache = result.cache;

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import { normalizeScope, SCOPE_CHARACTERS } from './oauth/scope.ts';
 
 /**
  * The token request, defined once: what a caller asks a token for. The JSON body of `POST /v1/token`
@@ -49,7 +50,18 @@ export const tokenRequest = z.object({
     "The end user's id, e.g. the RACF user id of the CICS task owner.",
   ),
   scope: z.optional(
-    printable(TOKEN_REQUEST_LIMITS.scope, 'Space-separated scopes; the target default when omitted.'),
+    z
+      .string()
+      .check(
+        z.minLength(1),
+        z.maxLength(TOKEN_REQUEST_LIMITS.scope),
+        z.regex(SCOPE_CHARACTERS),
+        z.overwrite(normalizeScope),
+        z.minLength(1, 'holds no scope token'),
+        z.describe(
+          'Space-separated scopes (RFC 6749 3.3 characters); extra spaces and repeats are dropped. The target default when omitted.',
+        ),
+      ),
   ),
   audience: z.optional(printable(TOKEN_REQUEST_LIMITS.audience, 'RFC 8693 audience, if allowed.')),
   resource: z.optional(printable(TOKEN_REQUEST_LIMITS.resource, 'RFC 8707 resource, if allowed.')),

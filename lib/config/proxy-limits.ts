@@ -21,6 +21,7 @@ export const GATEWAY_OWNED_HEADERS = [
   'authorization',
   'x-api-key',
   'x-subject',
+  'x-subject-token',
   'cookie',
   'host',
   'content-length',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JWS_ALGORITHMS } from '../signing/algorithms.ts';
+import { linearPatternProblem } from './linear-pattern.ts';
 import { lookup } from './lookup.ts';
 import { GATEWAY_OWNED_HEADERS, PROXY_BODY_LIMIT_BYTES, PROXY_METHODS } from './proxy-limits.ts';
 import { transportAllowed } from './transport.ts';
@@ -81,7 +82,18 @@ export const signingKey = z.discriminatedUnion('type', [kmsSigningKey, localSign
 
 export const clientAuthentication = z.discriminatedUnion('method', [
   z.object({ method: z.literal('none') }).strict(),
-  z.object({ method: z.literal('client_secret_basic'), secret: secretReference }).strict(),
+  z
+    .object({
+      method: z.literal('client_secret_basic'),
+      secret: secretReference,
+      encoding: z
+        .enum(['form', 'raw'])
+        .default('form')
+        .describe(
+          'form: form-urlencode id and secret (RFC 6749 2.3.1; unreserved characters never escaped); raw: send them as they are, for servers that do not decode.',
+        ),
+    })
+    .strict(),
   z.object({ method: z.literal('client_secret_post'), secret: secretReference }).strict(),
   z
     .object({
@@ -121,7 +133,13 @@ export const assertionSettings = z
       .describe('token_endpoint (Entra, Okta, Google), issuer (Auth0, RFC 7523bis) or a fixed value.'),
     lifetimeSeconds: z.number().int().min(1).max(300).default(60),
     notBefore: z.boolean().default(false).describe('Add nbf (never in the future).'),
-    clockSkewSeconds: z.number().int().min(0).max(60).default(0).describe('Backdate iat and nbf.'),
+    clockSkewSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(60)
+      .default(0)
+      .describe('Backdate iat and nbf; counts against lifetimeSeconds (exp - iat = lifetimeSeconds).'),
     type: z.string().min(1).nullable().default('JWT').describe('The typ header; null to omit.'),
     includeX5tS256: z.boolean().default(false).describe('Send x5t#S256 when the key has a certificate.'),
     claims: z
@@ -132,7 +150,11 @@ export const assertionSettings = z
       })
       .describe('Static extra claims.'),
   })
-  .strict();
+  .strict()
+  .refine((a) => a.clockSkewSeconds < a.lifetimeSeconds, {
+    error: 'clockSkewSeconds must be less than lifetimeSeconds (backdating iat spends the lifetime)',
+    path: ['clockSkewSeconds'],
+  });
 
 const RESERVED_PARAMETERS = [
   'grant_type',
@@ -275,23 +297,23 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex 
 /** The RACF user id shape: 1-8 of A-Z, 0-9, #, $, @. A caller's default subject pattern. */
 export const RACF_SUBJECT_PATTERN = '^[A-Z0-9#$@]{1,8}$';
 
-const regularExpression = z.string().refine(
-  (source) => {
-    try {
-      new RegExp(source, 'u');
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { error: 'not a valid regular expression' },
-);
+/** Caller-facing patterns: JavaScript syntax, refused at load unless they can run in linear time. */
+const linearPattern = z
+  .string()
+  .min(1)
+  .max(1024)
+  .superRefine((source, ctx) => {
+    const problem = linearPatternProblem(source);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const callerGrant = z
   .object({
-    subjects: regularExpression
+    subjects: linearPattern
       .default(RACF_SUBJECT_PATTERN)
-      .describe('Regular expression of the subjects this caller may obtain tokens for; always anchored.'),
+      .describe(
+        'Regular expression of the subjects this caller may obtain tokens for; always anchored, matched in linear time (no backreferences, lookarounds, \\b).',
+      ),
     scopes: z
       .array(z.string().min(1))
       .default([])
@@ -320,7 +342,10 @@ export const oauthClientCredential = z
   })
   .strict();
 
-/** Where the RFC 8693 facade gets the keys of a mainframe-signed identity token (subject_token). */
+/**
+ * Where the keys of a mainframe-signed identity token come from: the RFC 8693 facade's `subject_token`
+ * and proxy mode's `x-subject-token`.
+ */
 export const trustedIdentityIssuer = z
   .object({
     issuer: z.string().min(1).max(512).describe('The iss the tokens must carry.'),
@@ -342,6 +367,13 @@ export const trustedIdentityIssuer = z
       .default(300)
       .describe('Refuse tokens issued (iat) longer ago than this.'),
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    required: z
+      .boolean()
+      .default(false)
+      .describe(
+        'The caller must prove every end user with a token of this issuer: a named user is refused ' +
+          '(x-subject on /v1/call, subject on POST /v1/token, the password and client_credentials grants).',
+      ),
   })
   .strict();
 
@@ -381,7 +413,10 @@ export const callerOAuthSettings = z
       .describe('A cached token younger than this is served, not replaced: bounds re-exchanges per token.'),
     identityTokens: trustedIdentityIssuer
       .optional()
-      .describe('grant_type=token-exchange: who may sign the subject_token for this caller.'),
+      .describe(
+        'Who may sign identity tokens for this caller: grant_type=token-exchange (subject_token) and ' +
+          'proxy mode (x-subject-token).',
+      ),
   })
   .strict();
 
@@ -555,6 +590,10 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
         const message = 'audience issuer needs issuer';
         ctx.addIssue({ code: 'custom', path: at('clientAuthentication', 'audience'), message });
       }
+    }
+    if (auth.method === 'client_secret_basic' && auth.encoding === 'raw' && t.clientId.includes(':')) {
+      const message = 'a client id with ":" cannot be sent raw in Basic (RFC 7617): use encoding form';
+      ctx.addIssue({ code: 'custom', path: at('clientId'), message });
     }
     if (t.grant === 'password' && !t.password) {
       ctx.addIssue({

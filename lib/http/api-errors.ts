@@ -12,6 +12,13 @@ export const API_ERRORS = {
     retryable: false,
     meaning: 'The request is malformed: body, field, length or media type.',
   },
+  invalid_identity_token: {
+    status: 400,
+    retryable: false,
+    meaning:
+      'The identity token proving the end user (x-subject-token) failed verification: signature, ' +
+      'algorithm, issuer, audience, expiry or age. Sign a new one; resending it cannot succeed.',
+  },
   invalid_grant: {
     status: 400,
     retryable: false,
@@ -98,6 +105,11 @@ export const API_ERRORS = {
     retryable: true,
     meaning: 'The signing key could not be used (KMS unavailable, disabled).',
   },
+  cache_unavailable: {
+    status: 503,
+    retryable: true,
+    meaning: 'DELETE only: the shared token cache could not be reached to drop the token; retry.',
+  },
   secrets_unavailable: {
     status: 503,
     retryable: true,
@@ -149,8 +161,9 @@ function fromGatewayError(error: GatewayError): ApiError {
   switch (error.code) {
     case 'ERR_REQUEST_INVALID':
     case 'ERR_SUBJECT_INVALID':
-    case 'ERR_IDENTITY_TOKEN_INVALID':
       return new ApiError('invalid_request', error.message, cause);
+    case 'ERR_IDENTITY_TOKEN_INVALID':
+      return new ApiError('invalid_identity_token', error.message, cause);
     case 'ERR_CALLER_UNAUTHENTICATED':
       return new ApiError('unauthorized_caller', 'a valid caller credential is required', cause);
     case 'ERR_ACCESS_DENIED':
@@ -197,15 +210,16 @@ function fromGatewayError(error: GatewayError): ApiError {
     case 'ERR_API_RESPONSE_TOO_LARGE':
       return new ApiError('api_response_too_large', error.message, cause);
     case 'ERR_CACHE_UNAVAILABLE':
-      // The cache degrades to direct exchanges, so this reaches a caller only through a bug.
-      return new ApiError('internal_error', 'the token cache failed', cause);
+      // Token requests degrade to direct exchanges; only an invalidation needs the shared layer.
+      return new ApiError('cache_unavailable', 'the shared token cache could not be reached', cause);
   }
 }
 
 function fromAuthorizationServer(error: AuthorizationServerError): ApiError {
   // The server's own words go to the caller, but never an assertion or token it may have quoted.
   const detail = redactJwts(`${error.error}${error.errorDescription ? `: ${error.errorDescription}` : ''}`);
-  const cause = { cause: error };
+  // A remembered refusal (negative cache) says so, as a token from the cache does.
+  const cause = { cause: error, ...(error.fromCache ? { headers: { 'cache-status': 'hit' } } : {}) };
   if (error.error === 'invalid_grant') {
     return new ApiError('invalid_grant', `the authorization server refused the grant (${detail})`, cause);
   }

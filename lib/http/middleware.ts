@@ -9,6 +9,7 @@ import {
   jsonResponse,
   requestIdOf,
 } from './responses.ts';
+import { duplicateJsonKey } from './strict-json.ts';
 
 export {
   GATEWAY_ERROR_HEADER,
@@ -68,8 +69,8 @@ export interface JsonBodyOptions {
 }
 
 /**
- * Parses and validates a JSON body against a strict zod schema: media type, size limit, syntax, and each
- * field with its path in the message.
+ * Parses and validates a JSON body against a strict zod schema: media type, size limit, UTF-8, syntax,
+ * unique member names, and each field with its path in the message.
  */
 export function parseJsonBody<Schema extends z.core.$ZodType>(
   event: HttpEvent,
@@ -81,15 +82,28 @@ export function parseJsonBody<Schema extends z.core.$ZodType>(
     throw new ApiError('unsupported_media_type', 'send the body as application/json');
   }
   const raw = event.body ?? '';
-  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-  if (Buffer.byteLength(text, 'utf8') > options.maxBytes) {
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : undefined;
+  if ((bytes?.length ?? Buffer.byteLength(raw, 'utf8')) > options.maxBytes) {
     throw new ApiError('payload_too_large', `the body exceeds ${options.maxBytes} bytes`);
+  }
+  let text = raw;
+  if (bytes) {
+    try {
+      // Fatal: a lenient decode turns invalid bytes into U+FFFD, a different subject than the one sent.
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new ApiError('invalid_request', 'the body is not valid UTF-8');
+    }
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     throw new ApiError('invalid_request', 'the body is not valid JSON');
+  }
+  const duplicate = duplicateJsonKey(text);
+  if (duplicate !== undefined) {
+    throw new ApiError('invalid_request', `field ${JSON.stringify(duplicate).slice(0, 80)} is sent twice`);
   }
   const result = z.safeParse(schema, parsed);
   if (!result.success) {

@@ -20,7 +20,7 @@ export interface AuditEvent {
   readonly outcome: string;
   /** The authorization server's own error code, when it refused. */
   readonly upstream_error: string | null;
-  readonly cache: 'hit' | 'miss' | 'refresh' | 'stale' | 'replace' | 'bypass';
+  readonly cache: 'hit' | 'miss' | 'refresh' | 'stale' | 'replace' | 'collapsed' | 'bypass';
   readonly latency_ms: number;
   /** `call` only: the proxied API's method and normalised path (no query: it may carry personal data). */
   readonly api_request?: string | null;
@@ -28,6 +28,11 @@ export interface AuditEvent {
   readonly api_status?: number | null;
   /** `call` only: the API refused the first token with 401 and the call was retried with a new one. */
   readonly token_retried?: boolean;
+  /**
+   * `call` only: the `jti` of the verified identity token (`x-subject-token`) that proved the subject
+   * (`""` when it had none); null when the caller named the subject, or no token was verified.
+   */
+  readonly identity_token_jti?: string | null;
 }
 
 /** The audit port. */
