@@ -42,14 +42,19 @@ export function requestDeadline(context: { getRemainingTimeInMillis?: () => numb
   return Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
 }
 
-/** The middleware every route shares: header normalization, correlation id, method check, error model. */
-export function route(...methods: string[]) {
+/** A middy handler whose overrun ends in a retryable timeout answer, never middy's 500. */
+export function deadlineBoundHandler() {
   return middy<HttpEvent, HttpResult>({
     timeoutEarlyInMillis: LAMBDA_TIMEOUT_MARGIN_MS,
     timeoutEarlyResponse: () => {
       throw new GatewayError('ERR_DEADLINE_EXCEEDED', 'the Lambda invocation is about to time out');
     },
-  })
+  });
+}
+
+/** The middleware every route shares: header normalization, correlation id, method check, error model. */
+export function route(...methods: string[]) {
+  return deadlineBoundHandler()
     .use(httpHeaderNormalizer())
     .use(correlationId())
     .use(allowMethods(...methods))
