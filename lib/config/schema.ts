@@ -657,6 +657,11 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
       const message = 'set exactly one of jwksUrl, certificate';
       ctx.addIssue({ code: 'custom', path: ['callers', id, 'oauth', 'identityTokens'], message });
     }
+    // The keys that prove every user: fetched over plain http, anyone on the path could forge users.
+    if (trust?.jwksUrl && !transportAllowed(trust.jwksUrl, config.environment === 'development')) {
+      const message = 'use https (plain http only to loopback, or in environment: development)';
+      ctx.addIssue({ code: 'custom', path: ['callers', id, 'oauth', 'identityTokens', 'jwksUrl'], message });
+    }
     for (const targetId of Object.keys(c.targets)) {
       if (!lookup(config.targets, targetId)) {
         ctx.addIssue({

@@ -218,6 +218,23 @@ describe('parseConfig', () => {
       /no signing key named "toString"/,
     ],
     [
+      'an identity token JWKS fetched over plain http (anyone on the path could forge users)',
+      (doc) => ({
+        ...doc,
+        callers: {
+          c: {
+            oauth: {
+              clients: [{ clientId: 'ZCEE', secret: { sha256: 'a'.repeat(64) } }],
+              identityTokens: { issuer: 'https://sysa', audience: 'gw', jwksUrl: 'http://sysa.example/jwks' },
+            },
+            targets: { demo: {} },
+          },
+        },
+      }),
+      'callers.c.oauth.identityTokens.jwksUrl',
+      /use https/,
+    ],
+    [
       'an invalid target name',
       (doc) => ({ ...doc, targets: { 'bad name!': doc.targets.demo } }),
       'targets.bad name!',
