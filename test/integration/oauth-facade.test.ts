@@ -263,7 +263,14 @@ function basic(client: { id: string; secret: string }, encode = true): string {
 
 async function tokenRequest(
   params: Record<string, string>,
-  options: { target?: string; authorization?: string; contentType?: string; method?: string } = {},
+  options: {
+    target?: string;
+    authorization?: string;
+    contentType?: string;
+    method?: string;
+    /** The form as sent, instead of encoding `params`. */
+    rawBody?: string;
+  } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = {
     'content-type': options.contentType ?? 'application/x-www-form-urlencoded',
@@ -273,7 +280,7 @@ async function tokenRequest(
   const response = await fetch(`${origin}/oauth2/${options.target ?? 'demo'}/token`, {
     method: options.method ?? 'POST',
     headers,
-    body: options.method === 'GET' ? undefined : new URLSearchParams(params).toString(),
+    body: options.method === 'GET' ? undefined : (options.rawBody ?? new URLSearchParams(params).toString()),
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, text, json: text ? JSON.parse(text) : {} };
@@ -784,6 +791,19 @@ describe('oauthTokenHandler', () => {
           tokenRequest(
             { ...password, client_id: ZCEE01.id, client_secret: ZCEE01.secret },
             { authorization: basic(ZCEE01) },
+          ),
+        400,
+        'invalid_request',
+      ],
+      [
+        'a percent-encoded byte that is not UTF-8 (it must not become U+FFFD in the subject)',
+        () =>
+          tokenRequest(
+            {},
+            {
+              authorization: basic(ZCEE01),
+              rawBody: 'grant_type=password&username=CICS%FFUSR&password=unused',
+            },
           ),
         400,
         'invalid_request',
