@@ -38,8 +38,6 @@ export interface RequestScope {
 /** What a caller asks for, once it is known who the caller is (the facade reads grant parameters per caller). */
 export interface PreparedTokenRequest extends CacheGetOptions {
   readonly request: ExchangeRequest;
-  /** The subject was verified (an identity token), not merely named by the caller. */
-  readonly subjectProven?: boolean | undefined;
 }
 
 interface Outcome {
@@ -85,9 +83,9 @@ export class TokenBroker {
   ): Promise<IssuedToken> {
     return this.audited('issue', scope, requestId, async (outcome) => {
       outcome.caller = await this.deps.policy.identify(credentials);
-      const { request, subjectProven, ...options } = await prepare(outcome.caller);
+      const { request, ...options } = await prepare(outcome.caller);
       outcome.request = request;
-      this.deps.policy.authorize(outcome.caller, request, { subjectProven });
+      this.deps.policy.authorize(outcome.caller, request);
       outcome.cache = 'miss';
       const started = this.now();
       const caller = outcome.caller;
@@ -137,8 +135,7 @@ export class TokenBroker {
     return this.audited('invalidate', request, requestId, async (outcome) => {
       outcome.request = request;
       outcome.caller = await this.deps.policy.identify(credentials);
-      // Only the holder of the very token can drop it: naming the subject obtains nothing here.
-      this.deps.policy.authorize(outcome.caller, request, { subjectProven: true });
+      this.deps.policy.authorize(outcome.caller, request);
       return { invalidated: await this.deps.cache.invalidate(request, accessToken) };
     });
   }

@@ -444,9 +444,7 @@ export const callerOAuthSettings = z
       .describe('A cached token younger than this is served, not replaced: bounds re-exchanges per token.'),
     identityTokens: trustedIdentityIssuer
       .optional()
-      .describe(
-        'grant_type=token-exchange: who may sign the subject_token for this caller. With it, the caller must prove every end user: subjects it names are refused.',
-      ),
+      .describe('grant_type=token-exchange: who may sign the subject_token for this caller.'),
   })
   .strict();
 

@@ -125,13 +125,8 @@ export class CallerPolicy {
     return first;
   }
 
-  /**
-   * Checks one token request against the caller's allow-lists; the first violation is reported. A caller
-   * with a trusted identity token issuer must prove its users: a subject it merely names (password
-   * `username`, client_credentials `subject`, `/v1/token`, `x-subject`) is refused, or the proof would
-   * be one grant type away from optional.
-   */
-  authorize(caller: Caller, request: TokenRequest, options: { subjectProven?: boolean } = {}): void {
+  /** Checks one token request against the caller's allow-lists; the first violation is reported. */
+  authorize(caller: Caller, request: TokenRequest): void {
     const target = lookup(this.config.targets, request.target);
     if (!target) throw new GatewayError('ERR_TARGET_UNKNOWN', `no target named "${request.target}"`);
     const grant = this.grants.get(caller.id)?.get(request.target);
@@ -147,9 +142,6 @@ export class CallerPolicy {
       }
     } else if (!grant.subjects.matches(request.subject) || !grant.subjects.matches(folded)) {
       const message = `caller "${caller.id}" may not obtain tokens for this subject on "${request.target}"`;
-      throw denied('subject', message);
-    } else if (!options.subjectProven && lookup(this.config.callers, caller.id)?.oauth.identityTokens) {
-      const message = `caller "${caller.id}" must prove the end user with an identity token (token exchange)`;
       throw denied('subject', message);
     }
     const defaults = new Set(splitScope(target.scope));

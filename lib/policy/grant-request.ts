@@ -56,8 +56,6 @@ export interface ResolvedGrant {
   readonly request: ExchangeRequest;
   /** Set for caching clients: replace a cached token obtained at least this long ago (the 401 retry). */
   readonly replaceOlderThanMs?: number | undefined;
-  /** Token exchange: the subject is the `sub` of a verified identity token, not a name the caller sent. */
-  readonly subjectProven: boolean;
 }
 
 /**
@@ -113,7 +111,6 @@ export class GrantRequestResolver {
     return {
       request: { ...request, deadline },
       replaceOlderThanMs: settings.cachingClient ? settings.reissueAfterSeconds * 1000 : undefined,
-      subjectProven: grantType === TOKEN_EXCHANGE_GRANT,
     };
   }
 

@@ -692,62 +692,6 @@ describe('oauthTokenHandler', () => {
       expectOAuthError(answer, 400, 'invalid_request');
     });
 
-    // A caller that must prove its users cannot step around the proof by naming one instead.
-    const named: Array<[string, () => Promise<{ status: number; error: unknown }>, number, string]> = [
-      [
-        'grant_type=password',
-        async () => {
-          const answer = await tokenRequest(
-            { grant_type: 'password', username: 'CICSUSR1', password: PASSWORD },
-            { authorization: basic(RACF01) },
-          );
-          return { status: answer.status, error: answer.json.error };
-        },
-        400,
-        'invalid_grant',
-      ],
-      [
-        'grant_type=client_credentials with subject',
-        async () => {
-          const answer = await tokenRequest(
-            { grant_type: 'client_credentials', subject: 'CICSUSR1' },
-            { authorization: basic(RACF01) },
-          );
-          return { status: answer.status, error: answer.json.error };
-        },
-        400,
-        'invalid_grant',
-      ],
-      [
-        'POST /v1/token',
-        async () => {
-          const response = await fetch(`${origin}/v1/token`, {
-            method: 'POST',
-            headers: { authorization: basic(RACF01), 'content-type': 'application/json' },
-            body: JSON.stringify({ target: 'demo', subject: 'CICSUSR1' }),
-          });
-          return { status: response.status, error: ((await response.json()) as { error: unknown }).error };
-        },
-        403,
-        'access_denied',
-      ],
-    ];
-    it.each(named)(
-      'refuses a named subject (%s) from a caller with a trusted issuer, with no upstream exchange',
-      async (_name, send, status, error) => {
-        // Prepare
-        const before = as.tokenRequests.length;
-
-        // Act
-        const answer = await send();
-
-        // Assess
-        expect(answer).toEqual({ status, error });
-        expect(as.tokenRequests.length).toBe(before);
-        expect(audit.at(-1)).toMatchObject({ caller: 'racf', outcome: 'access_denied' });
-      },
-    );
-
     it('refuses token exchange for a caller with no trusted issuer (unauthorized_client)', async () => {
       // Act
       const answer = await tokenRequest(exchange(await identityToken()), { authorization: basic(ZCEE01) });

@@ -115,26 +115,6 @@ describe('CallerPolicy', () => {
       }
     });
 
-    it('refuses a named subject from a caller with a trusted identity issuer; a proven one passes', () => {
-      // Prepare
-      const rules = policy({
-        mainframe: {
-          apiKeys: [{ sha256: apiKeyHash('k') }],
-          oauth: {
-            identityTokens: { issuer: 'https://sysa', audience: 'gw', jwksUrl: 'https://sysa/jwks' },
-          },
-          targets: { demo: {} },
-        },
-      });
-      const request = { target: 'demo', subject: 'CICSUSR1' };
-
-      // Act + Assess
-      expect(() => rules.authorize(mainframe, request)).toThrow(
-        expect.objectContaining({ code: 'ERR_ACCESS_DENIED', rule: 'subject' }),
-      );
-      expect(() => rules.authorize(mainframe, request, { subjectProven: true })).not.toThrow();
-    });
-
     it('keeps the default RACF pattern: 1-8 of A-Z, 0-9, #, $, @', () => {
       // Prepare
       const rules = policy({ mainframe: { apiKeys: [{ sha256: apiKeyHash('k') }], targets: { demo: {} } } });
