@@ -20,6 +20,7 @@ import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
 import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
+import { identityTokenRefusals } from '#test/support/identity-token-refusals.ts';
 
 /**
  * The RFC 6749 facade driven over HTTP the way IBM documents that z/OS Connect's OAuth client calls a
@@ -588,40 +589,11 @@ describe('oauthTokenHandler', () => {
       expect(answer.status).toBe(200);
     });
 
-    const now = () => Math.floor(Date.now() / 1000);
-    const refusals: Array<[string, () => Promise<string>]> = [
-      ['an expired token', () => identityToken({}, { issuedAt: now() - 200, expiresAt: now() - 100 })],
-      ['a wrong issuer', () => identityToken({ iss: 'https://evil.example.com' })],
-      ['a wrong audience', () => identityToken({ aud: 'someone-else' })],
-      [
-        'a token older than maxAgeSeconds',
-        () => identityToken({}, { issuedAt: now() - 3600, expiresAt: now() + 600 }),
-      ],
-      [
-        'alg none',
-        async () => {
-          const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-          const claims = {
-            iss: IDENTITY_ISSUER,
-            aud: GATEWAY_AUDIENCE,
-            sub: 'CICSUSR1',
-            iat: now(),
-            exp: now() + 60,
-          };
-          return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;
-        },
-      ],
-      [
-        'an unknown kid',
-        async () =>
-          identityToken({}, { key: (await generateKeyPair('ES256')).privateKey, kid: 'not-published' }),
-      ],
-      [
-        'a signature by another key under the published kid',
-        async () => identityToken({}, { key: (await generateKeyPair('ES256')).privateKey }),
-      ],
-      ['a token that is no JWT', async () => 'not-a-jwt'],
-    ];
+    const refusals = identityTokenRefusals(identityToken, {
+      iss: IDENTITY_ISSUER,
+      aud: GATEWAY_AUDIENCE,
+      sub: 'CICSUSR1',
+    });
     it.each(refusals)('refuses %s with invalid_request and no upstream exchange', async (_name, make) => {
       // Prepare
       const subjectToken = await make();

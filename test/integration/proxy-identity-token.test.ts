@@ -23,6 +23,7 @@ import { createLambdaHttpServer } from '#lib/local/lambda-http-server.ts';
 import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { type HttpApiEventOptions, httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
+import { identityTokenRefusals } from '#test/support/identity-token-refusals.ts';
 
 /**
  * Proxy mode with the end user proven, not named: `x-subject-token` carries a JWT the mainframe signed
@@ -214,8 +215,6 @@ function callEvent(path: string, headers: Record<string, string>, options: HttpA
   });
 }
 
-const now = () => Math.floor(Date.now() / 1000);
-
 async function identityToken(
   claims: Record<string, unknown> = {},
   options: { key?: CryptoKey; kid?: string; issuedAt?: number; expiresAt?: number | string } = {},
@@ -290,39 +289,11 @@ describe('callHandler', () => {
       expect(decodeJwt(accessToken)).toMatchObject({ sub: 'CICSUSR8', aud: API_AUDIENCE });
     });
 
-    const refusals: Array<[string, () => Promise<string>]> = [
-      ['an expired token', () => identityToken({}, { issuedAt: now() - 200, expiresAt: now() - 100 })],
-      ['a wrong issuer', () => identityToken({ iss: 'https://evil.example.com' })],
-      ['a wrong audience', () => identityToken({ aud: 'someone-else' })],
-      [
-        'a token older than maxAgeSeconds',
-        () => identityToken({}, { issuedAt: now() - 3600, expiresAt: now() + 600 }),
-      ],
-      [
-        'alg none',
-        async () => {
-          const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-          const claims = {
-            iss: IDENTITY_ISSUER,
-            aud: GATEWAY_AUDIENCE,
-            sub: 'CICSUSR7',
-            iat: now(),
-            exp: now() + 60,
-          };
-          return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;
-        },
-      ],
-      [
-        'an unknown kid',
-        async () =>
-          identityToken({}, { key: (await generateKeyPair('ES256')).privateKey, kid: 'not-published' }),
-      ],
-      [
-        'a signature by another key under the published kid',
-        async () => identityToken({}, { key: (await generateKeyPair('ES256')).privateKey }),
-      ],
-      ['a token that is no JWT', async () => 'not-a-jwt'],
-    ];
+    const refusals = identityTokenRefusals(identityToken, {
+      iss: IDENTITY_ISSUER,
+      aud: GATEWAY_AUDIENCE,
+      sub: 'CICSUSR7',
+    });
     it.each(refusals)(
       'refuses %s with invalid_identity_token, no token request and no upstream call',
       async (_name, make) => {
