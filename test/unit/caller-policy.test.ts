@@ -100,6 +100,25 @@ describe('CallerPolicy', () => {
       ).not.toThrow();
     });
 
+    it('reads Unicode property escapes as such on a case-folding target (\\p{Lu} is no literal p{Lu})', () => {
+      // Prepare
+      const rules = policy(
+        {
+          mainframe: {
+            apiKeys: [{ sha256: apiKeyHash('k') }],
+            targets: { demo: { subjects: '[\\p{Lu}\\d]{1,8}' } },
+          },
+        },
+        { targets: { demo: { ...target, subject: { case: 'upper' } } } },
+      );
+
+      // Act + Assess
+      expect(() => rules.authorize(mainframe, { target: 'demo', subject: 'CICSUSR1' })).not.toThrow();
+      expect(() => rules.authorize(mainframe, { target: 'demo', subject: 'CICS{}' })).toThrow(
+        expect.objectContaining({ code: 'ERR_ACCESS_DENIED' }),
+      );
+    });
+
     it('anchors subject patterns whatever the configuration says', () => {
       // Prepare
       const rules = policy({
