@@ -45,6 +45,7 @@ const ZCEE03 = { id: 'ZCEE03', secret: 'zcee03-secret-8e2a' };
 const APP01 = { id: 'APP01', secret: 'app01-secret-1f7c' };
 const RACF01 = { id: 'RACF01', secret: 'racf01-secret-6a9b' };
 const RACF02 = { id: 'RACF02', secret: 'racf02-secret-3c5e' };
+const RACF05 = { id: 'RACF05', secret: 'racf05-secret-2e8c' };
 const RACF03 = { id: 'RACF03', secret: 'racf03-secret-0d4f' };
 const RACF04 = { id: 'RACF04', secret: 'racf04-secret-7a1b' };
 /** The password z/OS Connect sends (BAQR-OAUTH-PASSWORD): it must go nowhere. */
@@ -212,6 +213,13 @@ beforeAll(async () => {
           },
           targets: { demo: {} },
         },
+        racfbadpem: {
+          oauth: {
+            clients: [client(RACF05)],
+            identityTokens: { ...trust, certificate: { env: 'RACF_BAD_PEM' } },
+          },
+          targets: { demo: {} },
+        },
       },
     },
     'oauth facade test',
@@ -224,6 +232,8 @@ beforeAll(async () => {
       ZCEE02_SECRET_SHA256: apiKeyHash(ZCEE02.secret),
       ZCEE02_PASSWORD: FIXED_PASSWORD,
       RACF_PEM: await exportSPKI(pair.publicKey),
+      // An operator's paste gone wrong: no PEM at all.
+      RACF_BAD_PEM: 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA (truncated, no BEGIN line)',
     },
     // Captured, and logged as in production, so the password test sees the audit log lines too.
     audit: {
@@ -626,6 +636,19 @@ describe('oauthTokenHandler', () => {
         expect(as.tokenRequests.length).toBe(before);
       },
     );
+
+    it('answers a configured certificate that is no PEM as the gateway misconfiguration it is, not the token', async () => {
+      // Prepare
+      const before = as.tokenRequests.length;
+
+      // Act
+      const answer = await tokenRequest(exchange(await identityToken()), { authorization: basic(RACF05) });
+
+      // Assess
+      expectOAuthError(answer, 500, 'server_error');
+      expect(as.tokenRequests.length).toBe(before);
+      expect(audit.at(-1)).toMatchObject({ caller: 'racfbadpem', outcome: 'gateway_misconfigured' });
+    });
 
     it('checks the verified sub against the caller policy like any subject (invalid_grant)', async () => {
       // Prepare
