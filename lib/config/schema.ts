@@ -409,12 +409,15 @@ export const trustedIdentityIssuer = z
       .default(300)
       .describe('Refuse tokens issued (iat) longer ago than this.'),
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    // Safe by default: a security team that configures an identity issuer wants proof, and a caller that
+    // could still name users would get around it through another route. `false` is the explicit opt-out.
     required: z
       .boolean()
-      .default(false)
+      .default(true)
       .describe(
         'The caller must prove every end user with a token of this issuer: a named user is refused ' +
-          '(x-subject on /v1/call, subject on POST /v1/token, the password and client_credentials grants).',
+          '(x-subject on /v1/call, subject on POST /v1/token, the password and client_credentials grants). ' +
+          'Default true; false lets the caller also name users.',
       ),
   })
   .strict();

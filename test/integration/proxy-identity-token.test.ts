@@ -39,6 +39,7 @@ const PLAIN_KEY = 'plain-proxy-key-9d3b7f1a5c';
 const DOWN_KEY = 'down-proxy-key-4e6a8c0b2d';
 const STRICT_CLIENT = { id: 'ZCEESTRICT', secret: 'strict-client-secret-8b2d' };
 const SHARED_KEY = 'shared-proxy-key-1a3c5e7b9d';
+const NAMING_KEY = 'naming-proxy-key-6b8d0f2a4c';
 const SHARED_CLIENT = { id: 'ZCEESHARED', secret: 'shared-client-secret-6f0b' };
 const CLIENT_ID = 'demo-gateway';
 const CLIENT_SECRET = 'identity-proxy-secret-3c5e7a';
@@ -142,8 +143,14 @@ beforeAll(async () => {
           apiKeys: [{ sha256: apiKeyHash(STRICT_KEY) }],
           oauth: {
             clients: [{ clientId: STRICT_CLIENT.id, secret: { sha256: apiKeyHash(STRICT_CLIENT.secret) } }],
-            identityTokens: { ...trust, required: true },
+            // No `required`: proof is the default once an identity issuer is configured.
+            identityTokens: trust,
           },
+          targets: { api: {} },
+        },
+        naming: {
+          apiKeys: [{ sha256: apiKeyHash(NAMING_KEY) }],
+          oauth: { identityTokens: { ...trust, required: false } },
           targets: { api: {} },
         },
         shared: {
@@ -412,7 +419,22 @@ describe('callHandler', () => {
     });
   });
 
-  describe('for a caller that must prove every user (identityTokens.required)', () => {
+  describe('for a caller that opted out of proof (identityTokens.required: false)', () => {
+    it('accepts a named user in x-subject', async () => {
+      // Prepare
+      const event = callEvent('api/accounts/7', { 'x-api-key': NAMING_KEY, 'x-subject': 'CICSUSR7' });
+
+      // Act
+      const { result, upstream: calls } = await counting(() => invoke(call, event));
+
+      // Assess
+      expect(result.status).toBe(200);
+      expect(calls).toBe(1);
+      expect(decodeJwt(String(seen.at(-1)?.headers.authorization).slice(7)).sub).toBe('CICSUSR7');
+    });
+  });
+
+  describe('for a caller that must prove every user (identityTokens.required, the default)', () => {
     it('refuses a bare x-subject with access_denied and no calls', async () => {
       // Prepare
       const event = callEvent('api/accounts/7', { 'x-api-key': STRICT_KEY, 'x-subject': 'CICSUSR7' });
