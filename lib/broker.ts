@@ -55,6 +55,8 @@ export class TokenBroker {
     return this.audited('issue', request, requestId, async (outcome) => {
       outcome.caller = await this.deps.policy.identify(credentials);
       this.deps.policy.authorize(outcome.caller, request);
+      // Authorized, so a configured target: a bounded metric dimension.
+      this.deps.metrics.target(request.target);
       outcome.cache = 'miss';
       const started = this.now();
       const result = await this.deps.cache.get(request).catch((error: unknown) => {

@@ -12,7 +12,7 @@ import {
 } from './cache/envelope-cipher.ts';
 import { MemoryTokenStore } from './cache/memory-token-store.ts';
 import { TokenCache } from './cache/token-cache.ts';
-import { loadConfigFile, secretReferences } from './config/load-config.ts';
+import { type LoadConfigOptions, loadConfigFile, secretReferences } from './config/load-config.ts';
 import type { CacheConfig, GatewayConfig, SigningKeyConfig } from './config/schema.ts';
 import { toApiError } from './http/api-errors.ts';
 import { TokenExchanger } from './oauth/token-exchanger.ts';
@@ -192,13 +192,16 @@ export type GatewayProvider = () => Promise<Gateway>;
  * entry points await it during init, so an invalid configuration fails the cold start with one clear log
  * line (and any request that still reaches a handler answers `gateway_misconfigured`).
  */
-export function gatewayFromEnvironment(env: NodeJS.ProcessEnv = process.env): GatewayProvider {
+export function gatewayFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadConfigOptions = {},
+): GatewayProvider {
   let gateway: Promise<Gateway> | undefined;
   return () => {
     gateway ??= (async () => {
       const path = env.GATEWAY_CONFIG ?? 'gateway.yaml';
       try {
-        const { config, warnings } = await loadConfigFile(path, env);
+        const { config, warnings } = await loadConfigFile(path, env, options);
         for (const warning of warnings) logger.warn(warning);
         return createGateway(config, { env });
       } catch (error) {

@@ -33,9 +33,19 @@ export interface LoadedConfig {
  * Reads a YAML or JSON configuration file (JSON is YAML), fills in its `${env:NAME}` placeholders from
  * `env`, and validates it.
  */
+export interface LoadConfigOptions {
+  /**
+   * The top-level sections whose `${env:NAME}` placeholders must be set (default: all). A placeholder
+   * elsewhere whose variable is unset stands for `unset-NAME`: a function that uses only some sections
+   * (jwks: `signingKeys`) is given only the variables those need (least privilege: docs/DEPLOY.md).
+   */
+  readonly placeholdersRequiredUnder?: readonly string[];
+}
+
 export async function loadConfigFile(
   path: string,
   env: NodeJS.ProcessEnv = process.env,
+  options: LoadConfigOptions = {},
 ): Promise<LoadedConfig> {
   let text: string;
   try {
@@ -53,8 +63,19 @@ export async function loadConfigFile(
     throw new ConfigError(path, [{ path: '', message: `not valid YAML or JSON${where}` }], { cause });
   }
   const expanded = expandEnvPlaceholders(document, env);
-  if (expanded.issues.length > 0) throw new ConfigError(path, expanded.issues);
-  return parseConfig(expanded.document, path);
+  const required = options.placeholdersRequiredUnder;
+  if (!required) {
+    if (expanded.issues.length > 0) throw new ConfigError(path, expanded.issues);
+    return parseConfig(expanded.document, path);
+  }
+  const inRequired = (at: string) =>
+    required.some((section) => at === section || at.startsWith(`${section}.`));
+  const issues = expanded.issues.filter((issue) => inRequired(issue.path));
+  if (issues.length > 0) throw new ConfigError(path, issues);
+  const standIns = new Proxy(env, {
+    get: (target, name) => (typeof name === 'string' && target[name]) || `unset-${String(name)}`,
+  });
+  return parseConfig(expandEnvPlaceholders(document, standIns).document, path);
 }
 
 /** Validates an already parsed document; `source` names it in errors. */

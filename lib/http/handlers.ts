@@ -1,8 +1,9 @@
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { GatewayProvider } from '../composition.ts';
-import { metrics } from '../observability/metrics.ts';
+import { logger } from '../observability/logger.ts';
+import { flushMetrics } from '../observability/metrics.ts';
 import { VERSION } from '../version.ts';
 import { callerCredentials } from './caller-credentials.ts';
 import {
@@ -28,9 +29,13 @@ export const MAX_BODY_BYTES = 16 * 1024;
 /** Time kept back from the invocation's remaining time to shape and send the answer. */
 const DEADLINE_MARGIN_MS = 1_000;
 
-/** The middleware every route shares: header normalization, correlation id, method check, error model. */
+/**
+ * The middleware every route shares: the Lambda context in every log line (function name, version, cold
+ * start, request id), header normalization, correlation id, method check, error model.
+ */
 function route(...methods: string[]) {
   return middy<HttpEvent, HttpResult>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpHeaderNormalizer())
     .use(correlationId())
     .use(allowMethods(...methods))
@@ -44,7 +49,7 @@ function route(...methods: string[]) {
  */
 export function tokenHandler(gateway: GatewayProvider) {
   return route('POST', 'DELETE')
-    .use(logMetrics(metrics))
+    .use(flushMetrics())
     .handler(async (event, context): Promise<HttpResult> => {
       const credentials = callerCredentials(event);
       const requestId = requestIdOf(event);
