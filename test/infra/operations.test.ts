@@ -48,7 +48,8 @@ function grants(statements: Statement[]): Record<string, unknown[]> {
   const granted: Record<string, unknown[]> = {};
   for (const statement of statements) {
     expect(statement.Effect).toBe('Allow');
-    for (const action of actions(statement)) (granted[action] ??= []).push(statement.Resource);
+    for (const action of actions(statement))
+      granted[action] = [...(granted[action] ?? []), statement.Resource];
   }
   return granted;
 }

