@@ -20,6 +20,8 @@ import { describeError, logger } from './observability/logger.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
 import type { AuditLog } from './policy/audit.ts';
 import { CallerPolicy } from './policy/caller-policy.ts';
+import { dependencyChecks } from './readiness/checks.ts';
+import { ReadinessProbe } from './readiness/probe.ts';
 import { SecretResolver } from './secrets/resolve-secret.ts';
 import { SecretsManagerStore } from './secrets/secrets-manager-store.ts';
 import { SigningKeyRing } from './signing/key-ring.ts';
@@ -48,6 +50,10 @@ export interface Gateway {
   readonly exchanger: TokenExchanger;
   readonly cache: TokenCache;
   readonly broker: TokenBroker;
+  /** Who is calling (the readiness route is for known callers only). */
+  readonly policy: CallerPolicy;
+  /** GET /v1/ready: every dependency of the token function, checked by real calls, cached briefly. */
+  readonly readiness: ReadinessProbe;
 }
 
 /** DynamoDB must never slow a request much: short timeouts, one retry, then the cache degrades. */
@@ -100,21 +106,34 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     : undefined;
   const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
   const exchanger = new TokenExchanger({ config, keyRing, secrets, fetch: deps.fetch });
-  const cache = createCache(config.cache, exchanger, kmsClient, metrics, deps.aws?.dynamodb);
-  const broker = new TokenBroker({
-    policy: new CallerPolicy(config, secrets, {
-      onApiKeyError: (caller, error) =>
-        logger.error('an API key hash could not be read: that key is refused', {
-          caller,
-          ...describeError(error),
-        }),
+  const table = config.cache.dynamodb;
+  const dynamodb = table ? (deps.aws?.dynamodb ?? new DynamoDBClient(DYNAMODB_CLIENT)) : undefined;
+  const cache = createCache(config.cache, exchanger, kmsClient, metrics, dynamodb);
+  const policy = new CallerPolicy(config, secrets, {
+    onApiKeyError: (caller, error) =>
+      logger.error('an API key hash could not be read: that key is refused', {
+        caller,
+        ...describeError(error),
+      }),
+  });
+  const readiness = new ReadinessProbe(
+    dependencyChecks({
+      config,
+      kms: kmsClient,
+      keyRing,
+      secrets,
+      exchanger,
+      table: table && dynamodb ? { client: dynamodb, tableName: table.tableName } : undefined,
     }),
+  );
+  const broker = new TokenBroker({
+    policy,
     cache,
     classify: (error) => toApiError(error).code,
     audit: deps.audit ?? loggerAudit,
     metrics,
   });
-  return { config, keyRing, exchanger, cache, broker };
+  return { config, keyRing, exchanger, cache, broker, policy, readiness };
 }
 
 function createCache(

@@ -17,6 +17,7 @@ import {
   requestIdOf,
 } from './middleware.ts';
 import {
+  type ReadinessResponseBody,
   type TokenInvalidationResponseBody,
   type TokenResponseBody,
   tokenInvalidationBody,
@@ -81,6 +82,25 @@ export function tokenHandler(gateway: GatewayProvider) {
       // RFC 6749 5.1: responses carrying tokens must not be cached.
       return jsonResponse(200, response, { pragma: 'no-cache', 'cache-status': token.cache });
     });
+}
+
+/**
+ * `GET /v1/ready` (token function): whether every dependency of the token function answers, one result
+ * each, for a known caller only (the same credentials as `POST /v1/token`). 200 when all are ready, 503
+ * when any is not; the report is shared for 30 s, so polling cannot hammer KMS, Secrets Manager,
+ * DynamoDB or an authorization server.
+ */
+export function readinessHandler(gateway: GatewayProvider) {
+  return route('GET').handler(async (event, context): Promise<HttpResult> => {
+    const { policy, readiness } = await gateway();
+    await policy.identify(callerCredentials(event));
+    const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+    const report: ReadinessResponseBody = {
+      ...(await readiness.report(deadline)),
+      request_id: requestIdOf(event),
+    };
+    return jsonResponse(report.status === 'ready' ? 200 : 503, report);
+  });
 }
 
 /** `GET /.well-known/jwks.json`: every configured public key, retired ones included. */

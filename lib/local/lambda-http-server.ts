@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 import type { GatewayProvider } from '../composition.ts';
-import { healthHandler, jwksHandler, tokenHandler } from '../http/handlers.ts';
+import { healthHandler, jwksHandler, readinessHandler, tokenHandler } from '../http/handlers.ts';
 import type { HttpEvent, HttpResult } from '../http/middleware.ts';
 import { openApiDocument } from '../http/openapi.ts';
 import { VERSION } from '../version.ts';
@@ -33,6 +33,7 @@ export function gatewayRoutes(gateway: GatewayProvider): Routes {
   const openapi = JSON.stringify(openApiDocument(VERSION));
   return {
     '* /v1/token': tokenHandler(gateway),
+    '* /v1/ready': readinessHandler(gateway),
     '* /.well-known/jwks.json': jwksHandler(gateway),
     '* /health': healthHandler(),
     'GET /openapi.json': async () => ({

@@ -174,7 +174,7 @@ describe('IAM roles', () => {
 });
 
 describe('caller authorization', () => {
-  const CALLER_ROUTES = ['HttpApiRoutePostV1Token', 'HttpApiRouteDeleteV1Token'];
+  const CALLER_ROUTES = ['HttpApiRoutePostV1Token', 'HttpApiRouteDeleteV1Token', 'HttpApiRouteGetV1Ready'];
   const OPEN_ROUTES = ['HttpApiRouteGetWellDashknownJwksjson', 'HttpApiRouteGetHealth'];
   const routeAuth = (template: Template, id: string) => {
     const { AuthorizationType, AuthorizerId } = resource(template, id).Properties;

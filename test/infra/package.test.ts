@@ -18,6 +18,7 @@ const FUNCTIONS = ['token', 'jwks', 'health'] as const;
 const ROUTES: Record<string, (typeof FUNCTIONS)[number]> = {
   'POST /v1/token': 'token',
   'DELETE /v1/token': 'token',
+  'GET /v1/ready': 'token',
   'GET /.well-known/jwks.json': 'jwks',
   'GET /health': 'health',
 };
@@ -99,6 +100,7 @@ describe('npm run package', () => {
       HttpApiIntegrationHealth: 'AWS::ApiGatewayV2::Integration',
       HttpApiRoutePostV1Token: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteDeleteV1Token: 'AWS::ApiGatewayV2::Route',
+      HttpApiRouteGetV1Ready: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteGetWellDashknownJwksjson: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteGetHealth: 'AWS::ApiGatewayV2::Route',
       TokenLambdaPermissionHttpApi: 'AWS::Lambda::Permission',
