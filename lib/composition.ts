@@ -23,6 +23,7 @@ import { CallerPolicy } from './policy/caller-policy.ts';
 import { dependencyChecks } from './readiness/checks.ts';
 import { ReadinessProbe } from './readiness/probe.ts';
 import { SecretResolver } from './secrets/resolve-secret.ts';
+import type { SecretStore } from './secrets/secret-store.ts';
 import { SecretsManagerStore } from './secrets/secrets-manager-store.ts';
 import { SigningKeyRing } from './signing/key-ring.ts';
 import { KmsSigner } from './signing/kms-signer.ts';
@@ -84,12 +85,6 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     kms ??= new KMSClient({ requestHandler: AWS_REQUEST_HANDLER });
     return kms;
   };
-  const keyRing = new SigningKeyRing(
-    Object.entries(config.signingKeys).map(([id, key]) => ({
-      signer: timed(createSigner(id, key, kmsClient), metrics),
-      retired: key.retired,
-    })),
-  );
   const needsSecretsManager = secretReferences(config).some(({ reference }) => reference.secretsManager);
   const secretsManager = needsSecretsManager
     ? new SecretsManagerStore(
@@ -105,6 +100,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
       )
     : undefined;
   const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
+  const keyRing = new SigningKeyRing(
+    Object.entries(config.signingKeys).map(([id, key]) => ({
+      signer: timed(createSigner(id, key, kmsClient, secrets), metrics),
+      retired: key.retired,
+    })),
+  );
   const exchanger = new TokenExchanger({ config, keyRing, secrets, fetch: deps.fetch });
   const table = config.cache.dynamodb;
   const dynamodb = table ? (deps.aws?.dynamodb ?? new DynamoDBClient(DYNAMODB_CLIENT)) : undefined;
@@ -180,8 +181,19 @@ function createCache(
   });
 }
 
-function createSigner(id: string, key: SigningKeyConfig, kms: () => KMSClient): Signer {
-  const describe = { kid: key.kid, certificateFile: key.certificateFile };
+/** The Signer for one configured key (KMS or local); also used by the operator CLI for certificates. */
+export function createSigner(
+  id: string,
+  key: SigningKeyConfig,
+  kms: () => KMSClient,
+  secrets?: SecretStore,
+): Signer {
+  const reference = key.certificate;
+  const certificate =
+    reference && secrets
+      ? { label: `signingKeys.${id}.certificate`, load: () => secrets.resolve(reference) }
+      : undefined;
+  const describe = { kid: key.kid, certificateFile: key.certificateFile, certificate };
   return key.type === 'kms'
     ? new KmsSigner(kms(), { id, keyId: key.keyId, algorithm: key.algorithm, ...describe })
     : new LocalSigner({ id, path: key.path, generate: key.generate, algorithm: key.algorithm, ...describe });

@@ -6,7 +6,7 @@
 //   npm run build                          # config/gateway.yaml
 //   npm run build -- --config my.yaml      # or GATEWAY_CONFIG_SOURCE=my.yaml
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build as esbuild, type Metafile, type Plugin } from 'esbuild';
@@ -178,6 +178,29 @@ export async function checkDeployConfig(path: string): Promise<void> {
   }
 }
 
+/**
+ * The files the configuration names that the functions read at run time: each signing key's
+ * `certificateFile`, relative to the configuration file (so it lands beside it in dist/<fn>/). A path
+ * that is absolute or leaves the configuration's directory cannot be bundled: refused, with the field.
+ */
+export async function bundledFiles(configPath: string): Promise<string[]> {
+  const document = parseYaml(await readFile(configPath, 'utf8')) as {
+    signingKeys?: Record<string, { certificateFile?: unknown } | null>;
+  } | null;
+  const files: string[] = [];
+  const issues: { path: string; message: string }[] = [];
+  for (const [id, key] of Object.entries(document?.signingKeys ?? {})) {
+    const file = key?.certificateFile;
+    if (typeof file !== 'string') continue;
+    if (isAbsolute(file) || normalize(file).startsWith('..')) {
+      const message = 'must be a path inside the configuration file\'s directory, so the build can bundle it';
+      issues.push({ path: `signingKeys.${id}.certificateFile`, message });
+    } else files.push(normalize(file));
+  }
+  if (issues.length > 0) throw new ConfigError(relative(ROOT, configPath), issues);
+  return files;
+}
+
 export interface BuildOptions {
   /** The deploy configuration copied into the configured functions (default config/gateway.yaml). */
   readonly config?: string;
@@ -186,12 +209,19 @@ export interface BuildOptions {
 export async function build(options: BuildOptions = {}): Promise<BundleResult[]> {
   const config = resolve(ROOT, options.config ?? process.env.GATEWAY_CONFIG_SOURCE ?? 'config/gateway.yaml');
   await checkDeployConfig(config);
+  const files = await bundledFiles(config);
   await rm(DIST, { recursive: true, force: true });
   const results: BundleResult[] = [];
   for (const name of await functionNames()) {
     const result = await bundleFunction(name);
     await writeMetafile(name, result.metafile);
-    if (CONFIGURED_FUNCTIONS.includes(name)) await copyFile(config, join(DIST, name, BUNDLED_CONFIG));
+    if (CONFIGURED_FUNCTIONS.includes(name)) {
+      await copyFile(config, join(DIST, name, BUNDLED_CONFIG));
+      for (const file of files) {
+        await mkdir(dirname(join(DIST, name, file)), { recursive: true });
+        await copyFile(join(dirname(config), file), join(DIST, name, file));
+      }
+    }
     results.push(result);
   }
   return results;
