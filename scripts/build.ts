@@ -193,7 +193,7 @@ export async function bundledFiles(configPath: string): Promise<string[]> {
     const file = key?.certificateFile;
     if (typeof file !== 'string') continue;
     if (isAbsolute(file) || normalize(file).startsWith('..')) {
-      const message = 'must be a path inside the configuration file\'s directory, so the build can bundle it';
+      const message = "must be a path inside the configuration file's directory, so the build can bundle it";
       issues.push({ path: `signingKeys.${id}.certificateFile`, message });
     } else files.push(normalize(file));
   }

@@ -48,7 +48,9 @@ async function certificateThumbprint(
   } catch (cause) {
     // A Secrets Manager outage keeps its own code (retryable); a missing file is a configuration error.
     if (isGatewayError(cause)) throw cause;
-    throw new GatewayError('ERR_CONFIG_INVALID', `cannot read the X.509 certificate ${source.label}`, { cause });
+    throw new GatewayError('ERR_CONFIG_INVALID', `cannot read the X.509 certificate ${source.label}`, {
+      cause,
+    });
   }
   let certificate: X509Certificate;
   try {
@@ -57,7 +59,10 @@ async function certificateThumbprint(
     throw new GatewayError('ERR_CONFIG_INVALID', `${source.label} is not a PEM X.509 certificate`, { cause });
   }
   if (!certificate.publicKey.equals(publicKey)) {
-    throw new GatewayError('ERR_CONFIG_INVALID', `the certificate ${source.label} is not for this signing key`);
+    throw new GatewayError(
+      'ERR_CONFIG_INVALID',
+      `the certificate ${source.label} is not for this signing key`,
+    );
   }
   return createHash('sha256').update(certificate.raw).digest('base64url');
 }
