@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: deploy configurations hold ${env:NAME} placeholders.
 // The operator CLI, run in-process (cli/main.ts `main`) as an operator would run it, against real parts:
 // the AWS protocol emulator for KMS and Secrets Manager, the oidc-provider demo authorization server, and
 // the gateway's own JWKS. One test runs the bin file itself.
@@ -8,7 +9,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import 'reflect-metadata';
@@ -245,10 +245,8 @@ describe('jwt-bearer-gateway CLI', () => {
       // Prepare
       await emulator.createKey('ECC_NIST_P256', 'SIGN_VERIFY', 'alias/jwt-bearer-gateway-qa-signing-blue');
       const path = await writeConfig('deployed.yaml', {
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: the deploy configuration's placeholder
         signingKeys: { blue: { type: 'kms', keyId: '${env:SIGNING_KEY_BLUE_ID}' } },
         targets: localDocument().targets,
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: the deploy configuration's placeholder
         cache: {
           dynamodb: { tableName: '${env:TOKEN_TABLE}', encryption: { kmsKeyId: '${env:CACHE_KEY_ID}' } },
         },
