@@ -13,6 +13,7 @@ import { build as esbuild, type Metafile, type Plugin } from 'esbuild';
 import { parse as parseYaml } from 'yaml';
 import { expandEnvPlaceholders } from '#lib/config/env-placeholders.ts';
 import { ConfigError, parseConfig } from '#lib/config/load-config.ts';
+import { thirdPartyNotices } from './third-party-notices.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(ROOT, 'dist');
@@ -20,6 +21,8 @@ export const DIST = join(ROOT, 'dist');
 export const CONFIGURED_FUNCTIONS: readonly string[] = ['token', 'jwks'];
 /** The file name of the configuration inside a bundle; serverless.yml sets GATEWAY_CONFIG to it. */
 export const BUNDLED_CONFIG = 'gateway.yaml';
+/** Beside each bundle: the licences of the third-party packages in it (scripts/third-party-notices.ts). */
+export const NOTICES_FILE = 'THIRD-PARTY-NOTICES.txt';
 
 /**
  * What must never be reachable from a function: the laptop runtime (lib/local/: demo authorization
@@ -98,8 +101,8 @@ export async function bundleFunction(name: string, outdir = join(DIST, name)): P
     treeShaking: true,
     // Prefer the packages' ES module builds (the AWS SDK ships dist-es): they tree-shake far better.
     mainFields: ['module', 'main'],
+    // Licence texts are not in comments for most packages: build() writes THIRD-PARTY-NOTICES.txt instead.
     legalComments: 'none',
-    // Third-party licence texts go to docs, not into the function: see docs/DEPLOY.md.
     metafile: true,
     logLevel: 'warning',
     plugins: [zodEnglishOnly],
@@ -215,6 +218,7 @@ export async function build(options: BuildOptions = {}): Promise<BundleResult[]>
   for (const name of await functionNames()) {
     const result = await bundleFunction(name);
     await writeMetafile(name, result.metafile);
+    await writeFile(join(DIST, name, NOTICES_FILE), (await thirdPartyNotices(result.inputs, ROOT)).text);
     if (CONFIGURED_FUNCTIONS.includes(name)) {
       await copyFile(config, join(DIST, name, BUNDLED_CONFIG));
       for (const file of files) {

@@ -368,6 +368,7 @@ describe('function packages', () => {
     for (const entry of entries) expect(entry.startsWith(`dist/${name}/`)).toBe(true);
     expect(entries.some((entry) => entry.includes('node_modules'))).toBe(false);
     expect(entries.includes(`dist/${name}/gateway.yaml`)).toBe(name !== 'health');
+    expect(entries).toContain(`dist/${name}/THIRD-PARTY-NOTICES.txt`);
   });
 });
 
