@@ -1,6 +1,10 @@
-// POST /v1/token, DELETE /v1/token and GET /v1/ready — see lib/http/handlers.ts.
+// POST /v1/token, DELETE /v1/token, GET /v1/ready (lib/http/handlers.ts) and ANY /v1/call/{target}/{path+},
+// proxy mode (lib/http/call-handler.ts): one function, because a proxied call is a token request plus one
+// HTTP call, with the same permissions and the same in-memory token cache (docs/ARCHITECTURE.md,
+// "Deployment"); readiness checks exactly this function's dependencies.
 import type { Context } from 'aws-lambda';
 import { gatewayFromEnvironment } from '#lib/composition.ts';
+import { CALL_ROUTE_KEY, callHandler } from '#lib/http/call-handler.ts';
 import { readinessHandler, tokenHandler } from '#lib/http/handlers.ts';
 import type { HttpEvent } from '#lib/http/middleware.ts';
 
@@ -11,6 +15,9 @@ await gateway();
 
 const token = tokenHandler(gateway);
 const ready = readinessHandler(gateway);
+const call = callHandler(gateway);
 
-export const handler = (event: HttpEvent, context: Context) =>
-  event.rawPath === '/v1/ready' ? ready(event, context) : token(event, context);
+export const handler = (event: HttpEvent, context: Context) => {
+  if (event.requestContext?.routeKey === CALL_ROUTE_KEY) return call(event, context);
+  return event.rawPath === '/v1/ready' ? ready(event, context) : token(event, context);
+};

@@ -20,6 +20,8 @@ import { describeError, logger } from './observability/logger.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
 import type { AuditLog } from './policy/audit.ts';
 import { CallerPolicy } from './policy/caller-policy.ts';
+import { ApiProxy } from './proxy/api-proxy.ts';
+import type { UpstreamTransport } from './proxy/upstream-client.ts';
 import { dependencyChecks } from './readiness/checks.ts';
 import { ReadinessProbe } from './readiness/probe.ts';
 import { SecretResolver } from './secrets/resolve-secret.ts';
@@ -55,6 +57,8 @@ export interface Gateway {
   readonly policy: CallerPolicy;
   /** GET /v1/ready: every dependency of the token function, checked by real calls, cached briefly. */
   readonly readiness: ReadinessProbe;
+  /** Proxy mode (/v1/call): the broker's tokens attached to calls to the targets' APIs. */
+  readonly proxy: ApiProxy;
 }
 
 /** DynamoDB must never slow a request much: short timeouts, one retry, then the cache degrades. */
@@ -70,6 +74,8 @@ export interface GatewayDependencies {
   readonly env?: NodeJS.ProcessEnv;
   readonly metrics?: GatewayMetrics;
   readonly audit?: AuditLog;
+  /** How proxied APIs are called; node:http(s) by default. */
+  readonly upstream?: UpstreamTransport;
 }
 
 /** Audit events go to the JSON log, one line each, under a fixed message for log queries. */
@@ -127,14 +133,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
       table: table && dynamodb ? { client: dynamodb, tableName: table.tableName } : undefined,
     }),
   );
-  const broker = new TokenBroker({
-    policy,
-    cache,
-    classify: (error) => toApiError(error).code,
-    audit: deps.audit ?? loggerAudit,
-    metrics,
-  });
-  return { config, keyRing, exchanger, cache, broker, policy, readiness };
+  const classify = (error: unknown) => toApiError(error).code;
+  const audit = deps.audit ?? loggerAudit;
+  const broker = new TokenBroker({ policy, cache, classify, audit, metrics });
+  const proxy = new ApiProxy({ config, policy, broker, audit, metrics, classify, transport: deps.upstream });
+  return { config, keyRing, exchanger, cache, broker, proxy, policy, readiness };
 }
 
 function createCache(

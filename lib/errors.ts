@@ -37,7 +37,19 @@ export type GatewayErrorCode =
   /** The authorization server did not answer within the timeout, after retries. */
   | 'ERR_AS_TIMEOUT'
   /** The authorization server answered something that is not a valid token (or metadata) response. */
-  | 'ERR_AS_RESPONSE_INVALID';
+  | 'ERR_AS_RESPONSE_INVALID'
+  /** A call names a target that fronts no API (no `proxy` in its configuration). */
+  | 'ERR_PROXY_NOT_ENABLED'
+  /** The call's method or path is outside the target's allow-list. */
+  | 'ERR_PROXY_NOT_ALLOWED'
+  /** The call's body exceeds the target's (or the platform's) limit. */
+  | 'ERR_PROXY_BODY_TOO_LARGE'
+  /** The proxied API could not be reached: connection refused or reset, DNS, TLS. */
+  | 'ERR_API_UNAVAILABLE'
+  /** The proxied API did not answer within the target's timeout or the request deadline. */
+  | 'ERR_API_TIMEOUT'
+  /** The proxied API's answer exceeds the response limit. */
+  | 'ERR_API_RESPONSE_TOO_LARGE';
 
 export class GatewayError extends Error {
   override readonly name: string = 'GatewayError';

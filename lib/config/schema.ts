@@ -153,6 +153,116 @@ const RESERVED_PARAMETERS = [
   'refresh_token',
 ];
 
+/** HTTP methods a proxied target may allow (CONNECT and TRACE never: they are no API calls). */
+export const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * The largest request or response body proxy mode carries, in bytes. API Gateway HTTP APIs take 10 MB, but
+ * a Lambda integration is invoked synchronously, whose request and response payloads are each at most 6 MB
+ * (the whole event or result as JSON). Binary bodies travel base64-encoded (4/3 as large), and the
+ * gateway always returns the API's body base64-encoded so any bytes arrive unchanged: 4 MiB becomes
+ * 5.59 MB, leaving room for the headers and the JSON around them.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+ */
+export const PROXY_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Request headers the gateway owns on a proxied call: the caller's credentials, hop-by-hop headers and
+ * what the HTTP client computes. Neither the caller nor a target's fixed headers can set them.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
+ */
+export const GATEWAY_OWNED_HEADERS = [
+  'authorization',
+  'x-api-key',
+  'x-subject',
+  'cookie',
+  'host',
+  'content-length',
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+] as const;
+
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'expected an HTTP header name (RFC 9110 token)')
+  .refine((name) => !(GATEWAY_OWNED_HEADERS as readonly string[]).includes(name.toLowerCase()), {
+    error: 'the gateway sets this header itself',
+  });
+
+// Field content per RFC 9110 5.5: visible characters, space and tab.
+const headerValue = z
+  .string()
+  .max(4096)
+  .regex(/^[\t\x20-\x7E]*$/, 'printable ASCII only');
+
+/** A path prefix as the normalised upstream path would start: no dot segments, no empty segments. */
+const pathPrefix = z
+  .string()
+  .max(512)
+  .regex(
+    /^\/(?:(?!\.\.?(?:\/|$))[A-Za-z0-9._~!$&'()*+,;=:@-]+\/?)*$/,
+    'expected an absolute path like /accounts/ (no ., .., // or percent-encoding)',
+  );
+
+export const proxySettings = z
+  .object({
+    baseUrl: httpUrl.describe(
+      'The API this target fronts; every call goes to this origin, under this path. https unless environment: development.',
+    ),
+    headers: z
+      .record(headerName, headerValue)
+      .default({})
+      .describe('Fixed headers added to every proxied request (not for secrets: they are in the file).'),
+    methods: z
+      .array(z.enum(PROXY_METHODS))
+      .min(1)
+      .default(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'])
+      .describe('HTTP methods callers may use.'),
+    pathPrefixes: z
+      .array(pathPrefix)
+      .min(1)
+      .default(['/'])
+      .describe(
+        'Normalised paths (below baseUrl) callers may reach; /accounts matches /accounts and /accounts/….',
+      ),
+    scope: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Scope of the tokens for proxied calls; the target's scope when omitted."),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(25_000)
+      .default(10_000)
+      .describe('For each call to the API; never beyond the request deadline.'),
+    maxRequestBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(PROXY_BODY_LIMIT_BYTES)
+      .default(PROXY_BODY_LIMIT_BYTES)
+      .describe('Largest request body (413 above).'),
+    maxResponseBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(PROXY_BODY_LIMIT_BYTES)
+      .default(PROXY_BODY_LIMIT_BYTES)
+      .describe('Largest API response body (502 api_response_too_large above).'),
+  })
+  .strict();
+
 export const grantType = z.enum(['jwt-bearer', 'token-exchange', 'client_credentials', 'password']);
 
 export const target = z
@@ -185,6 +295,9 @@ export const target = z
       .boolean()
       .default(false)
       .describe('Allow http:// endpoints other than loopback (development only).'),
+    proxy: proxySettings
+      .optional()
+      .describe('The API this target fronts at /v1/call/{target}/…; without it the target is not proxied.'),
   })
   .strict();
 
@@ -333,6 +446,7 @@ export type ClientAuthenticationConfig = z.output<typeof clientAuthentication>;
 export type CallerConfig = z.output<typeof caller>;
 export type CacheConfig = z.output<typeof cacheSettings>;
 export type CallerGrantConfig = z.output<typeof callerGrant>;
+export type ProxyConfig = z.output<typeof proxySettings>;
 
 type RawConfig = Omit<GatewayConfig, never>;
 
@@ -397,6 +511,7 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
         message: 'grant password needs username and password',
       });
     }
+    if (t.proxy) checkProxy(t.proxy, config.environment, t.allowInsecureHttp, at('proxy', 'baseUrl'), ctx);
     if (config.environment === 'production' && t.allowInsecureHttp) {
       const message = 'allowed only with environment: development';
       ctx.addIssue({ code: 'custom', path: at('allowInsecureHttp'), message });
@@ -419,5 +534,29 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
       const message = 'set at least one of apiKeys, mtlsSubjects, iamPrincipals, authorizerPrincipals';
       ctx.addIssue({ code: 'custom', path: ['callers', id], message });
     }
+  }
+}
+
+/**
+ * The proxied API's base URL is the only place an upstream host comes from, so it must be exact: https
+ * outside development (and there, plain http only to loopback unless allowInsecureHttp), and no
+ * credentials, query or fragment that every call would carry.
+ */
+function checkProxy(
+  proxy: ProxyConfig,
+  environment: GatewayConfig['environment'],
+  allowInsecureHttp: boolean,
+  path: (string | number)[],
+  ctx: z.RefinementCtx,
+): void {
+  const url = URL.parse(proxy.baseUrl);
+  if (!url) return; // the schema reports it
+  const insecureOk = environment === 'development' && transportAllowed(proxy.baseUrl, allowInsecureHttp);
+  if (url.protocol !== 'https:' && !insecureOk) {
+    const message = 'use https (plain http only with environment: development)';
+    ctx.addIssue({ code: 'custom', path, message });
+  }
+  if (url.username || url.password || url.search || url.hash) {
+    ctx.addIssue({ code: 'custom', path, message: 'no credentials, query or fragment in the base URL' });
   }
 }

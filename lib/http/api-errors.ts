@@ -15,6 +15,11 @@ export const API_ERRORS = {
     meaning: 'The caller may not obtain this token (target, subject, scope...).',
   },
   unknown_target: { status: 404, meaning: 'No target of that name is configured.' },
+  proxy_not_enabled: { status: 404, meaning: 'The target fronts no API: /v1/call is not enabled for it.' },
+  call_not_allowed: {
+    status: 403,
+    meaning: "The call's method or path is outside what the target lets callers reach.",
+  },
   not_found: { status: 404, meaning: 'No such route.' },
   method_not_allowed: { status: 405, meaning: 'The route does not accept this HTTP method.' },
   payload_too_large: { status: 413, meaning: 'The body exceeds the size limit.' },
@@ -27,6 +32,9 @@ export const API_ERRORS = {
   },
   upstream_unavailable: { status: 502, meaning: 'The authorization server failed, or answered invalidly.' },
   upstream_timeout: { status: 504, meaning: 'The authorization server did not answer in time.' },
+  api_unavailable: { status: 502, meaning: 'The proxied API could not be reached (connection, DNS, TLS).' },
+  api_timeout: { status: 504, meaning: 'The proxied API did not answer in time.' },
+  api_response_too_large: { status: 502, meaning: "The proxied API's response exceeds the size limit." },
   signing_unavailable: {
     status: 503,
     meaning: 'The signing key could not be used (KMS unavailable, disabled).',
@@ -103,6 +111,18 @@ function fromGatewayError(error: GatewayError): ApiError {
       return new ApiError('secrets_unavailable', 'a client credential could not be read', cause);
     case 'ERR_CONFIG_INVALID':
       return new ApiError('gateway_misconfigured', 'the gateway configuration is invalid', cause);
+    case 'ERR_PROXY_NOT_ENABLED':
+      return new ApiError('proxy_not_enabled', error.message, cause);
+    case 'ERR_PROXY_NOT_ALLOWED':
+      return new ApiError('call_not_allowed', error.message, cause);
+    case 'ERR_PROXY_BODY_TOO_LARGE':
+      return new ApiError('payload_too_large', error.message, cause);
+    case 'ERR_API_UNAVAILABLE':
+      return new ApiError('api_unavailable', error.message, cause);
+    case 'ERR_API_TIMEOUT':
+      return new ApiError('api_timeout', error.message, cause);
+    case 'ERR_API_RESPONSE_TOO_LARGE':
+      return new ApiError('api_response_too_large', error.message, cause);
     case 'ERR_CACHE_UNAVAILABLE':
       // The cache degrades to direct exchanges, so this reaches a caller only through a bug.
       return new ApiError('internal_error', 'the token cache failed', cause);

@@ -28,13 +28,13 @@ import {
 export const MAX_BODY_BYTES = 16 * 1024;
 
 /** Time kept back from the invocation's remaining time to shape and send the answer. */
-const DEADLINE_MARGIN_MS = 1_000;
+export const DEADLINE_MARGIN_MS = 1_000;
 
 /**
  * The middleware every route shares: the Lambda context in every log line (function name, version, cold
  * start, request id), header normalization, correlation id, method check, error model.
  */
-function route(...methods: string[]) {
+export function route(...methods: string[]) {
   return middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpHeaderNormalizer())

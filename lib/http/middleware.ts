@@ -31,8 +31,15 @@ export function correlationId(): MiddlewareObj<HttpEvent, HttpResult> {
 }
 
 /**
- * Turns any failure into the API's error body `{error, error_description, request_id}`. 4xx are logged
- * at info, 5xx at error with the cause chain; neither ever includes secrets or tokens.
+ * Marks every answer the gateway writes about a failure of its own, so that a caller of /v1/call can tell
+ * it apart from the proxied API's answer (which never carries it: the proxy drops the API's own).
+ */
+export const GATEWAY_ERROR_HEADER = 'x-gateway-error';
+
+/**
+ * Turns any failure into the API's error body `{error, error_description, request_id}` with
+ * `x-gateway-error: true`. 4xx are logged at info, 5xx at error with the cause chain; neither ever
+ * includes secrets or tokens.
  */
 export function apiErrorHandler(): MiddlewareObj<HttpEvent, HttpResult> {
   return {
@@ -45,7 +52,7 @@ export function apiErrorHandler(): MiddlewareObj<HttpEvent, HttpResult> {
       request.response = jsonResponse(
         error.status,
         { error: error.code, error_description: error.description.slice(0, 512), request_id: requestId },
-        error.headers,
+        { ...error.headers, [GATEWAY_ERROR_HEADER]: 'true' },
       );
     },
   };

@@ -57,6 +57,109 @@ const TOKEN_ERRORS: ApiErrorCode[] = [
   'signing_unavailable',
 ];
 
+/** A proxied call meets the token errors, then its own: the target's allow-list, the API's failures. */
+const CALL_ERRORS: ApiErrorCode[] = [
+  ...TOKEN_ERRORS.filter((code) => code !== 'unsupported_media_type'),
+  'proxy_not_enabled',
+  'call_not_allowed',
+  'method_not_allowed',
+  'api_unavailable',
+  'api_timeout',
+  'api_response_too_large',
+];
+
+const GATEWAY_ERROR_HEADER = {
+  'x-gateway-error': {
+    description: "true: the gateway answered this itself. Absent on the proxied API's own answers.",
+    schema: { type: 'string', enum: ['true'], maxLength: 4 },
+  },
+};
+
+/** The parameters every proxy-mode operation has, shared through components. */
+const CALL_PARAMETERS = [
+  {
+    name: 'target',
+    in: 'path',
+    required: true,
+    description: 'A target whose configuration has `proxy`.',
+    schema: { type: 'string', maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' },
+  },
+  {
+    name: 'path',
+    in: 'path',
+    required: true,
+    description:
+      "The path below the API's base URL: one or more segments, `/` included (API Gateway " +
+      '`{path+}`). No `.` or `..` segments, empty segments, or encoded `/`, `\\` or `%`. ' +
+      'The query string is passed on as sent. Generators encode a `/` inside a path parameter as ' +
+      "`%2F`, which is refused: for an API requester, describe the API's own paths below " +
+      '/v1/call/{target} in a document of your own.',
+    schema: { type: 'string', maxLength: 2048 },
+  },
+  {
+    name: 'x-subject',
+    in: 'header',
+    required: true,
+    description: "The end user's id, e.g. the RACF user id of the CICS task owner.",
+    schema: { type: 'string', minLength: 1, maxLength: 256 },
+  },
+  {
+    name: 'x-request-id',
+    in: 'header',
+    required: false,
+    description: "Passed to the API; the gateway's request id when absent.",
+    schema: { type: 'string', maxLength: 128 },
+  },
+];
+
+/** One operation of proxy mode; every method has the same shape. */
+function callOperation(method: string): Record<string, unknown> {
+  return {
+    operationId: `call${method[0]!.toUpperCase()}${method.slice(1)}`,
+    summary: `${method.toUpperCase()} the target's API as the end user (proxy mode)`,
+    description:
+      "The gateway obtains the end user's token as POST /v1/token does, sends the request to the " +
+      "target's API with `Authorization: <token_type> <token>` and returns the API's answer unchanged. " +
+      'The caller credentials, `x-subject` and hop-by-hop headers are not forwarded. On a 401 from the ' +
+      'API the token is dropped and the call retried once with a new one.',
+    security: [{ apiKey: [] }, {}],
+    parameters: CALL_PARAMETERS.map(({ name }) => ({ $ref: `#/components/parameters/${name}` })),
+    ...(method === 'get' || method === 'head' || method === 'options'
+      ? {}
+      : {
+          requestBody: {
+            required: false,
+            description: "Any media type, up to 4 MiB (or the target's maxRequestBytes).",
+            content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+          },
+        }),
+    responses: {
+      default: {
+        description:
+          "The API's own answer: its status, headers (hop-by-hop ones removed) and body, unchanged; " +
+          'no `x-gateway-error` header.',
+        content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+      },
+      ...Object.fromEntries(
+        Object.keys(errorResponses(CALL_ERRORS)).map((status) => [
+          status,
+          { $ref: `#/components/responses/CallError${status}` },
+        ]),
+      ),
+    },
+  };
+}
+
+/** The gateway's own refusals of a call, one per status, with `x-gateway-error`. */
+function callErrorResponses(): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(errorResponses(CALL_ERRORS)).map(([status, response]) => [
+      `CallError${status}`,
+      { ...(response as object), headers: GATEWAY_ERROR_HEADER },
+    ]),
+  );
+}
+
 /** The OpenAPI 3 document of the v1 API, generated from the same schemas the handlers validate with. */
 export function openApiDocument(version: string): Record<string, unknown> {
   return {
@@ -140,6 +243,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      '/v1/call/{target}/{path}': Object.fromEntries(
+        ['get', 'head', 'post', 'put', 'patch', 'delete', 'options'].map((method) => [
+          method,
+          callOperation(method),
+        ]),
+      ),
       '/.well-known/jwks.json': {
         get: {
           operationId: 'getJwks',
@@ -170,6 +279,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
       securitySchemes: {
         apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
       },
+      parameters: Object.fromEntries(CALL_PARAMETERS.map((parameter) => [parameter.name, parameter])),
+      responses: callErrorResponses(),
       schemas: {
         TokenRequest: schema(tokenRequestBody),
         TokenResponse: schema(tokenResponseBody),

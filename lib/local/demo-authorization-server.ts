@@ -85,6 +85,13 @@ export interface DemoAuthorizationServerOptions {
    * 'refresh_token' in grant_types.
    */
   issueRefreshTokens?: boolean;
+  /**
+   * When set, access tokens for end users (jwt-bearer, password, and token-exchange without an audience of
+   * its own) are RFC 9068 JWTs for this resource server (`aud`), signed with the key published at
+   * `jwksUri`, as an API verifies them itself. Such tokens are not stored, so not introspectable.
+   * Default: opaque tokens, introspectable.
+   */
+  jwtAccessTokens?: { audience: string };
 }
 
 export interface RecordedTokenRequest {
@@ -209,7 +216,10 @@ export async function startDemoAuthorizationServer(
   }
 }
 
-type Settings = Required<Omit<DemoAuthorizationServerOptions, 'users'>> & { users: Record<string, string> };
+type Settings = Required<Omit<DemoAuthorizationServerOptions, 'users' | 'jwtAccessTokens'>> & {
+  users: Record<string, string>;
+  jwtAccessTokens: DemoAuthorizationServerOptions['jwtAccessTokens'];
+};
 
 function withDefaults(options: DemoAuthorizationServerOptions): Settings {
   return {
@@ -222,6 +232,7 @@ function withDefaults(options: DemoAuthorizationServerOptions): Settings {
     maxAssertionLifetimeSeconds: options.maxAssertionLifetimeSeconds ?? 300,
     clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
     issueRefreshTokens: options.issueRefreshTokens ?? false,
+    jwtAccessTokens: options.jwtAccessTokens,
   };
 }
 
@@ -262,7 +273,11 @@ async function createProvider(issuer: string, settings: Settings): Promise<OidcP
     clockToleranceSeconds: settings.clockToleranceSeconds,
     maxLifetimeSeconds: settings.maxAssertionLifetimeSeconds,
   });
-  const issuance = { provider, issueRefreshTokens: settings.issueRefreshTokens };
+  const issuance = {
+    provider,
+    issueRefreshTokens: settings.issueRefreshTokens,
+    jwtAudience: settings.jwtAccessTokens?.audience,
+  };
 
   // Grants must be registered before the first client lookup: client metadata validation rejects
   // grant_types the provider does not know about.
@@ -359,7 +374,10 @@ function toClientMetadata(client: DemoClient) {
   };
 }
 
-/** The AS signs nothing the gateway relies on (tokens are opaque), so an ephemeral key is enough. */
+/**
+ * Ephemeral: the gateway relies on nothing the AS signs, and an API verifying JWT access tokens reads the
+ * key from the JWKS of this run.
+ */
 async function generateSigningKey(): Promise<JWK> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   return { ...(await exportJWK(privateKey)), alg: 'ES256', use: 'sig', kid: 'demo-as-es256' };
@@ -587,6 +605,8 @@ function describeClaimFailure(
 interface Issuance {
   provider: OidcProvider;
   issueRefreshTokens: boolean;
+  /** The resource server that end-user access tokens are JWTs for; opaque tokens when undefined. */
+  jwtAudience: string | undefined;
 }
 
 type GrantHandler = (ctx: TokenEndpointGrantContext) => Promise<void>;
@@ -768,6 +788,8 @@ async function issueUserTokens(
   const { client } = ctx.oidc;
   const grantId = await saveGrant(provider, client, request);
 
+  // RFC 9068: a JWT for the configured resource server, unless the request named its own audience.
+  const jwtAudience = request.audience === undefined ? issuance.jwtAudience : undefined;
   const accessToken = new provider.AccessToken({
     accountId: request.accountId,
     client,
@@ -775,6 +797,16 @@ async function issueUserTokens(
     gty: request.gty,
     scope: request.scope || undefined,
     aud: request.audience,
+    ...(jwtAudience
+      ? {
+          resourceServer: new provider.ResourceServer(jwtAudience, {
+            audience: jwtAudience,
+            scope: request.scope,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          }),
+        }
+      : {}),
   });
   ctx.oidc.entity('AccessToken', accessToken);
   const accessTokenValue = await accessToken.save();

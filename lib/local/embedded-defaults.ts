@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { GatewayConfigInput } from '../config/schema.ts';
 import { apiKeyHash } from '../policy/caller-policy.ts';
+import { type DemoApi, startDemoApi } from './demo-api.ts';
 import { type DemoAuthorizationServer, startDemoAuthorizationServer } from './demo-authorization-server.ts';
 
 export const DEMO_ASSERTION_ISSUER = 'jwt-bearer-gateway-demo';
 export const DEMO_CLIENT_ID = 'demo-gateway';
+/** The demo API's identifier: the `aud` of the JWT access tokens the demo AS issues for it. */
+export const DEMO_API_AUDIENCE = 'urn:jwt-bearer-gateway:demo-api';
 const DEMO_CLIENT_SECRET_VARIABLE = 'JBG_DEMO_CLIENT_SECRET';
 
 export interface EmbeddedDefaults {
@@ -14,6 +17,10 @@ export interface EmbeddedDefaults {
   readonly env: NodeJS.ProcessEnv;
   readonly apiKey: string;
   readonly authorizationServer: DemoAuthorizationServer;
+  /** The API the `demo` target fronts at /v1/call/demo/…. */
+  readonly api: DemoApi;
+  /** Stops the demo API and the demo authorization server. */
+  close(): Promise<void>;
 }
 
 export interface EmbeddedOptions {
@@ -23,14 +30,14 @@ export interface EmbeddedOptions {
   readonly jwksUrl: string;
   /** `DEMO_API_KEY` fixes the demo caller's key; otherwise a new one each start. */
   readonly apiKey?: string | undefined;
-  /** `DEMO_CLIENT_SECRET` fixes the demo client's secret (tests use it to introspect). */
+  /** `DEMO_CLIENT_SECRET` fixes the demo client's secret (a test proves it never reaches the output). */
   readonly clientSecret?: string | undefined;
 }
 
 /**
  * Everything `npm start` needs with no configuration: a local signing key, a demo authorization server
- * (oidc-provider with the jwt-bearer grant) that trusts that key through the gateway's JWKS, one target
- * and one caller. Nothing here is fit for production, and nothing of it is used when a config is given.
+ * (oidc-provider with the jwt-bearer grant) that trusts that key through the gateway's JWKS, a demo API
+ * that accepts only that server's tokens, one target (proxying to the demo API) and one caller. Nothing here is fit for production, and nothing of it is used when a config is given.
  */
 export async function startEmbeddedDefaults(options: EmbeddedOptions): Promise<EmbeddedDefaults> {
   const apiKey = options.apiKey || randomBytes(24).toString('base64url');
@@ -49,7 +56,20 @@ export async function startEmbeddedDefaults(options: EmbeddedOptions): Promise<E
       { issuer: DEMO_ASSERTION_ISSUER, jwksUri: options.jwksUrl, clientIds: [DEMO_CLIENT_ID] },
     ],
     accessTokenTtlSeconds: 900,
+    // JWT access tokens (RFC 9068) for the demo API, which verifies them against the AS's JWKS.
+    jwtAccessTokens: { audience: DEMO_API_AUDIENCE },
   });
+  let api: DemoApi;
+  try {
+    api = await startDemoApi({
+      issuer: authorizationServer.issuer,
+      jwksUri: authorizationServer.jwksUri,
+      audience: DEMO_API_AUDIENCE,
+    });
+  } catch (error) {
+    await authorizationServer.close();
+    throw error;
+  }
   const config: GatewayConfigInput = {
     environment: 'development',
     signingKeys: {
@@ -63,6 +83,7 @@ export async function startEmbeddedDefaults(options: EmbeddedOptions): Promise<E
         clientAuthentication: { method: 'client_secret_basic', secret: { env: DEMO_CLIENT_SECRET_VARIABLE } },
         assertion: { issuer: DEMO_ASSERTION_ISSUER },
         scope: 'demo.read',
+        proxy: { baseUrl: api.url, methods: ['GET', 'HEAD'], pathPrefixes: ['/whoami'] },
       },
     },
     callers: {
@@ -72,5 +93,14 @@ export async function startEmbeddedDefaults(options: EmbeddedOptions): Promise<E
       },
     },
   };
-  return { config, env: { [DEMO_CLIENT_SECRET_VARIABLE]: clientSecret }, apiKey, authorizationServer };
+  return {
+    config,
+    env: { [DEMO_CLIENT_SECRET_VARIABLE]: clientSecret },
+    apiKey,
+    authorizationServer,
+    api,
+    close: async () => {
+      await Promise.all([api.close(), authorizationServer.close()]);
+    },
+  };
 }

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 import type { GatewayProvider } from '../composition.ts';
+import { callHandler } from '../http/call-handler.ts';
 import { healthHandler, jwksHandler, readinessHandler, tokenHandler } from '../http/handlers.ts';
 import type { HttpEvent, HttpResult } from '../http/middleware.ts';
 import { openApiDocument } from '../http/openapi.ts';
@@ -11,13 +12,18 @@ import { VERSION } from '../version.ts';
 
 export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult | undefined>;
 
-/** `METHOD path` or `* path` (any method: the handler answers 405 itself) to handler. */
+/**
+ * `METHOD path` or `* path` (any method: the handler answers 405 itself) to handler; a path ending in `/*`
+ * is a prefix (API Gateway's greedy `{path+}`), matched on the raw path.
+ */
 export type Routes = Readonly<Record<string, LambdaHttpHandler>>;
 
 /** Local requests larger than this are cut off before the handler: API Gateway's own payload limit. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+/** What the local server answers itself is a gateway error too (see GATEWAY_ERROR_HEADER). */
+const ERROR_HEADERS = { ...JSON_HEADERS, 'x-gateway-error': 'true' };
 
 /**
  * Per-request state for concurrent requests, as the Lambda runtime keeps it when one execution environment
@@ -34,6 +40,7 @@ export function gatewayRoutes(gateway: GatewayProvider): Routes {
   return {
     '* /v1/token': tokenHandler(gateway),
     '* /v1/ready': readinessHandler(gateway),
+    '* /v1/call/*': callHandler(gateway),
     '* /.well-known/jwks.json': jwksHandler(gateway),
     '* /health': healthHandler(),
     'GET /openapi.json': async () => ({
@@ -59,7 +66,7 @@ export function createLambdaHttpServer(routes: Routes): Server {
         return;
       }
       const body = errorBody('internal_error', 'local server failure', randomUUID());
-      res.writeHead(500, JSON_HEADERS).end(body);
+      res.writeHead(500, ERROR_HEADERS).end(body);
     });
   };
   const server = createServer(listener);
@@ -94,7 +101,7 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
   const requestId = randomUUID();
   const method = req.method ?? 'GET';
   const answer = (status: number, body: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { ...JSON_HEADERS, ...headers, 'x-request-id': requestId });
+    res.writeHead(status, { ...ERROR_HEADERS, ...headers, 'x-request-id': requestId });
     res.end(method === 'HEAD' ? undefined : body);
   };
   let url: URL;
@@ -105,7 +112,14 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
     answer(400, errorBody('invalid_request', 'the request target is not a valid URL', requestId));
     return;
   }
-  const handler = routes[`${method} ${url.pathname}`] ?? routes[`* ${url.pathname}`];
+  // The path exactly as sent, as API Gateway passes it in rawPath: URL parsing would already resolve dot
+  // segments and backslashes, which the proxy must see to refuse.
+  const target = req.url ?? '/';
+  const query = target.indexOf('?');
+  const rawPath = !target.startsWith('/') ? url.pathname : query < 0 ? target : target.slice(0, query);
+  const rawQuery = query < 0 ? '' : target.slice(query + 1);
+  const handler =
+    prefixRoute(routes, rawPath) ?? routes[`${method} ${url.pathname}`] ?? routes[`* ${url.pathname}`];
   const body = await readBody(req);
   if (body === undefined) {
     const description = `the request exceeds ${MAX_REQUEST_BYTES} bytes`;
@@ -116,14 +130,18 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
     answer(404, errorBody('not_found', 'no such route', requestId));
     return;
   }
-  const event = toEvent(req, url, method, body, requestId);
+  const event = toEvent(req, url, { rawPath, rawQuery }, method, body, requestId);
   const context = { [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId };
   const result = await invokeStore.run(context, () => handler(event, lambdaContext(requestId)));
   if (!result) {
     answer(500, errorBody('internal_error', 'the handler returned no response', requestId));
     return;
   }
-  const headers = { ...result.headers, 'x-request-id': requestId } as Record<string, string>;
+  const headers: Record<string, string | string[]> = {
+    ...(result.headers as Record<string, string>),
+    'x-request-id': requestId,
+  };
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies;
   res.writeHead(result.statusCode ?? 200, headers);
   res.end(
     method === 'HEAD'
@@ -132,6 +150,15 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
         ? Buffer.from(result.body ?? '', 'base64')
         : result.body,
   );
+}
+
+function prefixRoute(routes: Routes, rawPath: string): LambdaHttpHandler | undefined {
+  for (const [key, handler] of Object.entries(routes)) {
+    if (!key.endsWith('/*')) continue;
+    const prefix = key.slice(key.indexOf(' ') + 1, -1);
+    if (rawPath.startsWith(prefix)) return handler;
+  }
+  return undefined;
 }
 
 function errorBody(error: string, description: string, requestId: string): string {
@@ -145,6 +172,7 @@ function rawResponse(status: number, body: string, head = false): string {
     `HTTP/1.1 ${status} ${reason}`,
     'content-type: application/json',
     'cache-control: no-store',
+    'x-gateway-error: true',
     `content-length: ${Buffer.byteLength(body)}`,
     'connection: close',
     '',
@@ -175,7 +203,14 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 /** API Gateway passes textual bodies as text and everything else as base64; so does this server. */
 const TEXTUAL = /^(application\/(json|[^;]*\+json|x-www-form-urlencoded)|text\/)/i;
 
-function toEvent(req: IncomingMessage, url: URL, method: string, body: Buffer, requestId: string): HttpEvent {
+function toEvent(
+  req: IncomingMessage,
+  url: URL,
+  raw: { rawPath: string; rawQuery: string },
+  method: string,
+  body: Buffer,
+  requestId: string,
+): HttpEvent {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
@@ -184,8 +219,8 @@ function toEvent(req: IncomingMessage, url: URL, method: string, body: Buffer, r
   return {
     version: '2.0',
     routeKey: '$default',
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    rawPath: raw.rawPath,
+    rawQueryString: raw.rawQuery,
     headers,
     ...(url.search ? { queryStringParameters: Object.fromEntries(url.searchParams) } : {}),
     requestContext: {

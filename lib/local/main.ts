@@ -96,18 +96,22 @@ try {
       apiKey: process.env.DEMO_API_KEY,
       clientSecret: process.env.DEMO_CLIENT_SECRET,
     });
-    stops.push(() => defaults.authorizationServer.close());
+    stops.push(() => defaults.close());
     gateway = createGateway(parseConfig(defaults.config, 'embedded defaults').config, {
       env: { ...process.env, ...defaults.env },
     });
     banner = [
       `jwt-bearer-gateway ${VERSION} listening on ${origin} (embedded defaults: not for production)`,
       `demo authorization server: ${defaults.authorizationServer.issuer}`,
+      `demo API (behind the demo target): ${defaults.api.url}`,
       `demo API key: ${defaults.apiKey}`,
       '',
       'Get a token for the end user CICSUSR1:',
       `  curl -s -X POST ${origin}/v1/token -H 'content-type: application/json' \\`,
       `    -H 'x-api-key: ${defaults.apiKey}' -d '{"target":"demo","subject":"CICSUSR1"}'`,
+      '',
+      'Or call the demo API as CICSUSR1 in one request (proxy mode):',
+      `  curl -H 'x-api-key: ${defaults.apiKey}' -H 'x-subject: CICSUSR1' ${origin}/v1/call/demo/whoami`,
     ];
   }
   ready(gateway);

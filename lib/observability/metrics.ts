@@ -25,6 +25,12 @@ export interface GatewayMetrics {
   cacheResult(result: string): void;
   /** A shared cache operation failed and the request went on without it. */
   cacheDegraded(operation: string): void;
+  /** A proxied call ended: `success` (whatever the API answered) or the API error code. */
+  call(outcome: string): void;
+  /** The proxied API refused the token with 401: it was dropped and the call retried once. */
+  callRetried(): void;
+  /** How long the proxied API took to answer (per attempt). */
+  apiLatency(ms: number): void;
 }
 
 /** The API error codes that mean the authorization server failed (infra/alarms.yml alarms on their sum). */
@@ -67,6 +73,16 @@ export function powertoolsMetricsFor(emf: Metrics): GatewayMetrics {
     cacheDegraded(operation) {
       emf.addMetric('CacheDegraded', MetricUnit.Count, 1);
       void operation; // the log line names it; a metric per DynamoDB operation would be noise
+    },
+    call(outcome) {
+      emf.addMetric('CallRequests', MetricUnit.Count, 1);
+      if (outcome !== 'success') emf.addMetric(`CallError.${outcome}`, MetricUnit.Count, 1);
+    },
+    callRetried() {
+      emf.addMetric('CallTokenRetries', MetricUnit.Count, 1);
+    },
+    apiLatency(ms) {
+      emf.addMetric('ApiLatency', MetricUnit.Milliseconds, ms);
     },
   };
 }

@@ -4,8 +4,11 @@
  */
 export interface AuditEvent {
   readonly request_id: string;
-  /** `issue` (POST /v1/token) or `invalidate` (DELETE /v1/token). */
-  readonly action: 'issue' | 'invalidate';
+  /**
+   * `issue` (POST /v1/token, or the token of a proxied call), `invalidate` (DELETE /v1/token, or a token
+   * the proxied API refused), `call` (one proxied call, /v1/call).
+   */
+  readonly action: 'issue' | 'invalidate' | 'call';
   readonly caller: string | null;
   readonly caller_via: string | null;
   readonly target: string | null;
@@ -19,6 +22,12 @@ export interface AuditEvent {
   readonly upstream_error: string | null;
   readonly cache: 'hit' | 'miss' | 'refresh' | 'stale' | 'bypass';
   readonly latency_ms: number;
+  /** `call` only: the proxied API's method and normalised path (no query: it may carry personal data). */
+  readonly api_request?: string | null;
+  /** `call` only: the status the proxied API answered last, or null when it never answered. */
+  readonly api_status?: number | null;
+  /** `call` only: the API refused the first token with 401 and the call was retried with a new one. */
+  readonly token_retried?: boolean;
 }
 
 /** The audit port. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -162,20 +163,38 @@ describe('npm start', () => {
       accessToken = String(body.access_token);
     });
 
-    it('issues a token the demo authorization server knows for CICSUSR1', async () => {
+    it('issues an RFC 9068 access token the demo authorization server signed for CICSUSR1', async () => {
       // Prepare
-      const basic = Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64');
+      const keys = createRemoteJWKSet(new URL(`${banner.issuer}/jwks`));
 
       // Act
-      const response = await fetch(`${banner.issuer}/token/introspect`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token: accessToken }),
-      });
+      const { payload, protectedHeader } = await jwtVerify(accessToken, keys, { issuer: banner.issuer });
 
       // Assess
+      expect(protectedHeader.typ).toBe('at+jwt');
+      expect(payload).toMatchObject({ sub: 'CICSUSR1', client_id: CLIENT_ID, scope: 'demo.read' });
+    });
+
+    it('prints a working one-call curl command: the demo API answers as CICSUSR1', async () => {
+      // Prepare
+      const command = lines.map((line) => line.text.trim()).find((text) => text.includes('/v1/call/'));
+      const curl = parseCurl(command ?? '');
+
+      // Act
+      const response = await fetch(curl.url, { headers: curl.headers });
+
+      // Assess
+      expect(curl).toMatchObject({
+        method: 'GET',
+        url: `${banner.url}/v1/call/demo/whoami`,
+        headers: { 'x-api-key': API_KEY, 'x-subject': 'CICSUSR1' },
+      });
       expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({ active: true, sub: 'CICSUSR1', client_id: CLIENT_ID });
+      const body = (await response.json()) as { sub: string; headers: string[] };
+      expect(body.sub).toBe('CICSUSR1');
+      expect(body.headers).toContain('authorization');
+      expect(body.headers).not.toContain('x-api-key');
+      expect(body.headers).not.toContain('x-subject');
     });
 
     it('refuses a wrong API key and a subject outside the RACF pattern', async () => {
@@ -247,6 +266,7 @@ describe('npm start', () => {
       expect(withKey).toEqual([
         `demo API key: ${API_KEY}`,
         `-H 'x-api-key: ${API_KEY}' -d '{"target":"demo","subject":"CICSUSR1"}'`,
+        `curl -H 'x-api-key: ${API_KEY}' -H 'x-subject: CICSUSR1' ${banner.url}/v1/call/demo/whoami`,
       ]);
       expect(accessToken.length).toBeGreaterThan(20);
       for (const line of lines) {

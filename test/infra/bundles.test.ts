@@ -140,6 +140,24 @@ describe('bundled functions', () => {
     expect(JSON.parse(result!.body)).toMatchObject({ error: 'unauthorized_caller' });
   });
 
+  it('token serves proxy mode on its /v1/call route: a caller without a credential gets 401', async () => {
+    const config = await writeConfig('call.yaml', localConfig());
+    const event = httpApiEvent({
+      method: 'GET',
+      path: '/v1/call/demo/whoami',
+      headers: { 'x-subject': 'CICSUSR1' },
+    });
+    const { result, error } = await invoke(
+      'token',
+      { ...event, requestContext: { ...event.requestContext, routeKey: 'ANY /v1/call/{target}/{path+}' } },
+      { GATEWAY_CONFIG: config },
+    );
+    expect(error).toBeUndefined();
+    expect(result?.statusCode).toBe(401);
+    expect(result?.headers?.['x-gateway-error']).toBe('true');
+    expect(JSON.parse(result!.body)).toMatchObject({ error: 'unauthorized_caller' });
+  });
+
   it.each(['token', 'jwks'])(
     '%s fails its cold start on an invalid configuration, saying why',
     async (name) => {

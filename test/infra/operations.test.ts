@@ -174,7 +174,12 @@ describe('IAM roles', () => {
 });
 
 describe('caller authorization', () => {
-  const CALLER_ROUTES = ['HttpApiRoutePostV1Token', 'HttpApiRouteDeleteV1Token', 'HttpApiRouteGetV1Ready'];
+  const CALLER_ROUTES = [
+    'HttpApiRoutePostV1Token',
+    'HttpApiRouteDeleteV1Token',
+    'HttpApiRouteGetV1Ready',
+    'HttpApiRouteAnyV1CallTargetVarPathVar',
+  ];
   const OPEN_ROUTES = ['HttpApiRouteGetWellDashknownJwksjson', 'HttpApiRouteGetHealth'];
   const routeAuth = (template: Template, id: string) => {
     const { AuthorizationType, AuthorizerId } = resource(template, id).Properties;

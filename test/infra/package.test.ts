@@ -19,6 +19,7 @@ const ROUTES: Record<string, (typeof FUNCTIONS)[number]> = {
   'POST /v1/token': 'token',
   'DELETE /v1/token': 'token',
   'GET /v1/ready': 'token',
+  'ANY /v1/call/{target}/{path+}': 'token',
   'GET /.well-known/jwks.json': 'jwks',
   'GET /health': 'health',
 };
@@ -101,6 +102,7 @@ describe('npm run package', () => {
       HttpApiRoutePostV1Token: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteDeleteV1Token: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteGetV1Ready: 'AWS::ApiGatewayV2::Route',
+      HttpApiRouteAnyV1CallTargetVarPathVar: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteGetWellDashknownJwksjson: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteGetHealth: 'AWS::ApiGatewayV2::Route',
       TokenLambdaPermissionHttpApi: 'AWS::Lambda::Permission',

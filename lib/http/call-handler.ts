@@ -1,0 +1,63 @@
+import type { GatewayProvider } from '../composition.ts';
+import { PROXY_BODY_LIMIT_BYTES, PROXY_METHODS } from '../config/schema.ts';
+import { flushMetrics } from '../observability/metrics.ts';
+import { ApiError } from './api-errors.ts';
+import { callerCredentials } from './caller-credentials.ts';
+import { DEADLINE_MARGIN_MS, route } from './handlers.ts';
+import { type HttpEvent, type HttpResult, requestIdOf } from './middleware.ts';
+
+/** The API Gateway route of proxy mode, as `requestContext.routeKey` names it. */
+export const CALL_ROUTE_KEY = 'ANY /v1/call/{target}/{path+}';
+
+/**
+ * `ANY /v1/call/{target}/{path+}`: proxy mode. The caller's credential and the end user in `x-subject`
+ * go in, the proxied API's status, headers and body come out. The body is always returned base64-encoded
+ * (`isBase64Encoded`), so API Gateway hands the caller the API's bytes unchanged, binary or not, and
+ * the size bound is exact. Failures of the gateway itself are the usual error body plus
+ * `x-gateway-error: true`.
+ */
+export function callHandler(gateway: GatewayProvider) {
+  return route(...PROXY_METHODS)
+    .use(flushMetrics())
+    .handler(async (event, context): Promise<HttpResult> => {
+      const requestId = requestIdOf(event);
+      const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+      const body = requestBody(event);
+      const { proxy } = await gateway();
+      const response = await proxy.call({
+        credentials: callerCredentials(event),
+        method: event.requestContext.http.method,
+        rawPath: event.rawPath ?? event.requestContext.http.path,
+        rawQuery: event.rawQueryString ?? '',
+        headers: event.headers ?? {},
+        body,
+        requestId,
+        deadline,
+      });
+      const head = event.requestContext.http.method === 'HEAD';
+      return {
+        statusCode: response.status,
+        headers: response.headers,
+        ...(response.cookies.length > 0 ? { cookies: response.cookies } : {}),
+        body: head ? '' : response.body.toString('base64'),
+        isBase64Encoded: true,
+      };
+    });
+}
+
+/** The body as bytes, refused above the platform bound before anything else is done with it. */
+function requestBody(event: HttpEvent): Buffer | undefined {
+  if (!event.body) return undefined;
+  // A base64 string's decoded size, without decoding something that may be too large to keep.
+  const size = event.isBase64Encoded
+    ? Math.floor((event.body.length * 3) / 4)
+    : Buffer.byteLength(event.body, 'utf8');
+  if (size > PROXY_BODY_LIMIT_BYTES + 2) {
+    throw new ApiError('payload_too_large', `the body exceeds ${PROXY_BODY_LIMIT_BYTES} bytes`);
+  }
+  const body = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (body.length > PROXY_BODY_LIMIT_BYTES) {
+    throw new ApiError('payload_too_large', `the body exceeds ${PROXY_BODY_LIMIT_BYTES} bytes`);
+  }
+  return body;
+}

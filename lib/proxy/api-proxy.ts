@@ -1,0 +1,215 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { IssuedToken, TokenBroker } from '../broker.ts';
+import { lookup } from '../config/lookup.ts';
+import type { GatewayConfig, ProxyConfig } from '../config/schema.ts';
+import { AuthorizationServerError, GatewayError, isGatewayError } from '../errors.ts';
+import type { ExchangeRequest } from '../oauth/token-exchanger.ts';
+import type { GatewayMetrics } from '../observability/metrics.ts';
+import type { AuditEvent, AuditLog } from '../policy/audit.ts';
+import type { Caller, CallerCredentials, CallerPolicy } from '../policy/caller-policy.ts';
+import { callerResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.ts';
+import { sendUpstream, type UpstreamResponse, type UpstreamTransport } from './upstream-client.ts';
+import { parseCallPath, pathAllowed, upstreamUrl } from './upstream-path.ts';
+
+/** One proxied call as the HTTP layer hands it over: everything raw, nothing trusted yet. */
+export interface CallRequest {
+  readonly credentials: CallerCredentials;
+  readonly method: string;
+  /** The path as sent (`rawPath`), percent-encoding intact. */
+  readonly rawPath: string;
+  readonly rawQuery: string;
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Buffer | undefined;
+  readonly requestId: string;
+  /** Epoch milliseconds by which the answer must be shaped (the Lambda's remaining time, less a margin). */
+  readonly deadline: number;
+}
+
+export interface CallResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly cookies: string[];
+  readonly body: Buffer;
+}
+
+export interface ApiProxyDependencies {
+  readonly config: GatewayConfig;
+  readonly policy: Pick<CallerPolicy, 'identify' | 'authorize'>;
+  readonly broker: Pick<TokenBroker, 'getToken' | 'invalidateToken'>;
+  readonly audit: AuditLog;
+  readonly metrics: GatewayMetrics;
+  /** Names a failure for the audit log and metrics (the API error code); the GatewayError code by default. */
+  readonly classify?: (error: unknown) => string;
+  readonly transport?: UpstreamTransport;
+  readonly now?: () => number;
+}
+
+// The end user's id, as on POST /v1/token: printable, no control characters.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const SUBJECT = /^[^\x00-\x1F\x7F-\x9F\u2028\u2029]{1,256}$/;
+
+interface Outcome {
+  caller?: Caller;
+  target?: string;
+  subject?: string;
+  apiRequest?: string;
+  apiStatus?: number;
+  cache: AuditEvent['cache'];
+  retried: boolean;
+}
+
+/**
+ * Proxy mode, the use case: a caller's one request reaches the target's API as the end user. The caller
+ * is identified and checked by the same policy as on /v1/token, the path is normalised and checked
+ * against the target's allow-list, the token comes from the same cache, and the gateway's Authorization
+ * replaces the caller's credentials. A 401 from the API drops that token (only if it is still the cached
+ * one) and the call is sent once more with a new one; every body is buffered, so every call can be
+ * replayed. Nothing reaches the API, and no token is obtained, unless every check passed.
+ */
+export class ApiProxy {
+  private readonly transport: UpstreamTransport;
+  private readonly now: () => number;
+  private readonly classify: (error: unknown) => string;
+
+  constructor(private readonly deps: ApiProxyDependencies) {
+    this.transport = deps.transport ?? sendUpstream;
+    this.now = deps.now ?? Date.now;
+    this.classify = deps.classify ?? ((error) => (isGatewayError(error) ? error.code : 'internal_error'));
+  }
+
+  async call(request: CallRequest): Promise<CallResponse> {
+    const started = this.now();
+    const outcome: Outcome = { cache: 'bypass', retried: false };
+    let failure: unknown;
+    try {
+      return await this.run(request, outcome);
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      const result = failure === undefined ? 'success' : this.classify(failure);
+      this.deps.metrics.call(result);
+      this.deps.audit.record({
+        request_id: request.requestId,
+        action: 'call',
+        caller: outcome.caller?.id ?? null,
+        caller_via: outcome.caller?.via ?? null,
+        target: outcome.caller ? (outcome.target ?? null) : null,
+        subject: outcome.caller ? (outcome.subject ?? null) : null,
+        mapped_subject: null,
+        assertion_jti: null,
+        assertion_aud: null,
+        outcome: result,
+        upstream_error: failure instanceof AuthorizationServerError ? failure.error : null,
+        cache: outcome.cache,
+        latency_ms: this.now() - started,
+        api_request: outcome.apiRequest ?? null,
+        api_status: outcome.apiStatus ?? null,
+        token_retried: outcome.retried,
+      });
+    }
+  }
+
+  private async run(request: CallRequest, outcome: Outcome): Promise<CallResponse> {
+    const call = parseCallPath(request.rawPath, request.rawQuery);
+    outcome.target = call.target;
+    // RFC 9110 5.5: surrounding whitespace is no part of a field value; a RACF user id from ASSIGN USERID
+    // comes padded with blanks to 8 characters.
+    const subject = request.headers['x-subject']?.replace(/^[ \t]+|[ \t]+$/g, '');
+    if (subject === undefined || !SUBJECT.test(subject)) {
+      throw new GatewayError(
+        'ERR_REQUEST_INVALID',
+        'send the end user in x-subject (1-256 printable characters)',
+      );
+    }
+    outcome.subject = subject;
+    outcome.caller = await this.deps.policy.identify(request.credentials);
+    const proxy = this.proxyOf(call.target);
+    const tokenRequest: ExchangeRequest = {
+      target: call.target,
+      subject,
+      scope: proxy.scope,
+      deadline: request.deadline,
+    };
+    this.deps.policy.authorize(outcome.caller, tokenRequest);
+    if (!(proxy.methods as readonly string[]).includes(request.method)) {
+      throw new GatewayError(
+        'ERR_PROXY_NOT_ALLOWED',
+        `method ${request.method} is not allowed on this target`,
+      );
+    }
+    outcome.apiRequest = `${request.method} ${call.path}`;
+    if (!pathAllowed(call.path, proxy.pathPrefixes)) {
+      throw new GatewayError(
+        'ERR_PROXY_NOT_ALLOWED',
+        'the path is outside what this target lets callers reach',
+      );
+    }
+    if ((request.body?.length ?? 0) > proxy.maxRequestBytes) {
+      throw new GatewayError('ERR_PROXY_BODY_TOO_LARGE', `the body exceeds ${proxy.maxRequestBytes} bytes`);
+    }
+    const url = upstreamUrl(proxy.baseUrl, call);
+    const headers = upstreamRequestHeaders(request.headers, proxy.headers, request.requestId);
+    const send = (token: IssuedToken) =>
+      this.send(proxy, request, url, {
+        ...headers,
+        authorization: `${token.tokenType} ${token.accessToken}`,
+      });
+
+    const first = await this.deps.broker.getToken(request.credentials, tokenRequest, request.requestId);
+    outcome.cache = first.cache;
+    let response = await send(first);
+    outcome.apiStatus = response.status;
+    if (response.status === 401) {
+      // The token may have been revoked or the API's keys rotated: drop it, if no one has yet, and try
+      // once more with a new one. A second 401 is the API's answer about this user, passed on as it is.
+      outcome.retried = true;
+      this.deps.metrics.callRetried();
+      await this.deps.broker.invalidateToken(
+        request.credentials,
+        tokenRequest,
+        first.accessToken,
+        request.requestId,
+      );
+      const second = await this.deps.broker.getToken(request.credentials, tokenRequest, request.requestId);
+      response = await send(second);
+      outcome.apiStatus = response.status;
+    }
+    const { headers: responseHeaders, cookies } = callerResponseHeaders(
+      response.headers as IncomingHttpHeaders,
+    );
+    return { status: response.status, headers: responseHeaders, cookies, body: response.body };
+  }
+
+  private proxyOf(target: string): ProxyConfig {
+    const config = lookup(this.deps.config.targets, target);
+    if (!config) throw new GatewayError('ERR_TARGET_UNKNOWN', `no target named "${target}"`);
+    if (!config.proxy) throw new GatewayError('ERR_PROXY_NOT_ENABLED', `target "${target}" fronts no API`);
+    return config.proxy;
+  }
+
+  /** One attempt, bounded by the target's timeout and whatever is left of the request's time. */
+  private async send(
+    proxy: ProxyConfig,
+    request: CallRequest,
+    url: URL,
+    headers: Record<string, string>,
+  ): Promise<UpstreamResponse> {
+    const timeoutMs = Math.min(proxy.timeoutMs, request.deadline - this.now());
+    if (timeoutMs <= 0) throw new GatewayError('ERR_API_TIMEOUT', 'no time left to call the API');
+    const started = this.now();
+    try {
+      return await this.transport({
+        url,
+        method: request.method,
+        headers,
+        body: request.body,
+        timeoutMs,
+        maxResponseBytes: proxy.maxResponseBytes,
+      });
+    } finally {
+      this.deps.metrics.apiLatency(this.now() - started);
+    }
+  }
+}

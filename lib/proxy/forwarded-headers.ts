@@ -1,0 +1,89 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { GATEWAY_OWNED_HEADERS } from '../config/schema.ts';
+
+/**
+ * Hop-by-hop headers: meant for one connection, never forwarded in either direction (plus any header the
+ * `Connection` header names).
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
+ */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+const OWNED = new Set<string>(GATEWAY_OWNED_HEADERS);
+
+/** Response headers the gateway sets: API Gateway computes the length; `x-gateway-error` is the gateway's word. */
+const GATEWAY_SET = new Set(['content-length', 'x-gateway-error']);
+
+/**
+ * Request headers never forwarded besides the gateway-owned ones: those about the caller's connection to
+ * the gateway, not about the call (client certificates: RFC 9440 `Client-Cert`, Envoy's
+ * `X-Forwarded-Client-Cert`, what TLS terminators add; forwarding hints an API might build URLs or trust
+ * decisions from: `X-Forwarded-Host` is host injection), an identity token meant for the gateway, and
+ * the overrides some frameworks honour in place of the request line, which would step around the
+ * target's method and path allow-lists (`X-HTTP-Method-Override: DELETE`, `X-Original-URL: /admin`).
+ */
+const NOT_FORWARDED =
+  /^(?:x-forwarded-.*|forwarded|x-real-ip|client-cert(?:-chain)?|x-client-cert.*|x-ssl-client.*|ssl-client.*|x-amzn-mtls-.*|x-client-dn|x-identity-token|x-http-method-override|x-http-method|x-method-override|x-original-url|x-rewrite-url|x-original-uri)$/;
+
+/**
+ * The headers sent to the proxied API: the caller's, minus its credentials, hop-by-hop headers,
+ * connection details and request-line overrides, then the target's fixed headers, the request id and the gateway's Authorization.
+ * Names arrive lower-cased (API Gateway payload v2, the header normalizer).
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
+ */
+export function upstreamRequestHeaders(
+  incoming: Readonly<Record<string, string | undefined>>,
+  fixed: Readonly<Record<string, string>>,
+  requestId: string,
+): Record<string, string> {
+  const named = connectionNamed(incoming.connection);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || OWNED.has(name) || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    if (NOT_FORWARDED.test(name)) continue;
+    headers[name] = value;
+  }
+  for (const [name, value] of Object.entries(fixed)) headers[name.toLowerCase()] = value;
+  // The caller's own request id wins, so its logs and the API's meet; else the gateway's.
+  headers['x-request-id'] = incoming['x-request-id'] ?? requestId;
+  return headers;
+}
+
+/**
+ * The API's response headers as the caller gets them: hop-by-hop headers (and those `Connection` names),
+ * `Content-Length` and an `x-gateway-error` of the API's own dropped; `Set-Cookie` apart, as payload v2 returns
+ * cookies. Repeated headers are joined with `, ` as RFC 9110 5.3 allows.
+ */
+export function callerResponseHeaders(incoming: IncomingHttpHeaders): {
+  headers: Record<string, string>;
+  cookies: string[];
+} {
+  const connection = incoming.connection;
+  const named = connectionNamed(Array.isArray(connection) ? connection.join(',') : connection);
+  const headers: Record<string, string> = {};
+  let cookies: string[] = [];
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || GATEWAY_SET.has(name)) continue;
+    if (name === 'set-cookie') cookies = Array.isArray(value) ? value : [value];
+    else headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return { headers, cookies };
+}
+
+function connectionNamed(value: string | undefined): Set<string> {
+  return new Set(
+    (value ?? '')
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}

@@ -1,0 +1,842 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import fc from 'fast-check';
+import { decodeJwt } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, type Gateway, type GatewayProvider } from '#lib/composition.ts';
+import { parseConfig } from '#lib/config/load-config.ts';
+import { PROXY_BODY_LIMIT_BYTES } from '#lib/config/schema.ts';
+import { API_ERRORS, type ApiErrorCode } from '#lib/http/api-errors.ts';
+import { callHandler } from '#lib/http/call-handler.ts';
+import { jwksHandler, tokenHandler } from '#lib/http/handlers.ts';
+import type { HttpResult } from '#lib/http/middleware.ts';
+import { errorResponseBody } from '#lib/http/schemas.ts';
+import { type DemoApi, startDemoApi, type WhoAmI } from '#lib/local/demo-api.ts';
+import {
+  type DemoAuthorizationServer,
+  startDemoAuthorizationServer,
+} from '#lib/local/demo-authorization-server.ts';
+import { createLambdaHttpServer } from '#lib/local/lambda-http-server.ts';
+import { type GatewayMetrics, powertoolsMetrics } from '#lib/observability/metrics.ts';
+import type { AuditEvent } from '#lib/policy/audit.ts';
+import { apiKeyHash } from '#lib/policy/caller-policy.ts';
+import { type HttpApiEventOptions, httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
+
+/**
+ * Proxy mode against real parts: the demo authorization server (oidc-provider) issues RFC 9068 JWT access
+ * tokens, the demo API verifies them, and a scripted upstream (node:http on port 0) records every request
+ * it gets and answers as each test tells it to. Every refusal is checked for what did not happen: no
+ * upstream request, no token request.
+ */
+
+const CICS_KEY = 'cics-proxy-key-0d8e4b2a6c1f';
+const OTHER_KEY = 'other-proxy-key-5a7c9e1b3d';
+const CLIENT_ID = 'demo-gateway';
+const CLIENT_SECRET = 'proxy-client-secret-2b4d6f';
+const ASSERTION_ISSUER = 'jwt-bearer-gateway';
+const API_AUDIENCE = 'urn:test:demo-api';
+
+interface Seen {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: Buffer;
+}
+
+type Behaviour = (req: IncomingMessage, res: ServerResponse, seen: Seen) => void;
+
+const ok: Behaviour = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+};
+
+let dir: string;
+let as: DemoAuthorizationServer;
+let demoApi: DemoApi;
+let jwksServer: Server;
+let upstream: Server;
+let upstreamOrigin: string;
+let closedOrigin: string;
+let gateway: Gateway;
+let behaviour: Behaviour = ok;
+const seen: Seen[] = [];
+const audit: AuditEvent[] = [];
+const counted: string[] = [];
+const provider: GatewayProvider = async () => gateway;
+
+/** The real metrics, each count also written down (latencies are left out: they vary). */
+const metrics: GatewayMetrics = {
+  ...powertoolsMetrics,
+  request: (outcome) => {
+    counted.push(`request:${outcome}`);
+    powertoolsMetrics.request(outcome);
+  },
+  call: (outcome) => {
+    counted.push(`call:${outcome}`);
+    powertoolsMetrics.call(outcome);
+  },
+  callRetried: () => {
+    counted.push('call-retried');
+    powertoolsMetrics.callRetried();
+  },
+};
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'proxy-'));
+  jwksServer = createLambdaHttpServer({ '* /.well-known/jwks.json': jwksHandler(provider) });
+  const jwksUri = `${await listen(jwksServer)}/.well-known/jwks.json`;
+  as = await startDemoAuthorizationServer({
+    clients: [
+      {
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
+        scope: 'openid demo.read demo.write',
+      },
+    ],
+    trustedIssuers: [{ issuer: ASSERTION_ISSUER, jwksUri, clientIds: [CLIENT_ID] }],
+    accessTokenTtlSeconds: 900,
+    jwtAccessTokens: { audience: API_AUDIENCE },
+  });
+  demoApi = await startDemoApi({ issuer: as.issuer, jwksUri: as.jwksUri, audience: API_AUDIENCE });
+  upstream = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const entry = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
+      seen.push(entry);
+      behaviour(req, res, entry);
+    });
+  });
+  upstreamOrigin = await listen(upstream);
+  const closed = createServer();
+  closedOrigin = await listen(closed);
+  await new Promise((resolve) => closed.close(resolve));
+
+  const target = {
+    issuer: as.issuer,
+    tokenEndpoint: as.tokenEndpoint,
+    clientId: CLIENT_ID,
+    clientAuthentication: { method: 'client_secret_basic' as const, secret: { env: 'GW_CLIENT_SECRET' } },
+    assertion: { issuer: ASSERTION_ISSUER },
+    scope: 'demo.read',
+    maxRetries: 0,
+  };
+  const { config } = parseConfig(
+    {
+      environment: 'development',
+      signingKeys: { primary: { type: 'local', path: join(dir, 'primary.json'), generate: true } },
+      targets: {
+        demo: { ...target, proxy: { baseUrl: demoApi.url, methods: ['GET'], pathPrefixes: ['/whoami'] } },
+        api: {
+          ...target,
+          proxy: {
+            baseUrl: `${upstreamOrigin}/base/`,
+            headers: { 'x-ibm-client-id': 'gateway-client', 'X-Channel': 'cics' },
+          },
+        },
+        narrow: {
+          ...target,
+          proxy: { baseUrl: `${upstreamOrigin}/base`, methods: ['GET'], pathPrefixes: ['/accounts'] },
+        },
+        small: {
+          ...target,
+          proxy: { baseUrl: `${upstreamOrigin}/base`, maxRequestBytes: 16, maxResponseBytes: 1024 },
+        },
+        slow: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base`, timeoutMs: 300 } },
+        down: { ...target, proxy: { baseUrl: `${closedOrigin}/base` } },
+        'token-only': target,
+      },
+      callers: {
+        cics: {
+          apiKeys: [{ sha256: apiKeyHash(CICS_KEY) }],
+          targets: {
+            demo: {},
+            api: {},
+            narrow: {},
+            small: {},
+            slow: {},
+            down: {},
+            'token-only': {},
+          },
+        },
+        other: { apiKeys: [{ sha256: apiKeyHash(OTHER_KEY) }], targets: { demo: {} } },
+      },
+    },
+    'proxy test',
+  );
+  gateway = createGateway(config, {
+    env: { GW_CLIENT_SECRET: CLIENT_SECRET },
+    audit: { record: (event) => void audit.push(event) },
+    metrics,
+  });
+});
+
+afterEach(() => {
+  behaviour = ok;
+});
+
+afterAll(async () => {
+  for (const server of [jwksServer, upstream]) {
+    server?.closeAllConnections();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  }
+  await demoApi?.close();
+  await as?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const call = callHandler(provider);
+const token = tokenHandler(provider);
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly cookies: string[];
+  readonly body: Buffer;
+  readonly json: () => unknown;
+}
+
+async function invoke(event: APIGatewayProxyEventV2, remainingMs = 10_000): Promise<Answer> {
+  const context = { ...lambdaContext(), getRemainingTimeInMillis: () => remainingMs };
+  const result = (await call(event, context)) as HttpResult;
+  const body = result.isBase64Encoded
+    ? Buffer.from(result.body ?? '', 'base64')
+    : Buffer.from(result.body ?? '', 'utf8');
+  return {
+    status: result.statusCode ?? 200,
+    headers: (result.headers ?? {}) as Record<string, string>,
+    cookies: result.cookies ?? [],
+    body,
+    json: () => JSON.parse(body.toString('utf8')),
+  };
+}
+
+/** A call as API Gateway passes it: `path` is the raw path below /v1/call/. */
+function callEvent(path: string, options: HttpApiEventOptions = {}): APIGatewayProxyEventV2 {
+  return httpApiEvent({
+    method: 'GET',
+    path: `/v1/call/${path}`,
+    omitHeaders: options.body === undefined ? ['content-type'] : [],
+    ...options,
+    headers: { 'x-api-key': CICS_KEY, 'x-subject': 'CICSUSR1', ...options.headers },
+  });
+}
+
+/** The gateway's own refusal: the documented code and status, the error body, x-gateway-error. */
+function expectGatewayError(answer: Answer, event: APIGatewayProxyEventV2, code: ApiErrorCode): void {
+  expect({ status: answer.status, error: (answer.json() as { error?: string }).error }).toEqual({
+    status: API_ERRORS[code].status,
+    error: code,
+  });
+  expect(errorResponseBody.parse(answer.json()).request_id).toBe(event.requestContext.requestId);
+  expect(answer.headers['x-gateway-error']).toBe('true');
+}
+
+/** Runs `act` and returns how many requests the upstream and the authorization server got meanwhile. */
+async function counting<T>(act: () => Promise<T>): Promise<{ result: T; upstream: number; as: number }> {
+  const before = { upstream: seen.length, as: as.tokenRequests.length };
+  const result = await act();
+  return { result, upstream: seen.length - before.upstream, as: as.tokenRequests.length - before.as };
+}
+
+describe('callHandler', () => {
+  describe('calls the API as the end user', () => {
+    it('reaches the demo API, which verifies the token and sees the user and none of the caller credentials', async () => {
+      // Prepare
+      const event = callEvent('demo/whoami', {
+        headers: { authorization: 'Basic Y2ljczpwYXNzd29yZA==', 'x-forwarded-client-cert': 'Hash=abc' },
+        clientCert: { subjectDN: 'CN=cics-prod' },
+      });
+
+      // Act
+      const answer = await invoke(event);
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect(answer.headers['x-gateway-error']).toBeUndefined();
+      const whoami = answer.json() as WhoAmI;
+      expect(whoami).toMatchObject({ sub: 'CICSUSR1', scope: 'demo.read', client_id: CLIENT_ID });
+      expect(whoami.headers).toContain('authorization');
+      expect(whoami.headers).toContain('x-request-id');
+      for (const name of ['x-api-key', 'x-subject', 'x-forwarded-client-cert', 'x-forwarded-for', 'cookie']) {
+        expect(whoami.headers).not.toContain(name);
+      }
+    });
+
+    it('sends the token POST /v1/token gives the same caller for the same user, as token_type and token', async () => {
+      // Prepare
+      const tokenEvent = httpApiEvent({
+        path: '/v1/token',
+        body: { target: 'api', subject: 'CICSUSR2' },
+        headers: { 'x-api-key': CICS_KEY },
+      });
+      const issued = JSON.parse(((await token(tokenEvent, lambdaContext())) as HttpResult).body ?? '{}') as {
+        access_token: string;
+        token_type: string;
+      };
+
+      // Act
+      const {
+        result,
+        upstream: calls,
+        as: exchanges,
+      } = await counting(() => invoke(callEvent('api/accounts/7', { headers: { 'x-subject': 'CICSUSR2' } })));
+
+      // Assess
+      expect(result.status).toBe(200);
+      expect({ calls, exchanges }).toEqual({ calls: 1, exchanges: 0 });
+      expect(seen.at(-1)?.headers.authorization).toBe(`${issued.token_type} ${issued.access_token}`);
+      expect(decodeJwt(issued.access_token)).toMatchObject({ sub: 'CICSUSR2', aud: API_AUDIENCE });
+    });
+
+    it('forwards method, normalised path, query, body and request id; drops credentials and hop-by-hop headers', async () => {
+      // Prepare
+      const event = callEvent('api/accounts/caf%C3%A9/a%41b;v=1/?q=1&x=%2F', {
+        method: 'POST',
+        body: '{"amount":12}',
+        headers: {
+          'x-request-id': 'cics-task-0042',
+          connection: 'keep-alive, x-drop-me',
+          'x-drop-me': 'hop',
+          'keep-alive': 'timeout=5',
+          te: 'trailers',
+          'proxy-authorization': 'Basic eDp5',
+          'x-forwarded-host': 'evil.example',
+          forwarded: 'host=evil.example',
+          'client-cert': ':MIIB:',
+          'x-http-method-override': 'DELETE',
+          'x-original-url': '/admin',
+          host: 'evil.example',
+          'x-channel': 'caller-value',
+          'x-custom': 'kept',
+        },
+      });
+
+      // Act
+      const answer = await invoke(event);
+
+      // Assess
+      expect(answer.status).toBe(200);
+      const request = seen.at(-1)!;
+      expect(request.method).toBe('POST');
+      expect(request.url).toBe('/base/accounts/caf%C3%A9/aAb;v=1/?q=1&x=%2F');
+      expect(request.body.toString('utf8')).toBe('{"amount":12}');
+      expect(request.headers).toMatchObject({
+        'x-request-id': 'cics-task-0042',
+        'x-custom': 'kept',
+        'x-ibm-client-id': 'gateway-client',
+        'x-channel': 'cics',
+        'content-type': 'application/json',
+        host: new URL(upstreamOrigin).host,
+      });
+      expect(request.headers.authorization).toMatch(/^Bearer eyJ/);
+      for (const name of [
+        'x-api-key',
+        'x-subject',
+        'x-drop-me',
+        'te',
+        'proxy-authorization',
+        'x-forwarded-host',
+        'x-forwarded-for',
+        'forwarded',
+        'client-cert',
+        'x-http-method-override',
+        'x-original-url',
+      ]) {
+        expect(request.headers[name], name).toBeUndefined();
+      }
+    });
+
+    it("returns the API's status, headers, cookies and binary body unchanged, minus hop-by-hop headers", async () => {
+      // Prepare
+      const bytes = Buffer.from([0, 255, 254, 10, 13, 0x80, 0x7f, 34, 92]);
+      behaviour = (_req, res) => {
+        res.writeHead(418, {
+          'content-type': 'application/octet-stream',
+          'x-api-answer': 'yes',
+          'set-cookie': ['a=1; Secure', 'b=2; HttpOnly'],
+          'keep-alive': 'timeout=2',
+          'x-gateway-error': 'true',
+        });
+        res.end(bytes);
+      };
+
+      // Act
+      const answer = await invoke(callEvent('api/binary'));
+
+      // Assess
+      expect(answer.status).toBe(418);
+      expect(answer.body.equals(bytes)).toBe(true);
+      expect(answer.headers).toMatchObject({
+        'content-type': 'application/octet-stream',
+        'x-api-answer': 'yes',
+      });
+      expect(answer.cookies).toEqual(['a=1; Secure', 'b=2; HttpOnly']);
+      expect(answer.headers['keep-alive']).toBeUndefined();
+      expect(answer.headers['x-gateway-error']).toBeUndefined();
+      expect(audit.at(-1)).toMatchObject({
+        action: 'call',
+        caller: 'cics',
+        target: 'api',
+        subject: 'CICSUSR1',
+        outcome: 'success',
+        api_request: 'GET /binary',
+        api_status: 418,
+        token_retried: false,
+      });
+    });
+
+    it('answers HEAD with the API status and headers and no body, whatever length it declares', async () => {
+      // Prepare
+      behaviour = (_req, res) => {
+        // The length a GET would get: above the small target's 1,024-byte response limit.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2048', etag: '"v7"' });
+        res.end();
+      };
+
+      // Act
+      const answer = await invoke(callEvent('small/accounts/7', { method: 'HEAD' }));
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect(answer.headers.etag).toBe('"v7"');
+      expect(answer.body.length).toBe(0);
+      expect(seen.at(-1)?.method).toBe('HEAD');
+    });
+
+    it('passes a binary request body through byte for byte', async () => {
+      // Prepare
+      const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      const event = callEvent('api/upload', {
+        method: 'PUT',
+        body: bytes.toString('latin1'),
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      event.body = bytes.toString('base64');
+      event.isBase64Encoded = true;
+
+      // Act
+      const answer = await invoke(event);
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect(seen.at(-1)?.body.equals(bytes)).toBe(true);
+    });
+  });
+
+  describe('on 401 from the API', () => {
+    it('drops the token, obtains a new one and retries once', async () => {
+      // Prepare: the API refuses the first token it sees for this user, as after a revocation.
+      const subject = 'CICSU401';
+      await invoke(callEvent('api/warm', { headers: { 'x-subject': subject } }));
+      const refused = seen.at(-1)!.headers.authorization;
+      behaviour = (_req, res, request) => {
+        res.writeHead(request.headers.authorization === refused ? 401 : 200).end();
+      };
+      counted.length = 0;
+
+      // Act
+      const event = callEvent('api/retry', { headers: { 'x-subject': subject } });
+      const { result, upstream: calls, as: exchanges } = await counting(() => invoke(event));
+
+      // Assess
+      expect(result.status).toBe(200);
+      expect({ calls, exchanges }).toEqual({ calls: 2, exchanges: 1 });
+      const [first, second] = seen.slice(-2);
+      expect(first?.headers.authorization).toBe(refused);
+      expect(second?.headers.authorization).not.toBe(refused);
+      expect(decodeJwt(second!.headers.authorization!.slice('Bearer '.length)).sub).toBe(subject);
+      expect(counted).toContain('call-retried');
+      const events = audit.filter((entry) => entry.request_id === event.requestContext.requestId);
+      expect(events.map((entry) => entry.action)).toEqual(['issue', 'invalidate', 'issue', 'call']);
+      expect(events.at(-1)).toMatchObject({ token_retried: true, api_status: 200, outcome: 'success' });
+    });
+
+    it('passes a second 401 through unchanged, without a third attempt', async () => {
+      // Prepare
+      behaviour = (_req, res) => {
+        res.writeHead(401, {
+          'www-authenticate': 'Bearer error="invalid_token"',
+          'content-type': 'text/plain',
+        });
+        res.end('not you');
+      };
+
+      // Act
+      const {
+        result,
+        upstream: calls,
+        as: exchanges,
+      } = await counting(() => invoke(callEvent('api/never', { headers: { 'x-subject': 'CICSU402' } })));
+
+      // Assess
+      expect({ calls, exchanges }).toEqual({ calls: 2, exchanges: 2 });
+      expect(result.status).toBe(401);
+      expect(result.body.toString('utf8')).toBe('not you');
+      expect(result.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+      expect(result.headers['x-gateway-error']).toBeUndefined();
+      expect(audit.at(-1)).toMatchObject({ action: 'call', api_status: 401, token_retried: true });
+    });
+  });
+
+  describe('refuses without calling the API or the authorization server', () => {
+    const traversals = [
+      'api/../secret',
+      'api/a/../../secret',
+      'api/./a',
+      'api/%2e%2e/secret',
+      'api/%2E%2e/secret',
+      'api/.%2e/secret',
+      'api/a%2f..%2fsecret',
+      'api/a%2F%2E%2E%2Fsecret',
+      'api/..%5csecret',
+      'api/..\\secret',
+      'api/a\\..\\secret',
+      'api//evil.example/x',
+      'api/%2f%2fevil.example/x',
+      'api/http://evil.example/x',
+      'api/a//b',
+      'api/%252e%252e/secret',
+      'api/..;/secret',
+      'api/.;x/secret',
+      'api/%c0%ae%c0%ae/secret',
+      'api/a%00b',
+      'api/a%zzb',
+      'api/a%',
+      'api/a b',
+      'api/a?q=1 2',
+      'api/a?q=%',
+      'api/é',
+      '..%2fapi/x',
+      'api%2f../x',
+    ];
+
+    it.each(traversals)('%s: 400 invalid_request', async (path) => {
+      // Prepare
+      const event = callEvent(path);
+
+      // Act
+      const { result, upstream: calls, as: exchanges } = await counting(() => invoke(event));
+
+      // Assess
+      expectGatewayError(result, event, 'invalid_request');
+      expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
+    });
+
+    it.each<[string, HttpApiEventOptions, ApiErrorCode]>([
+      ['api/x', { headers: { 'x-api-key': 'wrong' } }, 'unauthorized_caller'],
+      ['api/x', { headers: { 'x-api-key': OTHER_KEY } }, 'access_denied'],
+      ['api/x', { headers: { 'x-subject': 'cicsusr1' } }, 'access_denied'],
+      ['api/x', { headers: { 'x-subject': '' } }, 'invalid_request'],
+      ['api/x', { headers: { 'x-subject': 'A\u0007B' } }, 'invalid_request'],
+      ['nosuch/x', {}, 'unknown_target'],
+      ['token-only/x', {}, 'proxy_not_enabled'],
+      ['narrow/payments/1', {}, 'call_not_allowed'],
+      ['narrow/accountsX', {}, 'call_not_allowed'],
+      ['narrow/accounts/1', { method: 'DELETE' }, 'call_not_allowed'],
+      ['api/x', { method: 'TRACE' }, 'method_not_allowed'],
+      ['small/x', { method: 'POST', body: '{"more":"than sixteen bytes"}' }, 'payload_too_large'],
+    ])('%s %j: %s', async (path, options, code) => {
+      // Prepare
+      const event = callEvent(path, options);
+      if (options.headers?.['x-subject'] === '') delete event.headers['x-subject'];
+
+      // Act
+      const { result, upstream: calls, as: exchanges } = await counting(() => invoke(event));
+
+      // Assess
+      expectGatewayError(result, event, code);
+      expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
+    });
+
+    it('takes a blank-padded RACF user id (ASSIGN USERID) as the user id', async () => {
+      // Prepare
+      const event = callEvent('demo/whoami', { headers: { 'x-subject': 'JOE     ' } });
+
+      // Act
+      const answer = await invoke(event);
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect((answer.json() as WhoAmI).sub).toBe('JOE');
+    });
+
+    it('ignores a Host header: the host comes only from the configuration', async () => {
+      // Prepare
+      const event = callEvent('api/accounts', { headers: { host: 'evil.example:443' } });
+
+      // Act
+      const answer = await invoke(event);
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect(seen.at(-1)?.headers.host).toBe(new URL(upstreamOrigin).host);
+    });
+
+    it('passes the raw path through the local server, which does not resolve dot segments first', async () => {
+      // Prepare
+      const server = createLambdaHttpServer({ '* /v1/call/*': call });
+      const origin = await listen(server);
+      const before = seen.length;
+
+      // Act
+      const status = await new Promise<number>((resolve, reject) => {
+        // Options, not a URL string: Node would resolve the dot segments of a URL before sending.
+        const { hostname, port } = new URL(origin);
+        const req = request({
+          host: hostname,
+          port,
+          path: '/v1/call/api/accounts/../../../v1/token',
+          headers: { 'x-api-key': CICS_KEY, 'x-subject': 'CICSUSR1' },
+          agent: false,
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+
+      // Assess
+      expect(status).toBe(400);
+      expect(seen.length).toBe(before);
+    });
+  });
+
+  describe('limits', () => {
+    it(`refuses a body above the platform bound (${PROXY_BODY_LIMIT_BYTES} bytes) with 413`, async () => {
+      // Prepare
+      const event = callEvent('api/upload', {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      event.body = Buffer.alloc(PROXY_BODY_LIMIT_BYTES + 3).toString('base64');
+      event.isBase64Encoded = true;
+
+      // Act
+      const { result, upstream: calls } = await counting(() => invoke(event));
+
+      // Assess
+      expectGatewayError(result, event, 'payload_too_large');
+      expect(calls).toBe(0);
+    });
+
+    it('carries a body of exactly the target limit', async () => {
+      // Prepare
+      const event = callEvent('small/x', { method: 'POST', body: '0123456789abcdef' });
+
+      // Act
+      const answer = await invoke(event);
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect(seen.at(-1)?.body.toString('utf8')).toBe('0123456789abcdef');
+    });
+
+    it('answers 502 api_response_too_large when the API declares a longer body', async () => {
+      // Prepare
+      behaviour = (_req, res) => {
+        res.writeHead(200, { 'content-length': '1025' }).end(Buffer.alloc(1025));
+      };
+      const event = callEvent('small/big');
+
+      // Act
+      const answer = await invoke(event);
+
+      // Assess
+      expectGatewayError(answer, event, 'api_response_too_large');
+    });
+
+    it('stops reading a streamed response at the limit and closes the connection', async () => {
+      // Prepare: an endless chunked body; the API notices when the gateway hangs up.
+      let stoppedAt = -1;
+      behaviour = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        let written = 0;
+        const pump = () => {
+          while (!res.destroyed && written < 64 * 1024 * 1024) {
+            written += 512;
+            if (!res.write(Buffer.alloc(512))) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          res.end();
+        };
+        res.on('close', () => {
+          stoppedAt = written;
+        });
+        pump();
+      };
+      const event = callEvent('small/stream');
+
+      // Act
+      const answer = await invoke(event);
+      for (let i = 0; i < 100 && stoppedAt < 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+
+      // Assess
+      expectGatewayError(answer, event, 'api_response_too_large');
+      expect(stoppedAt).toBeGreaterThan(0);
+      expect(stoppedAt).toBeLessThan(64 * 1024 * 1024);
+    });
+
+    it('answers 502 api_unavailable when the API refuses the connection', async () => {
+      // Prepare
+      const event = callEvent('down/x');
+
+      // Act
+      const answer = await invoke(event);
+
+      // Assess
+      expectGatewayError(answer, event, 'api_unavailable');
+      expect(audit.at(-1)).toMatchObject({ action: 'call', outcome: 'api_unavailable', api_status: null });
+    });
+
+    it('answers 504 api_timeout when the API is slower than the target timeout', async () => {
+      // Prepare: the API never answers; the test ends the hanging request itself.
+      const hanging: ServerResponse[] = [];
+      behaviour = (_req, res) => void hanging.push(res);
+      const event = callEvent('slow/x');
+
+      // Act
+      const answer = await invoke(event);
+      for (const res of hanging) res.destroy();
+
+      // Assess
+      expectGatewayError(answer, event, 'api_timeout');
+      expect(counted).toContain('call:api_timeout');
+    });
+
+    it('answers 504 api_timeout when the request deadline comes first, even with a longer target timeout', async () => {
+      // Prepare: 1.4 s left, less the 1 s margin: the API's 10 s timeout cannot apply.
+      await invoke(callEvent('api/warm', { headers: { 'x-subject': 'CICSU504' } }));
+      const hanging: ServerResponse[] = [];
+      behaviour = (_req, res) => void hanging.push(res);
+      const event = callEvent('api/hang', { headers: { 'x-subject': 'CICSU504' } });
+
+      // Act
+      const answer = await invoke(event, 1_400);
+      for (const res of hanging) res.destroy();
+
+      // Assess
+      expectGatewayError(answer, event, 'api_timeout');
+    });
+  });
+
+  describe('kept-alive connections', () => {
+    /** The API closes each connection instead of answering its second request, as on an idle timeout. */
+    function closesReusedConnections(): void {
+      const served = new WeakMap<object, number>();
+      behaviour = (req, res) => {
+        const count = (served.get(req.socket) ?? 0) + 1;
+        served.set(req.socket, count);
+        if (count > 1) req.socket.destroy();
+        else res.writeHead(200, { 'content-type': 'text/plain' }).end('fresh connection');
+      };
+    }
+
+    it('sends an idempotent call once more on a new connection when a reused one was closed', async () => {
+      // Prepare
+      closesReusedConnections();
+      await invoke(callEvent('api/first'));
+
+      // Act
+      const { result, upstream: calls } = await counting(() => invoke(callEvent('api/second')));
+
+      // Assess
+      expect(result.status).toBe(200);
+      expect(result.body.toString('utf8')).toBe('fresh connection');
+      expect(calls).toBe(2);
+    });
+
+    it('does not send a POST twice: 502 api_unavailable', async () => {
+      // Prepare
+      closesReusedConnections();
+      await invoke(callEvent('api/first'));
+      const event = callEvent('api/pay', { method: 'POST', body: '{"amount":1}' });
+
+      // Act
+      const { result, upstream: calls } = await counting(() => invoke(event));
+
+      // Assess
+      expectGatewayError(result, event, 'api_unavailable');
+      expect(calls).toBe(1);
+    });
+  });
+
+  describe('fuzzed paths', () => {
+    const segment = fc.oneof(
+      fc.constantFrom(
+        '.',
+        '..',
+        '',
+        '%2e',
+        '%2E%2e',
+        '%2f',
+        '%5c',
+        '\\',
+        '%25',
+        '%252e',
+        ';',
+        '..;',
+        '%00',
+        '%',
+        '%c0%ae',
+        'a',
+        'accounts',
+        '@',
+        ':',
+        'http:',
+        '%41',
+      ),
+      fc.stringMatching(/^[\x21-\x7e]{0,8}$/),
+    );
+    const path = fc.array(segment, { maxLength: 6 }).map((segments) => segments.join('/'));
+    const query = fc.option(fc.stringMatching(/^[\x21-\x7e]{0,12}$/), { nil: undefined });
+
+    it('never answers 5xx and never reaches outside the base path', async () => {
+      // Prepare
+      const property = fc.asyncProperty(path, query, async (rest, q) => {
+        const before = seen.length;
+        const event = callEvent(`api/${rest}${q === undefined ? '' : `?${q}`}`);
+
+        // Act
+        const answer = await invoke(event);
+
+        // Assess
+        expect(answer.status, `${rest} ${q}`).toBeLessThan(500);
+        if (answer.status >= 400) expect(answer.headers['x-gateway-error']).toBe('true');
+        for (const request of seen.slice(before)) {
+          expect(request.url.startsWith('/base/'), request.url).toBe(true);
+          const pathname = new URL(request.url, upstreamOrigin).pathname;
+          expect(
+            pathname.split('/').some((s) => s === '..' || s === '.'),
+            request.url,
+          ).toBe(false);
+          expect(pathname.includes('//'), request.url).toBe(false);
+        }
+      });
+
+      // Act
+      await fc.assert(property, { numRuns: 200, seed: 20_260_102 });
+    }, 30_000);
+  });
+});
