@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: deploy configurations hold ${env:NAME} placeholders.
 // The jwks function as deployed gets only the signing key variables (least privilege: no cache key, no
 // table). Its bundle, loaded in a fresh Node process like a Lambda cold start, must still start from the
 // shared deploy configuration, whose cache section names variables only the token function has.
