@@ -54,8 +54,8 @@ export function explain(error: unknown): { code: string; explanation: string } {
       ERR_SUBJECT_INVALID:
         'The subject cannot become an assertion sub (empty, too long after mapping, control characters).',
       ERR_TARGET_UNKNOWN: 'No target of that name is configured.',
-      ERR_CONFIG_INVALID: 'The configuration is invalid.',
     };
+    // A configuration error's message lists every field and problem: it is the explanation.
     return { code: error.code, explanation: byCode[error.code] ?? error.message };
   }
   const name = error instanceof Error ? error.name : 'Error';

@@ -442,6 +442,45 @@ describe('jwt-bearer-gateway CLI', () => {
       expect(run.json.phase).toBe('switched');
       expect((run.json.next as string[]).join('\n')).toContain('signingKeyBlue: "false"');
     });
+
+    it('with only the new key left, checks the deployed JWKS no longer needs the old one and says it is done', async () => {
+      // Prepare
+      const config = await rotationConfig({ retired: false }, null);
+      const keyRing = createGateway((await loadConfigFile(config)).config).keyRing;
+      const published = await publish((await keyRing.jwks()).keys as JWK[]);
+
+      // Act
+      const run = await cli([
+        'rotate-key',
+        '--to',
+        'green',
+        '--from',
+        'blue',
+        '--config',
+        config,
+        '--jwks-url',
+        published.url,
+        '--json',
+      ]);
+      published.server.close();
+
+      // Assess
+      expect(run.code).toBe(0);
+      expect(run.json.phase).toBe('done');
+      expect(run.json.checks).toContainEqual(expect.objectContaining({ check: 'green published', ok: true }));
+      expect((run.json.next as string[]).join('\n')).toContain('schedule its KMS key for deletion');
+    });
+
+    it('refuses a configuration where both keys sign, naming the problem', async () => {
+      // Act
+      const config = await rotationConfig({ retired: false });
+      const run = await cli(['rotate-key', '--to', 'green', '--config', config]);
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('rotate-key failed: invalid configuration in');
+      expect(run.stderr).toMatch(/targets\.demo\.assertion\.signingKey: .+/);
+    });
   });
 
   describe('certificate', () => {
