@@ -1,4 +1,5 @@
-import type { CacheStatus, TokenCache } from './cache/token-cache.ts';
+import type { CacheGetOptions, CacheStatus, TokenCache } from './cache/token-cache.ts';
+import { withDeadline } from './deadline.ts';
 import { AuthorizationServerError, isGatewayError } from './errors.ts';
 import type { ExchangeRequest } from './oauth/token-exchanger.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
@@ -26,7 +27,20 @@ export interface TokenBrokerDependencies {
   readonly now?: () => number;
 }
 
+/** What is known of a request before the caller is: its target (for the audit) and its deadline. */
+export interface RequestScope {
+  readonly target: string;
+  /** Epoch milliseconds; every call to something outside is bounded by it. */
+  readonly deadline?: number | undefined;
+}
+
+/** What a caller asks for, once it is known who the caller is (the facade reads grant parameters per caller). */
+export interface PreparedTokenRequest extends CacheGetOptions {
+  readonly request: ExchangeRequest;
+}
+
 interface Outcome {
+  request?: ExchangeRequest;
   caller?: Caller;
   mappedSubject?: string;
   assertion?: { jti: string; aud: string };
@@ -52,14 +66,30 @@ export class TokenBroker {
     request: ExchangeRequest,
     requestId: string,
   ): Promise<IssuedToken> {
-    return this.audited('issue', request, requestId, async (outcome) => {
+    return this.issue(credentials, request, requestId, () => ({ request }));
+  }
+
+  /**
+   * `getToken` for requests whose meaning depends on the caller (the RFC 6749 facade: its password
+   * handling, identity tokens, caching-client replacement): `prepare` runs once the caller is known, and
+   * its failures are audited like any refusal.
+   */
+  async issue(
+    credentials: CallerCredentials,
+    scope: RequestScope,
+    requestId: string,
+    prepare: (caller: Caller) => PreparedTokenRequest | Promise<PreparedTokenRequest>,
+  ): Promise<IssuedToken> {
+    return this.audited('issue', scope, requestId, async (outcome) => {
       outcome.caller = await this.deps.policy.identify(credentials);
+      const { request, ...options } = await prepare(outcome.caller);
+      outcome.request = request;
       this.deps.policy.authorize(outcome.caller, request);
       // Authorized, so a configured target: a bounded metric dimension.
       this.deps.metrics.target(request.target);
       outcome.cache = 'miss';
       const started = this.now();
-      const result = await this.deps.cache.get(request).catch((error: unknown) => {
+      const result = await this.deps.cache.get(request, options).catch((error: unknown) => {
         if (error instanceof AuthorizationServerError && error.fromCache) outcome.cache = 'hit';
         throw error;
       });
@@ -97,15 +127,31 @@ export class TokenBroker {
     requestId: string,
   ): Promise<{ invalidated: boolean }> {
     return this.audited('invalidate', request, requestId, async (outcome) => {
+      outcome.request = request;
       outcome.caller = await this.deps.policy.identify(credentials);
       this.deps.policy.authorize(outcome.caller, request);
       return { invalidated: await this.deps.cache.invalidate(request, accessToken) };
     });
   }
 
-  private async audited<T>(
+  /**
+   * Runs one use case under the request's deadline (every AWS call inside is bounded by it, see
+   * lib/deadline.ts) and audits its outcome whatever it was.
+   */
+  private audited<T>(
     action: AuditEvent['action'],
-    request: ExchangeRequest,
+    scope: RequestScope,
+    requestId: string,
+    run: (outcome: Outcome) => Promise<T>,
+  ): Promise<T> {
+    return withDeadline(scope.deadline ?? Number.POSITIVE_INFINITY, () =>
+      this.auditedRun(action, scope.target, requestId, run),
+    );
+  }
+
+  private async auditedRun<T>(
+    action: AuditEvent['action'],
+    target: string,
     requestId: string,
     run: (outcome: Outcome) => Promise<T>,
   ): Promise<T> {
@@ -126,8 +172,8 @@ export class TokenBroker {
         action,
         caller: caller?.id ?? null,
         caller_via: caller?.via ?? null,
-        target: caller ? request.target : null,
-        subject: caller ? request.subject : null,
+        target: caller ? target : null,
+        subject: caller ? (outcome.request?.subject ?? null) : null,
         mapped_subject: outcome.mappedSubject ?? null,
         assertion_jti: outcome.assertion?.jti ?? null,
         assertion_aud: outcome.assertion?.aud ?? null,

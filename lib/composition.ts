@@ -2,6 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  awsClientSettings,
+  DYNAMODB_CALL_LIMITS,
+  KMS_CALL_LIMITS,
+  SECRETS_MANAGER_CALL_LIMITS,
+} from './aws/call-limits.ts';
+import { type AwsClientWithConfig, checkAwsAccess } from './aws/preflight.ts';
 import { TokenBroker } from './broker.ts';
 import { DynamoDbTokenStore } from './cache/dynamodb-token-store.ts';
 import {
@@ -20,6 +27,7 @@ import { describeError, logger } from './observability/logger.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
 import type { AuditLog } from './policy/audit.ts';
 import { CallerPolicy } from './policy/caller-policy.ts';
+import { GrantRequestResolver } from './policy/grant-request.ts';
 import { ApiProxy } from './proxy/api-proxy.ts';
 import type { UpstreamTransport } from './proxy/upstream-client.ts';
 import { dependencyChecks } from './readiness/checks.ts';
@@ -43,10 +51,6 @@ export interface AwsClients {
   readonly dynamodb?: DynamoDBClient;
 }
 
-/** Timeouts for AWS calls: a Lambda must not hang on a stuck connection. */
-// throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes.
-const AWS_REQUEST_HANDLER = { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true };
-
 export interface Gateway {
   readonly config: GatewayConfig;
   readonly keyRing: SigningKeyRing;
@@ -57,15 +61,19 @@ export interface Gateway {
   readonly policy: CallerPolicy;
   /** GET /v1/ready: every dependency of the token function, checked by real calls, cached briefly. */
   readonly readiness: ReadinessProbe;
+  /** The RFC 6749 facade's grant handling (password, client_credentials, token exchange). */
+  readonly grants: GrantRequestResolver;
   /** Proxy mode (/v1/call): the broker's tokens attached to calls to the targets' APIs. */
   readonly proxy: ApiProxy;
+  /**
+   * Resolves the region and credentials of the AWS clients this configuration needs (none for a config
+   * without KMS keys, Secrets Manager references or DynamoDB); rejects with ERR_AWS_UNCONFIGURED.
+   */
+  readonly checkAws: () => Promise<void>;
 }
 
 /** DynamoDB must never slow a request much: short timeouts, one retry, then the cache degrades. */
-const DYNAMODB_CLIENT = {
-  maxAttempts: 2,
-  requestHandler: { connectionTimeout: 500, requestTimeout: 1_000, throwOnRequestTimeout: true },
-};
+const DYNAMODB_CLIENT = awsClientSettings(DYNAMODB_CALL_LIMITS, 2);
 
 export interface GatewayDependencies {
   readonly aws?: AwsClients;
@@ -86,39 +94,47 @@ export const loggerAudit: AuditLog = {
 /** The composition root: the only place that turns configuration into adapters. */
 export function createGateway(config: GatewayConfig, deps: GatewayDependencies = {}): Gateway {
   const metrics = deps.metrics ?? powertoolsMetrics;
-  let kms = deps.aws?.kms;
+  const awsClients: Array<{ service: string; client: AwsClientWithConfig }> = [];
+  let kms: KMSClient | undefined;
   const kmsClient = (): KMSClient => {
-    kms ??= new KMSClient({ requestHandler: AWS_REQUEST_HANDLER });
+    if (!kms) {
+      kms = deps.aws?.kms ?? new KMSClient(awsClientSettings(KMS_CALL_LIMITS));
+      awsClients.push({ service: 'KMS', client: kms });
+    }
     return kms;
   };
-  const needsSecretsManager = secretReferences(config).some(({ reference }) => reference.secretsManager);
-  const secretsManager = needsSecretsManager
-    ? new SecretsManagerStore(
-        deps.aws?.secretsManager ?? new SecretsManagerClient({ requestHandler: AWS_REQUEST_HANDLER }),
-        {
-          ttlSeconds: config.secrets.cacheTtlSeconds,
-          onStale: (secretId, error) =>
-            logger.warn('Secrets Manager unavailable: using the last value read', {
-              secretId,
-              ...describeError(error),
-            }),
-        },
-      )
-    : undefined;
-  const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
+  // Certificates held as secrets are read when a key is first described, after `secrets` exists.
+  const certificateSecrets: SecretStore = { resolve: (reference) => secrets.resolve(reference) };
   const keyRing = new SigningKeyRing(
     Object.entries(config.signingKeys).map(([id, key]) => ({
-      signer: timed(createSigner(id, key, kmsClient, secrets), metrics),
+      signer: timed(createSigner(id, key, kmsClient, certificateSecrets), metrics),
       retired: key.retired,
     })),
   );
+  const needsSecretsManager = secretReferences(config).some(({ reference }) => reference.secretsManager);
+  const secretsManagerClient = needsSecretsManager
+    ? (deps.aws?.secretsManager ?? new SecretsManagerClient(awsClientSettings(SECRETS_MANAGER_CALL_LIMITS)))
+    : undefined;
+  if (secretsManagerClient) awsClients.push({ service: 'Secrets Manager', client: secretsManagerClient });
+  const secretsManager = secretsManagerClient
+    ? new SecretsManagerStore(secretsManagerClient, {
+        ttlSeconds: config.secrets.cacheTtlSeconds,
+        onStale: (secretId, error) =>
+          logger.warn('Secrets Manager unavailable: using the last value read', {
+            secretId,
+            ...describeError(error),
+          }),
+      })
+    : undefined;
+  const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
   const exchanger = new TokenExchanger({ config, keyRing, secrets, fetch: deps.fetch });
   const table = config.cache.dynamodb;
   const dynamodb = table ? (deps.aws?.dynamodb ?? new DynamoDBClient(DYNAMODB_CLIENT)) : undefined;
+  if (dynamodb) awsClients.push({ service: 'DynamoDB', client: dynamodb });
   const cache = createCache(config.cache, exchanger, kmsClient, metrics, dynamodb);
   const policy = new CallerPolicy(config, secrets, {
     onApiKeyError: (caller, error) =>
-      logger.error('an API key hash could not be read: that key is refused', {
+      logger.error('an API key or client secret hash could not be read: that credential is refused', {
         caller,
         ...describeError(error),
       }),
@@ -137,7 +153,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const audit = deps.audit ?? loggerAudit;
   const broker = new TokenBroker({ policy, cache, classify, audit, metrics });
   const proxy = new ApiProxy({ config, policy, broker, audit, metrics, classify, transport: deps.upstream });
-  return { config, keyRing, exchanger, cache, broker, proxy, policy, readiness };
+  const grants = new GrantRequestResolver(config, secrets, { fetch: deps.fetch });
+  const checkAws = () => checkAwsAccess(awsClients);
+  return { config, keyRing, exchanger, cache, broker, proxy, grants, checkAws, policy, readiness };
 }
 
 function createCache(
@@ -237,9 +255,18 @@ export function gatewayFromEnvironment(
       try {
         const { config, warnings } = await loadConfigFile(path, env, options);
         for (const warning of warnings) logger.warn(warning);
-        return createGateway(config, { env });
+        const gateway = createGateway(config, { env });
+        await gateway.checkAws();
+        return gateway;
       } catch (error) {
-        logger.error('gateway configuration invalid: fix it and redeploy', describeError(error));
+        // One line that says what to fix: the configuration, or the AWS region or credentials it needs.
+        const aws = (error as { code?: unknown }).code === 'ERR_AWS_UNCONFIGURED';
+        logger.error(
+          aws
+            ? 'gateway cannot use AWS: set its region and credentials'
+            : 'gateway configuration invalid: fix it and redeploy',
+          describeError(error),
+        );
         throw error;
       }
     })();

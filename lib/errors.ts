@@ -6,6 +6,12 @@
 export type GatewayErrorCode =
   /** The configuration file is unreadable or does not match the schema. */
   | 'ERR_CONFIG_INVALID'
+  /**
+   * The configuration needs AWS (KMS keys, Secrets Manager references, DynamoDB) but this runtime has no
+   * AWS region or no credentials (the SDK's CredentialsProviderError): an operator must fix it; retrying
+   * will not help.
+   */
+  | 'ERR_AWS_UNCONFIGURED'
   /** The request itself is malformed (body, fields, media type). */
   | 'ERR_REQUEST_INVALID'
   /** No credential identified a configured caller. */
@@ -36,8 +42,19 @@ export type GatewayErrorCode =
   | 'ERR_AS_UNAVAILABLE'
   /** The authorization server did not answer within the timeout, after retries. */
   | 'ERR_AS_TIMEOUT'
-  /** The authorization server answered something that is not a valid token (or metadata) response. */
+  /** The authorization server answered something that is not a valid token response. */
   | 'ERR_AS_RESPONSE_INVALID'
+  /** An identity token (RFC 8693 subject_token) failed verification: signature, alg, iss, aud, exp, age. */
+  | 'ERR_IDENTITY_TOKEN_INVALID'
+  /** The keys of an identity token issuer (its JWKS, its certificate) could not be read. */
+  | 'ERR_IDENTITY_KEYS_UNAVAILABLE'
+  /**
+   * The target's issuer publishes no usable metadata (none at either well-known URL, an issuer that does
+   * not match, no token endpoint): the target's configuration is wrong, not the server down.
+   */
+  | 'ERR_TARGET_MISCONFIGURED'
+  /** The request ran out of time (the Lambda invocation's deadline) before any dependency failed on its own. */
+  | 'ERR_DEADLINE_EXCEEDED'
   /** A call names a target that fronts no API (no `proxy` in its configuration). */
   | 'ERR_PROXY_NOT_ENABLED'
   /** The call's method or path is outside the target's allow-list. */
@@ -54,10 +71,17 @@ export type GatewayErrorCode =
 export class GatewayError extends Error {
   override readonly name: string = 'GatewayError';
   readonly code: GatewayErrorCode;
+  /** When a dependency said when to try again (its `Retry-After`), in seconds. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: GatewayErrorCode,
+    message: string,
+    options?: { cause?: unknown; retryAfterSeconds?: number | undefined },
+  ) {
     super(message, options);
     this.code = code;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

@@ -5,6 +5,8 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { awsErrorName, awsFailureKind } from '../aws/aws-errors.ts';
+import { type AwsCallLimits, awsCallOptions, DYNAMODB_CALL_LIMITS } from '../aws/call-limits.ts';
 import { GatewayError, isGatewayError } from '../errors.ts';
 import type { CachedToken, CacheEntry } from './cache-entry.ts';
 import { tokenHash } from './cache-key.ts';
@@ -17,6 +19,8 @@ export interface DynamoDbTokenStoreOptions {
   readonly now?: () => number;
   /** Items linger this long after expiry before TTL may delete them. */
   readonly ttlGraceSeconds?: number;
+  /** Bounds on each DynamoDB call (the request's deadline bounds it too). */
+  readonly callLimits?: AwsCallLimits;
 }
 
 const PK = TOKEN_TABLE.partitionKey;
@@ -56,6 +60,7 @@ export class DynamoDbTokenStore implements TokenStore {
           Key: { [PK]: { S: key } },
           ConsistentRead: true,
         }),
+        this.callOptions(),
       ),
     );
     const item = output.Item;
@@ -125,7 +130,10 @@ export class DynamoDbTokenStore implements TokenStore {
       };
     }
     await this.call('PutItem', () =>
-      this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: item })),
+      this.client.send(
+        new PutItemCommand({ TableName: this.options.tableName, Item: item }),
+        this.callOptions(),
+      ),
     );
   }
 
@@ -143,6 +151,7 @@ export class DynamoDbTokenStore implements TokenStore {
               }
             : {}),
         }),
+        this.callOptions(),
       );
       return output.Attributes !== undefined;
     } catch (error) {
@@ -168,6 +177,7 @@ export class DynamoDbTokenStore implements TokenStore {
           ExpressionAttributeNames: { '#pk': PK, '#until': 'until' },
           ExpressionAttributeValues: { ':now': { N: String(now) } },
         }),
+        this.callOptions(),
       );
       return true;
     } catch (error) {
@@ -185,6 +195,7 @@ export class DynamoDbTokenStore implements TokenStore {
           ConditionExpression: 'holder = :holder',
           ExpressionAttributeValues: { ':holder': { S: holder } },
         }),
+        this.callOptions(),
       );
     } catch (error) {
       // Someone else's lease now (ours expired): leave it alone.
@@ -196,6 +207,11 @@ export class DynamoDbTokenStore implements TokenStore {
     return Math.ceil(expiresAtMs / 1000) + (this.options.ttlGraceSeconds ?? 3600);
   }
 
+  /** Every DynamoDB call is bounded by the call limits and the request's deadline. */
+  private callOptions() {
+    return awsCallOptions(this.options.callLimits ?? DYNAMODB_CALL_LIMITS);
+  }
+
   private async call<T>(operation: string, send: () => Promise<T>): Promise<T> {
     try {
       return await send();
@@ -205,7 +221,13 @@ export class DynamoDbTokenStore implements TokenStore {
   }
 }
 
+/**
+ * Every DynamoDB failure degrades the cache (the request goes on without the shared layer); the shared
+ * AWS policy says whether it is an outage or something an operator must fix, so the log says which.
+ */
 function unavailable(operation: string, cause: unknown): GatewayError {
-  const name = (cause as { name?: string } | undefined)?.name ?? 'Error';
-  return new GatewayError('ERR_CACHE_UNAVAILABLE', `DynamoDB ${operation} failed (${name})`, { cause });
+  const kind = awsFailureKind(cause);
+  const code = kind === 'configuration' ? 'ERR_AWS_UNCONFIGURED' : 'ERR_CACHE_UNAVAILABLE';
+  const what = kind === 'refused' ? 'was refused' : 'failed';
+  return new GatewayError(code, `DynamoDB ${operation} ${what} (${awsErrorName(cause)})`, { cause });
 }

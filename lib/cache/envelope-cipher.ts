@@ -3,10 +3,13 @@ import {
   DecryptCommand,
   type DecryptCommandOutput,
   GenerateDataKeyCommand,
+  type GenerateDataKeyCommandOutput,
   type KMSClient,
 } from '@aws-sdk/client-kms';
+import { awsFailureKind } from '../aws/aws-errors.ts';
+import { type AwsCallLimits, awsCallOptions, CACHE_KMS_CALL_LIMITS } from '../aws/call-limits.ts';
 import { GatewayError } from '../errors.ts';
-import { onceUntilFailure } from '../once.ts';
+import { KeyedOnce, onceUntilFailure } from '../once.ts';
 
 /** Where data keys come from: KMS `GenerateDataKey`/`Decrypt`, or a local key for laptops and tests. */
 export interface DataKeyProvider {
@@ -23,16 +26,24 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   constructor(
     private readonly kms: KMSClient,
     private readonly keyId: string,
+    private readonly callLimits: AwsCallLimits = CACHE_KMS_CALL_LIMITS,
   ) {}
 
+  /** Any failure is ERR_CACHE_UNAVAILABLE (ERR_AWS_UNCONFIGURED without region or credentials). */
   async generate(): Promise<{ plaintext: Uint8Array; wrapped: Uint8Array }> {
-    const output = await this.kms.send(
-      new GenerateDataKeyCommand({
-        KeyId: this.keyId,
-        KeySpec: 'AES_256',
-        EncryptionContext: ENCRYPTION_CONTEXT,
-      }),
-    );
+    let output: GenerateDataKeyCommandOutput;
+    try {
+      output = await this.kms.send(
+        new GenerateDataKeyCommand({
+          KeyId: this.keyId,
+          KeySpec: 'AES_256',
+          EncryptionContext: ENCRYPTION_CONTEXT,
+        }),
+        awsCallOptions(this.callLimits),
+      );
+    } catch (cause) {
+      throw cacheKeyError(cause, 'KMS could not generate a cache data key');
+    }
     if (!output.Plaintext || !output.CiphertextBlob) {
       throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'KMS GenerateDataKey returned no key');
     }
@@ -40,9 +51,9 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   }
 
   /**
-   * Throws ERR_CACHE_UNAVAILABLE only when KMS is unavailable (throttling, 5xx, network), which the cache
-   * reports as degraded. Anything else (a key sealed under another or a deleted CMK, a tampered blob,
-   * access denied) is a plain Error: that entry can never be read, so it is a miss.
+   * Throws ERR_CACHE_UNAVAILABLE only when KMS is unavailable (the shared AWS policy's `transient`), which
+   * the cache reports as degraded. A refusal (a key sealed under another or a deleted CMK, a tampered
+   * blob, access denied) is a plain Error: that entry can never be read, so it is a miss.
    */
   async unwrap(wrapped: Uint8Array): Promise<Uint8Array> {
     let output: DecryptCommandOutput;
@@ -53,11 +64,11 @@ export class KmsDataKeyProvider implements DataKeyProvider {
           KeyId: this.keyId,
           EncryptionContext: ENCRYPTION_CONTEXT,
         }),
+        awsCallOptions(this.callLimits),
       );
     } catch (cause) {
-      if (isTransientAwsError(cause)) {
-        throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'KMS could not unwrap a cache data key', { cause });
-      }
+      if (awsFailureKind(cause) !== 'refused')
+        throw cacheKeyError(cause, 'KMS could not unwrap a cache data key');
       throw new Error('the cache data key cannot be unwrapped', { cause });
     }
     if (!output.Plaintext) throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'KMS Decrypt returned no key');
@@ -111,7 +122,8 @@ export interface Sealed {
  */
 export class EnvelopeCipher {
   private current: Promise<{ plaintext: Uint8Array; wrapped: Uint8Array; created: number }> | undefined;
-  private readonly unwrapped = new Map<string, Promise<Uint8Array>>();
+  /** Unwrapped data keys by wrapped key; a failed unwrap is not kept. */
+  private readonly unwrapped: KeyedOnce<Uint8Array>;
   private readonly now: () => number;
 
   constructor(
@@ -119,6 +131,7 @@ export class EnvelopeCipher {
     private readonly options: EnvelopeCipherOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.unwrapped = new KeyedOnce({ maxEntries: options.maxCachedKeys });
   }
 
   async seal(plaintext: Uint8Array, aad: string): Promise<Sealed> {
@@ -151,7 +164,7 @@ export class EnvelopeCipher {
     // Concurrent callers that saw the same old key share one new one.
     if (this.current !== expected && this.current) return this.current;
     const next = this.keys.generate().then((key) => {
-      this.remember(key.wrapped, Promise.resolve(key.plaintext));
+      this.unwrapped.set(wrappedKeyId(key.wrapped), Promise.resolve(key.plaintext));
       return { ...key, created: this.now() };
     });
     this.current = next;
@@ -162,24 +175,12 @@ export class EnvelopeCipher {
   }
 
   private unwrap(wrapped: Uint8Array): Promise<Uint8Array> {
-    const id = createHash('sha256').update(wrapped).digest('base64url');
-    let key = this.unwrapped.get(id);
-    if (!key) {
-      key = this.keys.unwrap(wrapped);
-      this.remember(wrapped, key, id);
-      key.catch(() => this.unwrapped.delete(id));
-    }
-    return key;
+    return this.unwrapped.get(wrappedKeyId(wrapped), () => this.keys.unwrap(wrapped));
   }
+}
 
-  private remember(wrapped: Uint8Array, key: Promise<Uint8Array>, id?: string): void {
-    this.unwrapped.set(id ?? createHash('sha256').update(wrapped).digest('base64url'), key);
-    while (this.unwrapped.size > this.options.maxCachedKeys) {
-      const oldest = this.unwrapped.keys().next().value;
-      if (oldest === undefined) break;
-      this.unwrapped.delete(oldest);
-    }
-  }
+function wrappedKeyId(wrapped: Uint8Array): string {
+  return createHash('sha256').update(wrapped).digest('base64url');
 }
 
 function seal(key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
@@ -200,11 +201,7 @@ function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array 
   return Buffer.concat([decipher.update(sealed.subarray(12, sealed.length - 16)), decipher.final()]);
 }
 
-const THROTTLING = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
-
-/** An AWS call that may well succeed if tried later: throttled, a 5xx, or no HTTP answer at all. */
-function isTransientAwsError(error: unknown): boolean {
-  const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  const status = $metadata?.httpStatusCode;
-  return (name !== undefined && THROTTLING.has(name)) || status === undefined || status >= 500;
+function cacheKeyError(cause: unknown, message: string): GatewayError {
+  const code = awsFailureKind(cause) === 'configuration' ? 'ERR_AWS_UNCONFIGURED' : 'ERR_CACHE_UNAVAILABLE';
+  return new GatewayError(code, message, { cause });
 }

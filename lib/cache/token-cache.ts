@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { AuthorizationServerError } from '../errors.ts';
 import type { ExchangeRequest, ExchangeResult, TokenExchanger } from '../oauth/token-exchanger.ts';
@@ -7,7 +8,7 @@ import { cacheKey, tokenHash } from './cache-key.ts';
 import type { MemoryTokenStore } from './memory-token-store.ts';
 import type { TokenStore } from './token-store.ts';
 
-export type CacheStatus = 'hit' | 'miss' | 'refresh' | 'stale';
+export type CacheStatus = 'hit' | 'miss' | 'refresh' | 'stale' | 'replace';
 
 export interface TokenCacheSettings {
   /** A token is served only while it has more than this left. */
@@ -71,6 +72,15 @@ export interface CachedTokenResult {
   readonly exchange?: ExchangeResult | undefined;
 }
 
+export interface CacheGetOptions {
+  /**
+   * The caller caches tokens itself, so asking again for a token it already holds means an API refused
+   * it: a cached token obtained at least this long ago is replaced by a new one instead of being served.
+   * A younger one is served, so a caller gets at most one new token per key per this interval.
+   */
+  readonly replaceOlderThanMs?: number | undefined;
+}
+
 interface Flight {
   readonly token: CachedToken;
   readonly cache: CacheStatus;
@@ -99,23 +109,32 @@ export class TokenCache {
     this.settings = { ...DEFAULT_CACHE_SETTINGS, ...deps.settings };
     this.observer = deps.observer ?? noObserver;
     this.now = deps.now ?? Date.now;
-    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = deps.sleep ?? ((ms) => sleep(ms));
     const jitter = (deps.random ?? Math.random)() * this.settings.refreshJitterSeconds;
     this.refreshAheadMs = (this.settings.refreshAheadSeconds + jitter) * 1000;
   }
 
-  async get(request: ExchangeRequest): Promise<CachedTokenResult> {
+  async get(request: ExchangeRequest, options: CacheGetOptions = {}): Promise<CachedTokenResult> {
     const identity = this.deps.exchanger.cacheIdentity(request);
     const key = cacheKey(identity);
     const local = await this.deps.local.get(key);
-    if (local && this.answersAlone(local) && this.confirmedRecently(key)) {
+    const replaceAfter = options.replaceOlderThanMs;
+    if (
+      local &&
+      this.answersAlone(local) &&
+      !this.replaces(local, replaceAfter) &&
+      this.confirmedRecently(key)
+    ) {
       return { ...this.serve(local), mappedSubject: identity.subject };
     }
-    let flight = this.flights.get(key);
+    // Replacing requests fly apart from ordinary ones: joining an ordinary flight could hand back the
+    // very token the API refused. Concurrent replacements of one key share one flight.
+    const flightKey = replaceAfter === undefined ? key : `${key}/replace`;
+    let flight = this.flights.get(flightKey);
     const leader = !flight;
     if (!flight) {
-      flight = this.fly(key, request, local).finally(() => this.flights.delete(key));
-      this.flights.set(key, flight);
+      flight = this.fly(key, request, local, replaceAfter).finally(() => this.flights.delete(flightKey));
+      this.flights.set(flightKey, flight);
     }
     const { token, cache, exchange } = await flight;
     // Only the request that started the flight reports its exchange: the others did not sign anything.
@@ -158,13 +177,31 @@ export class TokenCache {
     return { token: entry, cache: 'hit' };
   }
 
-  private async fly(key: string, request: ExchangeRequest, local: CacheEntry | undefined): Promise<Flight> {
+  /** A token the caller already holds, old enough to be replaced (see CacheGetOptions). */
+  private replaces(entry: CacheEntry, replaceOlderThanMs: number | undefined): boolean {
+    return (
+      replaceOlderThanMs !== undefined &&
+      entry.kind === 'token' &&
+      this.now() - entry.obtainedAt >= replaceOlderThanMs
+    );
+  }
+
+  private async fly(
+    key: string,
+    request: ExchangeRequest,
+    local: CacheEntry | undefined,
+    replaceOlderThanMs?: number,
+  ): Promise<Flight> {
     const shared = await this.shared('GetItem', (store) => store.get(key));
     // When the shared layer answers, it is the truth: what it holds (memory may hold a token invalidated
     // elsewhere), or nothing. When it failed (null), memory is all there is, and it is trusted for another
     // localMaxAgeSeconds rather than asking the failing table on every request.
     const entry = shared === null ? local : shared;
     if (entry) await this.deps.local.put(key, entry);
+    if (entry?.kind === 'token' && this.replaces(entry, replaceOlderThanMs)) {
+      // Another instance replacing it at the same time holds the lease; obtain waits for its newer token.
+      return { ...(await this.obtain(key, request, entry)), cache: 'replace' };
+    }
     if (entry && this.answersAlone(entry)) return this.serve(entry);
     // A token too close to expiry is not served, but its refresh token may renew it without a signature.
     const previous = entry?.kind === 'token' ? entry : undefined;

@@ -156,6 +156,12 @@ export function secretReferences(config: GatewayConfig): Array<{ path: string; r
     caller.apiKeys.forEach((key, index) => {
       if (!('sha256' in key)) add(key, `callers.${id}.apiKeys[${index}]`);
     });
+    caller.oauth.clients.forEach((client, index) => {
+      if (!('sha256' in client.secret)) add(client.secret, `callers.${id}.oauth.clients[${index}].secret`);
+    });
+    const password = caller.oauth.password;
+    if (typeof password === 'object') add(password.required, `callers.${id}.oauth.password.required`);
+    add(caller.oauth.identityTokens?.certificate, `callers.${id}.oauth.identityTokens.certificate`);
   }
   return found;
 }

@@ -290,7 +290,15 @@ export const target = z
       })
       .describe('Extra token request parameters (resource, audience, requested_token_use, ...).'),
     timeoutMs: z.number().int().min(100).max(60_000).default(5000).describe('Per attempt.'),
-    maxRetries: z.number().int().min(0).max(5).default(2).describe('On network errors, 5xx and 429.'),
+    maxRetries: z
+      .number()
+      .int()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe(
+        'On network errors, timeouts, 5xx and 429; at most 1, so a gateway request makes at most 2 attempts.',
+      ),
     allowInsecureHttp: z
       .boolean()
       .default(false)
@@ -300,6 +308,8 @@ export const target = z
       .describe('The API this target fronts at /v1/call/{target}/…; without it the target is not proxied.'),
   })
   .strict();
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex SHA-256');
 
 /** The RACF user id shape: 1-8 of A-Z, 0-9, #, $, @. A caller's default subject pattern. */
 export const RACF_SUBJECT_PATTERN = '^[A-Z0-9#$@]{1,8}$';
@@ -330,7 +340,89 @@ export const callerGrant = z
   })
   .strict();
 
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex SHA-256');
+/**
+ * OAuth client credentials a caller presents at the RFC 6749 facade (`POST /oauth2/{target}/token`) and,
+ * as HTTP Basic, at `POST /v1/token`: an id and the SHA-256 of the secret, inline or in a secret (like
+ * API keys); never the secret itself.
+ */
+export const oauthClientCredential = z
+  .object({
+    clientId: z
+      .string()
+      .min(1)
+      .max(256)
+      .regex(/^[\x21-\x7E]+$/, 'use printable ASCII without spaces')
+      .describe('The client_id z/OS Connect sends (zosconnect_authData user).'),
+    secret: z
+      .union([z.object({ sha256: sha256Hex }).strict(), secretReference])
+      .describe('SHA-256 (hex) of the client secret, inline or held in a secret.'),
+  })
+  .strict();
+
+/** Where the RFC 8693 facade gets the keys of a mainframe-signed identity token (subject_token). */
+export const trustedIdentityIssuer = z
+  .object({
+    issuer: z.string().min(1).max(512).describe('The iss the tokens must carry.'),
+    audience: z.string().min(1).max(512).describe('The aud the tokens must carry (this gateway).'),
+    jwksUrl: httpUrl.optional().describe('Where the issuer publishes its public keys (JWKS).'),
+    certificate: secretReference
+      .optional()
+      .describe('A PEM certificate or public key instead of a JWKS (e.g. exported from a RACF key ring).'),
+    algorithms: z
+      .array(z.enum(JWS_ALGORITHMS))
+      .min(1)
+      .default(['RS256', 'ES256'])
+      .describe('Accepted JWS algorithms; never none, never HMAC.'),
+    maxAgeSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(300)
+      .describe('Refuse tokens issued (iat) longer ago than this.'),
+    clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+  })
+  .strict();
+
+export const callerOAuthSettings = z
+  .object({
+    clients: z
+      .array(oauthClientCredential)
+      .default([])
+      .describe('OAuth client credentials of this caller (z/OS Connect zosconnect_authData).'),
+    password: z
+      .union([
+        z.literal('ignore'),
+        z.object({ required: secretReference.describe('The fixed value the password must equal.') }).strict(),
+      ])
+      .default('ignore')
+      .describe(
+        'grant_type=password: the password is not the user password and is never forwarded. ignore it, ' +
+          'or require a fixed shared value (held in a secret).',
+      ),
+    applicationTokens: z
+      .boolean()
+      .default(false)
+      .describe('grant_type=client_credentials without a subject parameter: an application token.'),
+    cachingClient: z
+      .boolean()
+      .default(true)
+      .describe(
+        'The client caches tokens until they expire (z/OS Connect does): a repeat request for a cached ' +
+          'token means an API refused it, so the gateway replaces it (at most once per reissueAfterSeconds).',
+      ),
+    reissueAfterSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(30)
+      .describe('A cached token younger than this is served, not replaced: bounds re-exchanges per token.'),
+    identityTokens: trustedIdentityIssuer
+      .optional()
+      .describe('grant_type=token-exchange: who may sign the subject_token for this caller.'),
+  })
+  .strict();
 
 export const caller = z
   .object({
@@ -350,6 +442,9 @@ export const caller = z
       .array(z.string().min(1))
       .default([])
       .describe('principalId values set by a Lambda authorizer.'),
+    oauth: callerOAuthSettings
+      .prefault({})
+      .describe('The RFC 6749 facade (POST /oauth2/{target}/token): client credentials and grant handling.'),
     targets: z.record(identifier, callerGrant).describe('What this caller may request, per target.'),
   })
   .strict();
@@ -446,6 +541,8 @@ export type ClientAuthenticationConfig = z.output<typeof clientAuthentication>;
 export type CallerConfig = z.output<typeof caller>;
 export type CacheConfig = z.output<typeof cacheSettings>;
 export type CallerGrantConfig = z.output<typeof callerGrant>;
+export type CallerOAuthConfig = z.output<typeof callerOAuthSettings>;
+export type TrustedIdentityIssuerConfig = z.output<typeof trustedIdentityIssuer>;
 export type ProxyConfig = z.output<typeof proxySettings>;
 
 type RawConfig = Omit<GatewayConfig, never>;
@@ -517,7 +614,25 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
       ctx.addIssue({ code: 'custom', path: at('allowInsecureHttp'), message });
     }
   }
+  const clientIds = new Map<string, string>();
   for (const [id, c] of Object.entries(config.callers)) {
+    c.oauth.clients.forEach((client, index) => {
+      const other = clientIds.get(client.clientId);
+      if (other !== undefined) {
+        const message = `client id already used by caller "${other}"`;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['callers', id, 'oauth', 'clients', index, 'clientId'],
+          message,
+        });
+      }
+      clientIds.set(client.clientId, id);
+    });
+    const trust = c.oauth.identityTokens;
+    if (trust && (trust.jwksUrl === undefined) === (trust.certificate === undefined)) {
+      const message = 'set exactly one of jwksUrl, certificate';
+      ctx.addIssue({ code: 'custom', path: ['callers', id, 'oauth', 'identityTokens'], message });
+    }
     for (const targetId of Object.keys(c.targets)) {
       if (!lookup(config.targets, targetId)) {
         ctx.addIssue({
@@ -528,10 +643,15 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
       }
     }
     if (
-      c.apiKeys.length + c.mtlsSubjects.length + c.iamPrincipals.length + c.authorizerPrincipals.length ===
+      c.apiKeys.length +
+        c.mtlsSubjects.length +
+        c.iamPrincipals.length +
+        c.authorizerPrincipals.length +
+        c.oauth.clients.length ===
       0
     ) {
-      const message = 'set at least one of apiKeys, mtlsSubjects, iamPrincipals, authorizerPrincipals';
+      const message =
+        'set at least one of apiKeys, mtlsSubjects, iamPrincipals, authorizerPrincipals, oauth.clients';
       ctx.addIssue({ code: 'custom', path: ['callers', id], message });
     }
   }

@@ -3,47 +3,107 @@ import { redactJwts } from '../observability/logger.ts';
 
 /**
  * The API's error codes: stable, documented in docs/API.md, and what a mainframe program switches on.
- * One row per code: its HTTP status and what it means.
+ * One row per code: its HTTP status, whether a caller may retry it (docs/API.md says the same), and what it
+ * means.
  */
 export const API_ERRORS = {
-  invalid_request: { status: 400, meaning: 'The request is malformed: body, field, length or media type.' },
-  invalid_grant: { status: 400, meaning: 'The authorization server refused the assertion for this user.' },
-  invalid_scope: { status: 400, meaning: 'The authorization server refused the requested scope.' },
-  unauthorized_caller: { status: 401, meaning: 'No valid caller credential (API key, certificate, IAM).' },
+  invalid_request: {
+    status: 400,
+    retryable: false,
+    meaning: 'The request is malformed: body, field, length or media type.',
+  },
+  invalid_grant: {
+    status: 400,
+    retryable: false,
+    meaning: 'The authorization server refused the assertion for this user.',
+  },
+  invalid_scope: {
+    status: 400,
+    retryable: false,
+    meaning: 'The authorization server refused the requested scope.',
+  },
+  unauthorized_caller: {
+    status: 401,
+    retryable: false,
+    meaning: 'No valid caller credential (API key, certificate, IAM).',
+  },
   access_denied: {
     status: 403,
+    retryable: false,
     meaning: 'The caller may not obtain this token (target, subject, scope...).',
   },
-  unknown_target: { status: 404, meaning: 'No target of that name is configured.' },
-  proxy_not_enabled: { status: 404, meaning: 'The target fronts no API: /v1/call is not enabled for it.' },
+  unknown_target: { status: 404, retryable: false, meaning: 'No target of that name is configured.' },
+  proxy_not_enabled: {
+    status: 404,
+    retryable: false,
+    meaning: 'The target fronts no API: /v1/call is not enabled for it.',
+  },
   call_not_allowed: {
     status: 403,
+    retryable: false,
     meaning: "The call's method or path is outside what the target lets callers reach.",
   },
-  not_found: { status: 404, meaning: 'No such route.' },
-  method_not_allowed: { status: 405, meaning: 'The route does not accept this HTTP method.' },
-  payload_too_large: { status: 413, meaning: 'The body exceeds the size limit.' },
-  unsupported_media_type: { status: 415, meaning: 'The body is not application/json.' },
-  internal_error: { status: 500, meaning: 'An unexpected failure; the request id finds it in the logs.' },
-  gateway_misconfigured: { status: 500, meaning: 'The gateway configuration is invalid; see the logs.' },
+  not_found: { status: 404, retryable: false, meaning: 'No such route.' },
+  method_not_allowed: {
+    status: 405,
+    retryable: false,
+    meaning: 'The route does not accept this HTTP method.',
+  },
+  payload_too_large: { status: 413, retryable: false, meaning: 'The body exceeds the size limit.' },
+  unsupported_media_type: { status: 415, retryable: false, meaning: 'The body is not application/json.' },
+  internal_error: {
+    status: 500,
+    retryable: false,
+    meaning: 'An unexpected failure; the request id finds it in the logs.',
+  },
+  gateway_misconfigured: {
+    status: 500,
+    retryable: false,
+    meaning: 'The gateway configuration is invalid, or it has no AWS region or credentials; see the logs.',
+  },
   upstream_misconfigured: {
     status: 502,
+    retryable: false,
     meaning: "The authorization server refused the gateway's own client (credentials, grant not enabled).",
   },
-  upstream_unavailable: { status: 502, meaning: 'The authorization server failed, or answered invalidly.' },
-  upstream_timeout: { status: 504, meaning: 'The authorization server did not answer in time.' },
-  api_unavailable: { status: 502, meaning: 'The proxied API could not be reached (connection, DNS, TLS).' },
-  api_timeout: { status: 504, meaning: 'The proxied API did not answer in time.' },
-  api_response_too_large: { status: 502, meaning: "The proxied API's response exceeds the size limit." },
+  target_misconfigured: {
+    status: 502,
+    retryable: false,
+    meaning:
+      "The target's issuer publishes no usable metadata (none found, issuer mismatch, no token endpoint).",
+  },
+  upstream_unavailable: {
+    status: 502,
+    retryable: true,
+    meaning: 'The authorization server failed, or answered invalidly.',
+  },
+  upstream_timeout: {
+    status: 504,
+    retryable: true,
+    meaning: 'The authorization server, or the request as a whole, did not finish in time.',
+  },
+  api_unavailable: {
+    status: 502,
+    retryable: true,
+    meaning: 'The proxied API could not be reached (connection, DNS, TLS).',
+  },
+  api_timeout: { status: 504, retryable: true, meaning: 'The proxied API did not answer in time.' },
+  api_response_too_large: {
+    status: 502,
+    retryable: false,
+    meaning: "The proxied API's response exceeds the size limit.",
+  },
   signing_unavailable: {
     status: 503,
+    retryable: true,
     meaning: 'The signing key could not be used (KMS unavailable, disabled).',
   },
   secrets_unavailable: {
     status: 503,
+    retryable: true,
     meaning: "A client secret or the caller's API key hash could not be read (Secrets Manager).",
   },
-} as const satisfies Record<string, { status: number; meaning: string }>;
+} as const satisfies Record<string, { status: number; retryable: boolean; meaning: string }>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
@@ -81,10 +141,15 @@ export function toApiError(error: unknown): ApiError {
 }
 
 function fromGatewayError(error: GatewayError): ApiError {
-  const cause = { cause: error };
+  // A dependency's Retry-After reaches the caller (RFC 9110 10.2.3), on whichever code results.
+  const cause =
+    error.retryAfterSeconds === undefined
+      ? { cause: error }
+      : { cause: error, headers: { 'retry-after': String(error.retryAfterSeconds) } };
   switch (error.code) {
     case 'ERR_REQUEST_INVALID':
     case 'ERR_SUBJECT_INVALID':
+    case 'ERR_IDENTITY_TOKEN_INVALID':
       return new ApiError('invalid_request', error.message, cause);
     case 'ERR_CALLER_UNAUTHENTICATED':
       return new ApiError('unauthorized_caller', 'a valid caller credential is required', cause);
@@ -100,6 +165,12 @@ function fromGatewayError(error: GatewayError): ApiError {
       return new ApiError('upstream_timeout', 'the authorization server did not answer in time', cause);
     case 'ERR_AS_RESPONSE_INVALID':
       return new ApiError('upstream_unavailable', 'the authorization server answered invalidly', cause);
+    case 'ERR_IDENTITY_KEYS_UNAVAILABLE':
+      return new ApiError('upstream_unavailable', error.message, cause);
+    case 'ERR_TARGET_MISCONFIGURED':
+      return new ApiError('target_misconfigured', error.message, cause);
+    case 'ERR_DEADLINE_EXCEEDED':
+      return new ApiError('upstream_timeout', 'the request did not finish in time', cause);
     case 'ERR_SIGNING_KEY_NOT_FOUND':
     case 'ERR_SIGNING_KEY_UNUSABLE':
     case 'ERR_SIGNING_KEY_UNSUPPORTED':
@@ -111,6 +182,8 @@ function fromGatewayError(error: GatewayError): ApiError {
       return new ApiError('secrets_unavailable', 'a client credential could not be read', cause);
     case 'ERR_CONFIG_INVALID':
       return new ApiError('gateway_misconfigured', 'the gateway configuration is invalid', cause);
+    case 'ERR_AWS_UNCONFIGURED':
+      return new ApiError('gateway_misconfigured', 'the gateway has no AWS region or credentials', cause);
     case 'ERR_PROXY_NOT_ENABLED':
       return new ApiError('proxy_not_enabled', error.message, cause);
     case 'ERR_PROXY_NOT_ALLOWED':

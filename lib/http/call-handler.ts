@@ -1,9 +1,10 @@
 import type { GatewayProvider } from '../composition.ts';
 import { PROXY_BODY_LIMIT_BYTES, PROXY_METHODS } from '../config/schema.ts';
+import { withDeadline } from '../deadline.ts';
 import { flushMetrics } from '../observability/metrics.ts';
 import { ApiError } from './api-errors.ts';
 import { callerCredentials } from './caller-credentials.ts';
-import { DEADLINE_MARGIN_MS, route } from './handlers.ts';
+import { requestDeadline, route } from './handlers.ts';
 import { type HttpEvent, type HttpResult, requestIdOf } from './middleware.ts';
 
 /** The API Gateway route of proxy mode, as `requestContext.routeKey` names it. */
@@ -21,19 +22,22 @@ export function callHandler(gateway: GatewayProvider) {
     .use(flushMetrics())
     .handler(async (event, context): Promise<HttpResult> => {
       const requestId = requestIdOf(event);
-      const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+      const deadline = requestDeadline(context);
       const body = requestBody(event);
       const { proxy } = await gateway();
-      const response = await proxy.call({
-        credentials: callerCredentials(event),
-        method: event.requestContext.http.method,
-        rawPath: event.rawPath ?? event.requestContext.http.path,
-        rawQuery: event.rawQueryString ?? '',
-        headers: event.headers ?? {},
-        body,
-        requestId,
-        deadline,
-      });
+      // The caller's identification reads API key hashes (Secrets Manager) outside the broker: bounded too.
+      const response = await withDeadline(deadline, () =>
+        proxy.call({
+          credentials: callerCredentials(event),
+          method: event.requestContext.http.method,
+          rawPath: event.rawPath ?? event.requestContext.http.path,
+          rawQuery: event.rawQueryString ?? '',
+          headers: event.headers ?? {},
+          body,
+          requestId,
+          deadline,
+        }),
+      );
       const head = event.requestContext.http.method === 'HEAD';
       return {
         statusCode: response.status,

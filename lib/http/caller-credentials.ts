@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { CallerCredentials } from '../policy/caller-policy.ts';
+import type { CallerCredentials, OAuthClientCredentials } from '../policy/caller-policy.ts';
 
 /** The parts of an HTTP API v2 request context that may identify a caller, whichever authorizer ran. */
 interface AuthorizerContext {
@@ -23,7 +23,37 @@ export function callerCredentials(event: APIGatewayProxyEventV2): CallerCredenti
     mtlsSubject: text(context.authentication?.clientCert?.subjectDN),
     iamPrincipal: text(context.authorizer?.iam?.userArn),
     authorizerPrincipal: text(context.authorizer?.lambda?.principalId),
+    oauthClient: basicCredentials(text(event.headers?.authorization)),
   };
+}
+
+/**
+ * HTTP Basic client credentials (RFC 6749 2.3.1): base64 of `urlencode(id):urlencode(secret)`. Decoded
+ * leniently, because many clients never form-encode: the form-decoded reading and, if it differs, the raw
+ * one. Anything after `Basic ` that is not base64 with a colon identifies nobody, so the request is
+ * refused as an unknown client. Other schemes (SigV4 on IAM routes) are not client credentials.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ */
+export function basicCredentials(authorization: string | undefined): OAuthClientCredentials | undefined {
+  const match = /^basic[ \t]+([A-Za-z0-9+/=._~-]*)[ \t]*$/i.exec(authorization ?? '');
+  if (!authorization || !/^basic(\s|$)/i.test(authorization)) return undefined;
+  const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return { id: '', secret: '' };
+  const raw = { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+  const id = formDecode(raw.id);
+  const secret = formDecode(raw.secret);
+  const same = id === raw.id && secret === raw.secret;
+  return same ? raw : { id, secret, raw };
+}
+
+/** application/x-www-form-urlencoded decoding of one value; the value itself if it is not valid. */
+function formDecode(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return value;
+  }
 }
 
 function text(value: unknown): string | undefined {

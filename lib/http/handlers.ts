@@ -2,6 +2,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { GatewayProvider } from '../composition.ts';
+import { withDeadline } from '../deadline.ts';
+import { GatewayError } from '../errors.ts';
 import { logger } from '../observability/logger.ts';
 import { flushMetrics } from '../observability/metrics.ts';
 import { VERSION } from '../version.ts';
@@ -31,11 +33,28 @@ export const MAX_BODY_BYTES = 16 * 1024;
 export const DEADLINE_MARGIN_MS = 1_000;
 
 /**
+ * Should a request overrun its own deadline anyway, middy answers this long before Lambda would kill the
+ * invocation, with a retryable 504 (its default would be a TimeoutError, an `internal_error`).
+ * @see https://middy.js.org/docs/writing-middlewares/timeouts/
+ */
+const LAMBDA_TIMEOUT_MARGIN_MS = 500;
+
+/** Epoch milliseconds by which this invocation must have its answer ready. */
+export function requestDeadline(context: { getRemainingTimeInMillis?: () => number }): number {
+  return Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+}
+
+/**
  * The middleware every route shares: the Lambda context in every log line (function name, version, cold
  * start, request id), header normalization, correlation id, method check, error model.
  */
 export function route(...methods: string[]) {
-  return middy<HttpEvent, HttpResult>()
+  return middy<HttpEvent, HttpResult>({
+    timeoutEarlyInMillis: LAMBDA_TIMEOUT_MARGIN_MS,
+    timeoutEarlyResponse: () => {
+      throw new GatewayError('ERR_DEADLINE_EXCEEDED', 'the Lambda invocation is about to time out');
+    },
+  })
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpHeaderNormalizer())
     .use(correlationId())
@@ -54,8 +73,9 @@ export function tokenHandler(gateway: GatewayProvider) {
     .handler(async (event, context): Promise<HttpResult> => {
       const credentials = callerCredentials(event);
       const requestId = requestIdOf(event);
-      // Answer (even with an error) before Lambda or API Gateway give up on us.
-      const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+      // Answer (even with an error) before Lambda or API Gateway give up on us: every AWS call and
+      // authorization server attempt below is bounded by this deadline.
+      const deadline = requestDeadline(context);
       if (event.requestContext.http.method === 'DELETE') {
         const { access_token: accessToken, ...request } = parseJsonBody(event, tokenInvalidationBody, {
           maxBytes: MAX_BODY_BYTES,
@@ -63,7 +83,7 @@ export function tokenHandler(gateway: GatewayProvider) {
         const { broker } = await gateway();
         const result: TokenInvalidationResponseBody = await broker.invalidateToken(
           credentials,
-          request,
+          { ...request, deadline },
           accessToken,
           requestId,
         );
@@ -93,8 +113,9 @@ export function tokenHandler(gateway: GatewayProvider) {
 export function readinessHandler(gateway: GatewayProvider) {
   return route('GET').handler(async (event, context): Promise<HttpResult> => {
     const { policy, readiness } = await gateway();
-    await policy.identify(callerCredentials(event));
-    const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+    const deadline = requestDeadline(context);
+    // Identifying the caller may read API key hashes from Secrets Manager: bounded like everything else.
+    await withDeadline(deadline, () => policy.identify(callerCredentials(event)));
     const report: ReadinessResponseBody = {
       ...(await readiness.report(deadline)),
       request_id: requestIdOf(event),
@@ -105,10 +126,11 @@ export function readinessHandler(gateway: GatewayProvider) {
 
 /** `GET /.well-known/jwks.json`: every configured public key, retired ones included. */
 export function jwksHandler(gateway: GatewayProvider) {
-  return route('GET', 'HEAD').handler(async (): Promise<HttpResult> => {
+  return route('GET', 'HEAD').handler(async (_event, context): Promise<HttpResult> => {
     const { keyRing } = await gateway();
+    const jwks = await withDeadline(requestDeadline(context), () => keyRing.jwks());
     // Short caching: a rotation must reach authorization servers within minutes.
-    return jsonResponse(200, await keyRing.jwks(), { 'cache-control': 'public, max-age=300' });
+    return jsonResponse(200, jwks, { 'cache-control': 'public, max-age=300' });
   });
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tokenRequest } from '../token-request.ts';
 import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
 
 /**
@@ -7,47 +8,8 @@ import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
  * COBOL fields from these.
  */
 
-// Printable, no control characters: these values end up in logs and in the authorization server's request.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const printable = /^[^\x00-\x1F\x7F-\x9F\u2028\u2029]*$/;
-
-export const tokenRequestBody = z
-  .object({
-    target: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
-      .describe('The configured target (authorization server and client) to obtain the token from.'),
-    subject: z
-      .string()
-      .min(1)
-      .max(256)
-      .regex(printable)
-      .describe("The end user's id, e.g. the RACF user id of the CICS task owner."),
-    scope: z
-      .string()
-      .min(1)
-      .max(1024)
-      .regex(printable)
-      .optional()
-      .describe('Space-separated scopes; the target default when omitted.'),
-    audience: z
-      .string()
-      .min(1)
-      .max(512)
-      .regex(printable)
-      .optional()
-      .describe('RFC 8693 audience, if allowed.'),
-    resource: z
-      .string()
-      .min(1)
-      .max(2048)
-      .regex(printable)
-      .optional()
-      .describe('RFC 8707 resource, if allowed.'),
-  })
-  .strict();
+/** `POST /v1/token`: the domain token request as a strict JSON object. */
+export const tokenRequestBody = tokenRequest.strict();
 
 export type TokenRequestBody = z.infer<typeof tokenRequestBody>;
 
@@ -69,12 +31,29 @@ export const tokenInvalidationResponseBody = z
 
 export type TokenInvalidationResponseBody = z.infer<typeof tokenInvalidationResponseBody>;
 
+/** Integers are bounded tightly: requesters generate PIC 9(n) fields from the bounds. */
+const MAX_EPOCH_SECONDS = 253_402_300_799; // 9999-12-31T23:59:59Z
+
+const expiresIn = z
+  .number()
+  .int()
+  .min(0)
+  .max(2_147_483_647)
+  .meta({ format: 'int32' })
+  .describe('Seconds until the token expires.');
+
 export const tokenResponseBody = z
   .object({
     access_token: z.string().max(8192).describe('The access token; send it as a Bearer token.'),
     token_type: z.string().max(32).describe('Bearer (or as the authorization server said).'),
-    expires_in: z.number().int().describe('Seconds until the token expires.'),
-    expires_at: z.number().int().describe('Expiry as seconds since 1970-01-01T00:00:00Z.'),
+    expires_in: expiresIn,
+    expires_at: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_EPOCH_SECONDS)
+      .meta({ format: 'int64' })
+      .describe('Expiry as seconds since 1970-01-01T00:00:00Z.'),
     scope: z.string().max(1024).describe('The scope granted (may be empty).'),
   })
   .strict();
@@ -149,3 +128,94 @@ export const readinessResponseBody = z
   .strict();
 
 export type ReadinessResponseBody = z.infer<typeof readinessResponseBody>;
+
+/**
+ * `POST /oauth2/{target}/token`, RFC 6749 4.3.2 / 4.4.2 / RFC 8693 2.1: the form parameters the facade
+ * reads (the handler parses the form itself; this schema documents it). Lengths as for the JSON API.
+ */
+export const oauthTokenForm = z
+  .object({
+    grant_type: z
+      .enum(['password', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'])
+      .meta({ maxLength: 64 })
+      .describe('password or client_credentials (what z/OS Connect sends), or token-exchange.'),
+    username: tokenRequest.shape.subject
+      .optional()
+      .describe('grant_type=password: the end user (BAQR-OAUTH-USERNAME), e.g. the RACF user id.'),
+    password: z
+      .string()
+      .max(256)
+      .optional()
+      .describe(
+        'grant_type=password: required by RFC 6749 but never forwarded; ignored, or compared with a ' +
+          'fixed shared value. Never the user password.',
+      ),
+    subject: tokenRequest.shape.subject
+      .optional()
+      .describe('grant_type=client_credentials: the end user, via BAQR-OAUTH-CUSTOM-PARMS subject=...'),
+    scope: tokenRequest.shape.scope.describe('BAQR-OAUTH-SCOPE; the target default when omitted.'),
+    audience: tokenRequest.shape.audience.describe('BAQR-OAUTH-AUDIENCE, if allowed.'),
+    resource: tokenRequest.shape.resource.describe('BAQR-OAUTH-RESOURCE, if allowed.'),
+    client_id: z
+      .string()
+      .max(256)
+      .optional()
+      .describe('The caller OAuth client id, when not sent as HTTP Basic (BAQR-OAUTH-CLIENT-ID).'),
+    client_secret: z
+      .string()
+      .max(256)
+      .optional()
+      .describe('Its secret, when not sent as HTTP Basic (BAQR-OAUTH-CLIENT-SECRET).'),
+    subject_token: z
+      .string()
+      .max(8192)
+      .optional()
+      .describe('token-exchange: a JWT signed by the caller trusted issuer for the end user.'),
+    subject_token_type: z
+      .enum(['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'])
+      .meta({ maxLength: 64 })
+      .optional(),
+    requested_token_type: z
+      .enum(['urn:ietf:params:oauth:token-type:access_token'])
+      .meta({ maxLength: 64 })
+      .optional(),
+  })
+  .strict();
+
+/** RFC 6749 5.1 (and RFC 8693 2.2.1) success body. */
+export const oauthTokenResponseBody = z
+  .object({
+    access_token: z.string().max(8192).describe('The access token; send it as a Bearer token.'),
+    token_type: z.string().max(32).describe('Bearer (or as the authorization server said).'),
+    expires_in: expiresIn,
+    scope: z.string().max(1024).optional().describe('The scope granted, when not empty.'),
+    issued_token_type: z
+      .string()
+      .max(64)
+      .optional()
+      .describe('token-exchange only: urn:ietf:params:oauth:token-type:access_token.'),
+  })
+  .strict();
+
+export type OAuthTokenResponseBody = z.infer<typeof oauthTokenResponseBody>;
+
+/** RFC 6749 5.2 error body. */
+export const oauthErrorResponseBody = z
+  .object({
+    error: z
+      .enum([
+        'invalid_request',
+        'invalid_client',
+        'invalid_grant',
+        'unauthorized_client',
+        'unsupported_grant_type',
+        'invalid_scope',
+        'invalid_target',
+        'temporarily_unavailable',
+        'server_error',
+      ])
+      .meta({ maxLength: 32 })
+      .describe('RFC 6749 5.2 error code; see docs/API.md.'),
+    error_description: z.string().max(512).describe('Human-readable detail; never secrets or tokens.'),
+  })
+  .strict();

@@ -1,8 +1,15 @@
-// npm run openapi — regenerates docs/openapi.json from the handlers' schemas (a test fails when it is stale).
+// npm run openapi — regenerates docs/openapi.json and docs/openapi-requester.json from the handlers'
+// schemas (a test fails when either is stale).
 import { writeFile } from 'node:fs/promises';
 import { VERSION } from '../version.ts';
 import { openApiDocument } from './openapi.ts';
+import { requesterOpenApiDocument } from './openapi-requester.ts';
 
-const target = new URL('../../docs/openapi.json', import.meta.url);
-await writeFile(target, `${JSON.stringify(openApiDocument(VERSION), null, 2)}\n`);
-console.log(`wrote ${target.pathname}`);
+for (const [file, document] of [
+  ['openapi.json', openApiDocument(VERSION)],
+  ['openapi-requester.json', requesterOpenApiDocument(VERSION)],
+] as const) {
+  const target = new URL(`../../docs/${file}`, import.meta.url);
+  await writeFile(target, `${JSON.stringify(document, null, 2)}\n`);
+  console.log(`wrote ${target.pathname}`);
+}

@@ -7,6 +7,8 @@ import { type DemoAuthorizationServer, startDemoAuthorizationServer } from './de
 
 export const DEMO_ASSERTION_ISSUER = 'jwt-bearer-gateway-demo';
 export const DEMO_CLIENT_ID = 'demo-gateway';
+/** The demo caller's OAuth client id at POST /oauth2/demo/token; its secret is the demo API key. */
+export const DEMO_OAUTH_CLIENT_ID = 'demo';
 /** The demo API's identifier: the `aud` of the JWT access tokens the demo AS issues for it. */
 export const DEMO_API_AUDIENCE = 'urn:jwt-bearer-gateway:demo-api';
 const DEMO_CLIENT_SECRET_VARIABLE = 'JBG_DEMO_CLIENT_SECRET';
@@ -89,6 +91,8 @@ export async function startEmbeddedDefaults(options: EmbeddedOptions): Promise<E
     callers: {
       demo: {
         apiKeys: [{ sha256: apiKeyHash(apiKey) }],
+        // The RFC 6749 facade: client id demo, client secret = the demo API key (what z/OS Connect sends).
+        oauth: { clients: [{ clientId: DEMO_OAUTH_CLIENT_ID, secret: { sha256: apiKeyHash(apiKey) } }] },
         targets: { demo: { scopes: ['openid', 'demo.read', 'demo.write'] } },
       },
     },

@@ -7,6 +7,7 @@ import type { GatewayProvider } from '../composition.ts';
 import { callHandler } from '../http/call-handler.ts';
 import { healthHandler, jwksHandler, readinessHandler, tokenHandler } from '../http/handlers.ts';
 import type { HttpEvent, HttpResult } from '../http/middleware.ts';
+import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '../http/oauth-token-handler.ts';
 import { openApiDocument } from '../http/openapi.ts';
 import { VERSION } from '../version.ts';
 
@@ -14,7 +15,8 @@ export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<
 
 /**
  * `METHOD path` or `* path` (any method: the handler answers 405 itself) to handler; a path ending in `/*`
- * is a prefix (API Gateway's greedy `{path+}`), matched on the raw path.
+ * is a prefix (API Gateway's greedy `{path+}`), matched on the raw path; a `{name}` segment is an API
+ * Gateway path parameter (the event then carries `pathParameters` and the route key, as API Gateway's).
  */
 export type Routes = Readonly<Record<string, LambdaHttpHandler>>;
 
@@ -41,6 +43,8 @@ export function gatewayRoutes(gateway: GatewayProvider): Routes {
     '* /v1/token': tokenHandler(gateway),
     '* /v1/ready': readinessHandler(gateway),
     '* /v1/call/*': callHandler(gateway),
+    // The facade answers 405 itself, but only where API Gateway would route: its one POST route.
+    [OAUTH_TOKEN_ROUTE.replace(/^POST /, '* ')]: oauthTokenHandler(gateway),
     '* /.well-known/jwks.json': jwksHandler(gateway),
     '* /health': healthHandler(),
     'GET /openapi.json': async () => ({
@@ -118,8 +122,12 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
   const query = target.indexOf('?');
   const rawPath = !target.startsWith('/') ? url.pathname : query < 0 ? target : target.slice(0, query);
   const rawQuery = query < 0 ? '' : target.slice(query + 1);
+  const parameterized = parameterRoute(routes, method, url.pathname);
   const handler =
-    prefixRoute(routes, rawPath) ?? routes[`${method} ${url.pathname}`] ?? routes[`* ${url.pathname}`];
+    prefixRoute(routes, rawPath) ??
+    routes[`${method} ${url.pathname}`] ??
+    routes[`* ${url.pathname}`] ??
+    parameterized?.handler;
   const body = await readBody(req);
   if (body === undefined) {
     const description = `the request exceeds ${MAX_REQUEST_BYTES} bytes`;
@@ -131,6 +139,11 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
     return;
   }
   const event = toEvent(req, url, { rawPath, rawQuery }, method, body, requestId);
+  if (parameterized && handler === parameterized.handler) {
+    event.pathParameters = parameterized.pathParameters;
+    event.routeKey = parameterized.routeKey;
+    event.requestContext.routeKey = parameterized.routeKey;
+  }
   const context = { [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId };
   const result = await invokeStore.run(context, () => handler(event, lambdaContext(requestId)));
   if (!result) {
@@ -157,6 +170,43 @@ function prefixRoute(routes: Routes, rawPath: string): LambdaHttpHandler | undef
     if (!key.endsWith('/*')) continue;
     const prefix = key.slice(key.indexOf(' ') + 1, -1);
     if (rawPath.startsWith(prefix)) return handler;
+  }
+  return undefined;
+}
+
+interface ParameterRoute {
+  readonly handler: LambdaHttpHandler;
+  readonly routeKey: string;
+  readonly pathParameters: Record<string, string>;
+}
+
+/** The first route with `{name}` segments whose pattern matches the path, and the parameters it names. */
+function parameterRoute(routes: Routes, method: string, path: string): ParameterRoute | undefined {
+  for (const [key, handler] of Object.entries(routes)) {
+    const [routeMethod, pattern = ''] = key.split(' ');
+    if (!pattern.includes('{') || (routeMethod !== '*' && routeMethod !== method)) continue;
+    const names: string[] = [];
+    const source = pattern
+      .split('/')
+      .map((segment) => {
+        const parameter = /^\{([A-Za-z0-9_]+)\}$/.exec(segment);
+        if (!parameter) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        names.push(parameter[1]!);
+        return '([^/]+)';
+      })
+      .join('/');
+    const match = new RegExp(`^${source}$`).exec(path);
+    if (!match) continue;
+    const pathParameters: Record<string, string> = {};
+    names.forEach((name, index) => {
+      const value = match[index + 1]!;
+      try {
+        pathParameters[name] = decodeURIComponent(value);
+      } catch {
+        pathParameters[name] = value;
+      }
+    });
+    return { handler, routeKey: `${routeMethod === '*' ? method : routeMethod} ${pattern}`, pathParameters };
   }
   return undefined;
 }

@@ -86,6 +86,8 @@ try {
     const { config, warnings } = await loadConfigFile(resolve(configPath));
     for (const warning of warnings) logger.warn(warning);
     gateway = createGateway(config);
+    // Before "listening": a config that needs AWS fails here, in one line, without a region or credentials.
+    await gateway.checkAws();
     const origin = await listen(server);
     banner = [`jwt-bearer-gateway ${VERSION} listening on ${origin} (config ${configPath})`];
   } else {
@@ -109,6 +111,10 @@ try {
       'Get a token for the end user CICSUSR1:',
       `  curl -s -X POST ${origin}/v1/token -H 'content-type: application/json' \\`,
       `    -H 'x-api-key: ${defaults.apiKey}' -d '{"target":"demo","subject":"CICSUSR1"}'`,
+      '',
+      'The same as z/OS Connect asks for it (RFC 6749 password grant; the password is ignored):',
+      `  curl -s -u 'demo:${defaults.apiKey}' -d grant_type=password -d username=CICSUSR1 \\`,
+      `    -d password=unused ${origin}/oauth2/demo/token`,
       '',
       'Or call the demo API as CICSUSR1 in one request (proxy mode):',
       `  curl -H 'x-api-key: ${defaults.apiKey}' -H 'x-subject: CICSUSR1' ${origin}/v1/call/demo/whoami`,

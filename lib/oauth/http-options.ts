@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { transportAllowed } from '../config/transport.ts';
+import { remainingMs } from '../deadline.ts';
 
 export interface HttpSettings {
   readonly timeoutMs: number;
@@ -8,7 +9,10 @@ export interface HttpSettings {
   readonly fetch?: typeof fetch | undefined;
 }
 
-/** oauth4webapi request options for one attempt: a timeout, the transport, and the http policy. */
+/**
+ * oauth4webapi request options for one attempt: a timeout (never past the request's deadline), the
+ * transport, and the http policy.
+ */
 export function requestOptions<Method extends string, Body>(
   url: string,
   settings: HttpSettings,
@@ -16,7 +20,7 @@ export function requestOptions<Method extends string, Body>(
   // Our fetch takes any RequestInit, so it fits every oauth4webapi call's narrower signature.
   const transport = settings.fetch as oauth.HttpRequestOptions<Method, Body>[typeof oauth.customFetch];
   return {
-    signal: AbortSignal.timeout(settings.timeoutMs),
+    signal: AbortSignal.timeout(Math.max(1, Math.min(settings.timeoutMs, remainingMs()))),
     ...(transport ? { [oauth.customFetch]: transport } : {}),
     ...(transportAllowed(url, settings.allowInsecureHttp) ? { [oauth.allowInsecureRequests]: true } : {}),
   };

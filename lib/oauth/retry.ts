@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 export interface RetryPolicy {
   /** Attempts after the first. */
   readonly maxRetries: number;
@@ -11,7 +13,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY_POLICY: Omit<RetryPolicy, 'maxRetries'> = {
   baseDelayMs: 200,
   maxDelayMs: 5_000,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms) => sleep(ms),
   random: Math.random,
 };
 
@@ -36,7 +38,7 @@ export function retryDelayMs(
 const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
 /** delay-seconds or an HTTP-date; anything else (`1.5`, `-1`, `soon`) is ignored, not read as "now". */
-function parseRetryAfter(value: string | null, now: number): number | undefined {
+export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;

@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { AuthorizationServerError, GatewayError, isGatewayError } from '../errors.ts';
 import { type HttpSettings, requestOptions } from './http-options.ts';
-import { type RetryPolicy, retryDelayMs } from './retry.ts';
+import { parseRetryAfter, type RetryPolicy, retryDelayMs } from './retry.ts';
 
 /** A successful token response, normalized (RFC 6749 5.1, RFC 8693 2.2.1). */
 export interface TokenResponse {
@@ -34,8 +34,9 @@ export interface TokenEndpointSettings extends HttpSettings {
 const recognizedTokenTypes = { n_a: () => undefined };
 
 /**
- * Sends a token request with a timeout on each attempt and bounded retries with jitter on network
- * errors, 5xx and 429 (honouring `Retry-After`), never on other 4xx. OAuth errors become
+ * Sends a token request with a timeout on each attempt and at most one retry, with jitter, on network
+ * errors, timeouts, 5xx and 429 (honouring `Retry-After`), never on other 4xx, and only when the retry
+ * can run its whole timeout before the deadline. OAuth errors become
  * `AuthorizationServerError` carrying the server's own `error` and `error_description`.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5
  */
@@ -47,8 +48,9 @@ export async function requestToken(
   const endpoint = request.as.token_endpoint;
   if (!endpoint)
     throw new GatewayError('ERR_AS_RESPONSE_INVALID', 'the authorization server has no token endpoint');
+  const attempts = Math.min(1 + settings.retry.maxRetries, MAX_ATTEMPTS);
   for (let attempt = 0; ; attempt++) {
-    const last = attempt >= settings.retry.maxRetries;
+    const last = attempt + 1 >= attempts;
     if (deadline - Date.now() < MIN_ATTEMPT_MS) throw timedOut(endpoint);
     // Signing and secrets failures are ours, not the server's: built outside the retried part.
     const parameters = await request.parameters();
@@ -87,7 +89,16 @@ export async function requestToken(
 /** An attempt with less time than this left is not worth starting. */
 const MIN_ATTEMPT_MS = 100;
 
-/** Sleeps before the next attempt, unless that attempt could not start before the deadline. */
+/**
+ * At most two requests reach the authorization server per gateway request, whatever `maxRetries` says: a
+ * slow server is not helped by being asked again and again, each time with a fresh assertion.
+ */
+const MAX_ATTEMPTS = 2;
+
+/**
+ * Sleeps before the next attempt, unless that attempt could not run its full timeout before the
+ * deadline: a retry cut short would cost the server a request and tell us nothing.
+ */
 async function backOff(
   attempt: number,
   retryAfter: string | null,
@@ -95,7 +106,7 @@ async function backOff(
   deadline: number,
 ): Promise<boolean> {
   const delay = retryDelayMs(attempt, retryAfter, settings.retry);
-  if (Date.now() + delay + MIN_ATTEMPT_MS > deadline) return false;
+  if (Date.now() + delay + settings.timeoutMs > deadline) return false;
   await settings.retry.sleep(delay);
   return true;
 }
@@ -173,11 +184,23 @@ async function mapResponseError(error: unknown): Promise<GatewayError> {
 async function unavailableFrom(response: Response, endpoint: string): Promise<GatewayError> {
   const body = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
   const oauthError = typeof body?.error === 'string' ? `, ${body.error}` : '';
-  return unavailable(endpoint, `HTTP ${response.status}${oauthError}`);
+  // The server's own Retry-After, passed on to the caller (capped: an hour is long enough to mean "later").
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
+  const retryAfterSeconds =
+    retryAfterMs === undefined ? undefined : Math.min(3600, Math.max(1, Math.ceil(retryAfterMs / 1000)));
+  return unavailable(endpoint, `HTTP ${response.status}${oauthError}`, undefined, retryAfterSeconds);
 }
 
-function unavailable(endpoint: string, reason: string, cause?: unknown): GatewayError {
-  return new GatewayError('ERR_AS_UNAVAILABLE', `token endpoint ${endpoint} failed: ${reason}`, { cause });
+function unavailable(
+  endpoint: string,
+  reason: string,
+  cause?: unknown,
+  retryAfterSeconds?: number,
+): GatewayError {
+  return new GatewayError('ERR_AS_UNAVAILABLE', `token endpoint ${endpoint} failed: ${reason}`, {
+    cause,
+    retryAfterSeconds,
+  });
 }
 
 function networkFailure(endpoint: string, error: unknown): GatewayError {

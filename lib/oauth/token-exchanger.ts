@@ -8,19 +8,15 @@ import { GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { SigningKeyRing } from '../signing/key-ring.ts';
 import type { Signer } from '../signing/signer.ts';
+import type { TokenRequest } from '../token-request.ts';
 import { clientAuthentication } from './client-authentication.ts';
 import { AuthorizationServerDiscovery } from './discovery.ts';
 import { GRANT_TYPE_URIS, grantParameters } from './grants.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
 import { requestToken, type TokenEndpointSettings, type TokenResponse } from './token-endpoint.ts';
 
-export interface ExchangeRequest {
-  readonly target: string;
-  /** The end user's id as the caller knows it (e.g. a RACF user id); mapped to `sub` per target. */
-  readonly subject: string;
-  readonly scope?: string | undefined;
-  readonly audience?: string | undefined;
-  readonly resource?: string | undefined;
+/** The domain token request plus what the exchange needs to know about time. */
+export interface ExchangeRequest extends TokenRequest {
   /**
    * Epoch milliseconds by which the caller needs an answer (the Lambda's remaining time, less a margin):
    * no attempt or retry starts that could not finish by then.
@@ -117,10 +113,10 @@ export class TokenExchanger {
         grantType: 'refresh_token',
         // The same scope, audience, resource and static parameters, so the renewed token still matches
         // the cache key it is stored under.
-        parameters: async () => ({
-          ...requestParameters(target.config, request),
-          refresh_token: refreshToken,
-        }),
+        parameters: async () => {
+          await this.readClientSecret(target.config);
+          return { ...requestParameters(target.config, request), refresh_token: refreshToken };
+        },
       },
       target.settings,
       request.deadline,
@@ -146,6 +142,7 @@ export class TokenExchanger {
     const audience = signsAssertion ? assertionAudience(config, as) : '';
 
     const parameters = async (): Promise<Record<string, string>> => {
+      await this.readClientSecret(config);
       const material: { assertion?: string; username?: string; password?: string } = {};
       if (mappedSubject !== undefined) {
         lastAssertion = await this.signAssertion(config, mappedSubject, audience);
@@ -176,6 +173,16 @@ export class TokenExchanger {
       throw new GatewayError('ERR_AS_RESPONSE_INVALID', `token exchange issued a ${token.issuedTokenType}`);
     }
     return { token: grantedAsRequested(token, request, config), mappedSubject, assertion };
+  }
+
+  /**
+   * Reads the client secret before an attempt's timeout starts: client authentication reads it again
+   * inside the attempt, where the secret store's cache answers at once. A slow or failing Secrets Manager
+   * so ends the request as `secrets_unavailable`, and never eats the authorization server's time.
+   */
+  private async readClientSecret(config: TargetConfig): Promise<void> {
+    const auth = config.clientAuthentication;
+    if ('secret' in auth && auth.secret) await this.deps.secrets.resolve(auth.secret);
   }
 
   private signAssertion(config: TargetConfig, subject: string, audience: string): Promise<SignedAssertion> {

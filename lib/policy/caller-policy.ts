@@ -4,6 +4,7 @@ import { lookup } from '../config/lookup.ts';
 import type { CallerConfig, CallerGrantConfig, GatewayConfig, SecretReference } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
+import type { TokenRequest } from '../token-request.ts';
 
 /** What the HTTP layer found on the request; at most one credential is needed to identify a caller. */
 export interface CallerCredentials {
@@ -11,20 +12,24 @@ export interface CallerCredentials {
   readonly mtlsSubject?: string | undefined;
   readonly iamPrincipal?: string | undefined;
   readonly authorizerPrincipal?: string | undefined;
+  /** RFC 6749 2.3.1 client credentials (HTTP Basic, or client_id/client_secret in a form body). */
+  readonly oauthClient?: OAuthClientCredentials | undefined;
+}
+
+export interface OAuthClientCredentials {
+  readonly id: string;
+  readonly secret: string;
+  /**
+   * HTTP Basic credentials as sent, before form-url-decoding, when decoding changed them: many clients
+   * never encode (RFC 6749 2.3.1 says they should), so both readings are tried.
+   */
+  readonly raw?: { readonly id: string; readonly secret: string } | undefined;
 }
 
 export interface Caller {
   readonly id: string;
   /** How it was identified, for the audit log. */
-  readonly via: 'api_key' | 'mtls' | 'iam' | 'authorizer';
-}
-
-export interface TokenPolicyRequest {
-  readonly target: string;
-  readonly subject: string;
-  readonly scope?: string | undefined;
-  readonly audience?: string | undefined;
-  readonly resource?: string | undefined;
+  readonly via: 'api_key' | 'oauth_client' | 'mtls' | 'iam' | 'authorizer';
 }
 
 interface CompiledGrant {
@@ -39,7 +44,7 @@ interface CompiledGrant {
  * from a configured caller and stay inside that caller's allow-lists. Deny by default.
  */
 export interface CallerPolicyOptions {
-  /** An API key hash held in a secret could not be read; that key is skipped, the others still work. */
+  /** An API key or OAuth client secret hash held in a secret could not be read; that credential is skipped, the others still work. */
   readonly onApiKeyError?: (caller: string, error: unknown) => void;
 }
 
@@ -47,6 +52,12 @@ export class CallerPolicy {
   private readonly grants = new Map<string, Map<string, CompiledGrant>>();
   private readonly inlineHashes: Array<{ caller: string; hash: Buffer }> = [];
   private readonly secretHashes: Array<{ caller: string; reference: SecretReference }> = [];
+  private readonly clients: Array<{
+    caller: string;
+    clientId: string;
+    hash?: Buffer;
+    reference?: SecretReference;
+  }> = [];
 
   constructor(
     private readonly config: GatewayConfig,
@@ -63,6 +74,13 @@ export class CallerPolicy {
         if ('sha256' in key) this.inlineHashes.push({ caller: id, hash: Buffer.from(key.sha256, 'hex') });
         else this.secretHashes.push({ caller: id, reference: key });
       }
+      for (const { clientId, secret } of caller.oauth.clients) {
+        this.clients.push(
+          'sha256' in secret
+            ? { caller: id, clientId, hash: Buffer.from(secret.sha256, 'hex') }
+            : { caller: id, clientId, reference: secret },
+        );
+      }
     }
   }
 
@@ -78,6 +96,13 @@ export class CallerPolicy {
       const id = await this.callerForApiKey(credentials.apiKey);
       if (!id) throw unauthenticated('the API key is not valid');
       found.push({ id, via: 'api_key' });
+    }
+    // Like an IAM principal on a route that also takes API keys: Basic credentials mean nothing to a
+    // gateway without OAuth clients (a Lambda authorizer may have used them).
+    if (credentials.oauthClient !== undefined && this.clients.length > 0) {
+      const id = await this.callerForOAuthClient(credentials.oauthClient);
+      if (!id) throw unauthenticated('the client credentials are not valid');
+      found.push({ id, via: 'oauth_client' });
     }
     const matchers: Array<[Caller['via'], string | undefined, (c: CallerConfig, v: string) => boolean]> = [
       ['mtls', credentials.mtlsSubject, (c, v) => c.mtlsSubjects.includes(v)],
@@ -99,25 +124,32 @@ export class CallerPolicy {
   }
 
   /** Checks one token request against the caller's allow-lists; the first violation is reported. */
-  authorize(caller: Caller, request: TokenPolicyRequest): void {
+  authorize(caller: Caller, request: TokenRequest): void {
     const target = lookup(this.config.targets, request.target);
     if (!target) throw new GatewayError('ERR_TARGET_UNKNOWN', `no target named "${request.target}"`);
     const grant = this.grants.get(caller.id)?.get(request.target);
-    if (!grant) throw denied(`caller "${caller.id}" may not use target "${request.target}"`);
+    if (!grant) throw denied('target', `caller "${caller.id}" may not use target "${request.target}"`);
     // Both as sent and as folded into `sub`: a pattern excluding ADMIN must not let `admin` become ADMIN,
     // nor `ß` become SS unchecked.
     const folded = foldSubject(request.subject, target.subject.case);
-    if (!grant.subjects.test(request.subject) || !grant.subjects.test(folded)) {
-      throw denied(`caller "${caller.id}" may not obtain tokens for this subject on "${request.target}"`);
+    if (request.subject === '') {
+      // An application token: only for a caller allowed to ask for one, from a grant with no user.
+      const allowed = lookup(this.config.callers, caller.id)?.oauth.applicationTokens === true;
+      if (!allowed || target.grant === 'jwt-bearer' || target.grant === 'token-exchange') {
+        throw denied('subject', `caller "${caller.id}" must name a subject on "${request.target}"`);
+      }
+    } else if (!grant.subjects.test(request.subject) || !grant.subjects.test(folded)) {
+      const message = `caller "${caller.id}" may not obtain tokens for this subject on "${request.target}"`;
+      throw denied('subject', message);
     }
     const defaults = new Set(splitScope(target.scope));
     const refused = splitScope(request.scope).filter((s) => !grant.scopes.has(s) && !defaults.has(s));
-    if (refused.length > 0) throw denied(`scope not allowed: ${refused.join(' ')}`);
+    if (refused.length > 0) throw denied('scope', `scope not allowed: ${refused.join(' ')}`);
     if (request.audience !== undefined && !grant.audiences.has(request.audience)) {
-      throw denied('audience not allowed');
+      throw denied('audience', 'audience not allowed');
     }
     if (request.resource !== undefined && !grant.resources.has(request.resource)) {
-      throw denied('resource not allowed');
+      throw denied('resource', 'resource not allowed');
     }
   }
 
@@ -127,26 +159,26 @@ export class CallerPolicy {
    * been obtained by another caller. Nothing outside the caller's scopes and the target's default
    * scope is handed out.
    */
-  authorizeGrantedScope(caller: Caller, request: TokenPolicyRequest, granted: string): void {
+  authorizeGrantedScope(caller: Caller, request: TokenRequest, granted: string): void {
     const target = lookup(this.config.targets, request.target);
     const grant = this.grants.get(caller.id)?.get(request.target);
     const defaults = new Set(splitScope(target?.scope));
     const extra = splitScope(granted).filter((s) => !grant?.scopes.has(s) && !defaults.has(s));
     if (extra.length > 0)
-      throw denied(`the authorization server granted scope not allowed: ${extra.join(' ')}`);
+      throw denied('granted_scope', `the authorization server granted scope not allowed: ${extra.join(' ')}`);
   }
 
   /**
-   * Compares the key's SHA-256 with every configured hash in constant time, and always with all of them,
-   * so neither timing nor position reveals how close a guess was.
+   * Compares the key's SHA-256 with the configured hashes in constant time, and always with all of a
+   * kind, so neither timing nor position reveals how close a guess was. Inline hashes first: a caller
+   * whose hash is in the configuration never waits on Secrets Manager.
    */
   private async callerForApiKey(apiKey: string): Promise<string | undefined> {
     const presented = createHash('sha256').update(apiKey, 'utf8').digest();
-    const { hashes, unavailable } = await this.apiKeyHashes();
-    let match: string | undefined;
-    for (const { caller, hash } of hashes) {
-      if (timingSafeEqual(presented, hash) && match === undefined) match = caller;
-    }
+    const inline = matchingCaller(presented, this.inlineHashes);
+    if (inline !== undefined || this.secretHashes.length === 0) return inline;
+    const { hashes, unavailable } = await this.secretHashValues();
+    const match = matchingCaller(presented, hashes);
     // Unmatched while some hashes could not be read: the key may be one of those, so the answer is
     // "try again" (503), not "wrong key" (401), which a client might take as a reason to discard its key.
     if (match === undefined && unavailable) throw unavailable;
@@ -154,15 +186,56 @@ export class CallerPolicy {
   }
 
   /**
-   * Inline hashes, plus those held in secrets, resolved through the secret store on every call (it caches
-   * them for `secrets.cacheTtlSeconds`, so a revoked key stops working after that). A secret that cannot
-   * be read only disables its own key.
+   * Finds the caller whose OAuth client this is: the id must match and the secret's SHA-256 equal the
+   * configured one, compared in constant time against every client's hash (both readings of HTTP Basic
+   * credentials, decoded and raw). A hash held in a secret that cannot be read makes an unmatched
+   * request "try again" (503), as for API keys.
    */
-  private async apiKeyHashes(): Promise<{
+  private async callerForOAuthClient(presented: OAuthClientCredentials): Promise<string | undefined> {
+    const readings = [presented, ...(presented.raw ? [presented.raw] : [])].map((reading) => ({
+      id: reading.id,
+      hash: sha256(reading.secret),
+    }));
+    let unavailable: unknown;
+    const resolved = await Promise.all(
+      this.clients.map(async (client) => {
+        if (client.hash) return { ...client, hash: client.hash };
+        try {
+          const hex = (await this.secrets.resolve(client.reference!)).trim().toLowerCase();
+          if (/^[0-9a-f]{64}$/.test(hex)) return { ...client, hash: Buffer.from(hex, 'hex') };
+          throw new GatewayError(
+            'ERR_CONFIG_INVALID',
+            `a client secret hash of caller "${client.caller}" is not a SHA-256`,
+          );
+        } catch (error) {
+          this.options.onApiKeyError?.(client.caller, error);
+          if (UNREADABLE.has((error as GatewayError).code)) unavailable ??= error;
+          return undefined;
+        }
+      }),
+    );
+    let match: string | undefined;
+    for (const client of resolved) {
+      if (!client) continue;
+      for (const reading of readings) {
+        const equal = timingSafeEqual(reading.hash, client.hash);
+        if (equal && reading.id === client.clientId && match === undefined) match = client.caller;
+      }
+    }
+    if (match === undefined && unavailable) throw unavailable;
+    return match;
+  }
+
+  /**
+   * The hashes held in secrets, resolved through the secret store (it caches them for
+   * `secrets.cacheTtlSeconds`, so a revoked key stops working after that, and serves the last value read
+   * through an outage for a bounded time, like any secret). A secret that cannot be read only disables
+   * its own key.
+   */
+  private async secretHashValues(): Promise<{
     hashes: Array<{ caller: string; hash: Buffer }>;
     unavailable?: unknown;
   }> {
-    if (this.secretHashes.length === 0) return { hashes: this.inlineHashes };
     const resolved = await Promise.allSettled(
       this.secretHashes.map(async ({ caller, reference }) => {
         const hex = (await this.secrets.resolve(reference)).trim().toLowerCase();
@@ -175,7 +248,7 @@ export class CallerPolicy {
         return { caller, hash: Buffer.from(hex, 'hex') };
       }),
     );
-    const hashes = [...this.inlineHashes];
+    const hashes: Array<{ caller: string; hash: Buffer }> = [];
     let unavailable: unknown;
     resolved.forEach((result, index) => {
       if (result.status === 'fulfilled') {
@@ -183,10 +256,32 @@ export class CallerPolicy {
         return;
       }
       this.options.onApiKeyError?.(this.secretHashes[index]!.caller, result.reason);
-      if ((result.reason as GatewayError).code === 'ERR_SECRET_UNAVAILABLE') unavailable ??= result.reason;
+      if (UNREADABLE.has((result.reason as GatewayError).code)) unavailable ??= result.reason;
     });
     return { hashes, unavailable };
   }
+}
+
+/** SHA-256 of a client secret or API key, as configured. */
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/**
+ * Why a key secret could not be read that says nothing about the key: Secrets Manager down (503, retry)
+ * or no AWS credentials at all (an operator must fix it). Either way "wrong key" (401) would be a lie.
+ */
+const UNREADABLE = new Set<GatewayError['code']>(['ERR_SECRET_UNAVAILABLE', 'ERR_AWS_UNCONFIGURED']);
+
+function matchingCaller(
+  presented: Buffer,
+  hashes: ReadonlyArray<{ caller: string; hash: Buffer }>,
+): string | undefined {
+  let match: string | undefined;
+  for (const { caller, hash } of hashes) {
+    if (timingSafeEqual(presented, hash) && match === undefined) match = caller;
+  }
+  return match;
 }
 
 export function splitScope(scope: string | undefined): string[] {
@@ -235,6 +330,21 @@ function unauthenticated(message: string): GatewayError {
   return new GatewayError('ERR_CALLER_UNAUTHENTICATED', message);
 }
 
-function denied(message: string): GatewayError {
-  return new GatewayError('ERR_ACCESS_DENIED', message);
+/** Which allow-list refused a request: the RFC 6749 facade answers each with its own OAuth error. */
+export type PolicyRule = 'target' | 'subject' | 'scope' | 'audience' | 'resource' | 'granted_scope';
+
+/** `ERR_ACCESS_DENIED`, naming the rule that refused. */
+export class PolicyRefusal extends GatewayError {
+  override readonly name = 'PolicyRefusal';
+
+  constructor(
+    readonly rule: PolicyRule,
+    message: string,
+  ) {
+    super('ERR_ACCESS_DENIED', message);
+  }
+}
+
+function denied(rule: PolicyRule, message: string): PolicyRefusal {
+  return new PolicyRefusal(rule, message);
 }

@@ -1,5 +1,8 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { awsErrorName, awsFailureKind } from '../aws/aws-errors.ts';
+import { type AwsCallLimits, awsCallOptions, SECRETS_MANAGER_CALL_LIMITS } from '../aws/call-limits.ts';
 import { GatewayError } from '../errors.ts';
+import { KeyedOnce } from '../once.ts';
 
 export interface SecretsManagerStoreOptions {
   /** How long a fetched secret is reused; rotation is picked up after this. 0 disables caching. */
@@ -9,6 +12,8 @@ export interface SecretsManagerStoreOptions {
   readonly onStale?: (secretId: string, error: unknown) => void;
   /** The last value read is served through an outage for at most this long after it was read. */
   readonly maxStaleSeconds?: number;
+  /** Bounds on each GetSecretValue (the request's deadline bounds it too). */
+  readonly callLimits?: AwsCallLimits;
 }
 
 /**
@@ -19,18 +24,13 @@ const NOT_FOUND = new Set(['ResourceNotFoundException', 'InvalidRequestException
 
 const DEFAULT_MAX_STALE_SECONDS = 3600;
 
-/** Refusals that say the secret is gone for us, as opposed to Secrets Manager being unavailable. */
-const REVOKED = new Set(['AccessDeniedException', 'DecryptionFailure']);
-
+/**
+ * An outage (the shared AWS policy's `transient`) is no reason to forget a secret; a refusal (access
+ * denied, cannot decrypt) says the secret is gone for us.
+ */
 function isOutage(error: unknown): boolean {
   const gatewayError = error as GatewayError;
-  const awsName = (gatewayError.cause as { name?: string } | undefined)?.name ?? '';
-  return gatewayError.code === 'ERR_SECRET_UNAVAILABLE' && !REVOKED.has(awsName);
-}
-
-interface CacheEntry {
-  readonly value: Promise<string>;
-  readonly fetchedAt: number;
+  return gatewayError.code === 'ERR_SECRET_UNAVAILABLE' && awsFailureKind(gatewayError.cause) === 'transient';
 }
 
 /**
@@ -39,7 +39,7 @@ interface CacheEntry {
  * @see https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
  */
 export class SecretsManagerStore {
-  private readonly cache = new Map<string, CacheEntry>();
+  private readonly cache: KeyedOnce<string>;
   private readonly lastRead = new Map<string, { value: string; readAt: number }>();
   private readonly now: () => number;
 
@@ -48,6 +48,7 @@ export class SecretsManagerStore {
     private readonly options: SecretsManagerStoreOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.cache = new KeyedOnce({ maxAgeMs: options.ttlSeconds * 1000, now: this.now });
   }
 
   /** The secret's string, or one field of a JSON secret. */
@@ -72,47 +73,52 @@ export class SecretsManagerStore {
     return value;
   }
 
+  /** One shared GetSecretValue per secret per TTL; a failure is not remembered: the next request asks again. */
   private fetch(secretId: string): Promise<string> {
-    const cached = this.cache.get(secretId);
-    if (cached && this.now() - cached.fetchedAt < this.options.ttlSeconds * 1000) return cached.value;
-    const value = this.getSecretValue(secretId).then(
-      (fetched) => {
-        this.lastRead.set(secretId, { value: fetched, readAt: this.now() });
-        return fetched;
-      },
-      (error: unknown) => {
-        // An outage is no reason to forget a secret that was valid a TTL ago, for a while; a deleted
-        // secret, or one we may no longer read or decrypt, is.
-        const last = this.lastRead.get(secretId);
-        const maxStaleMs = (this.options.maxStaleSeconds ?? DEFAULT_MAX_STALE_SECONDS) * 1000;
-        if (!last || this.now() - last.readAt > maxStaleMs || !isOutage(error)) throw error;
-        this.options.onStale?.(secretId, error);
-        return last.value;
-      },
+    return this.cache.get(secretId, () =>
+      this.getSecretValue(secretId).then(
+        (fetched) => {
+          this.lastRead.set(secretId, { value: fetched, readAt: this.now() });
+          return fetched;
+        },
+        (error: unknown) => {
+          // An outage is no reason to forget a secret that was valid a TTL ago, for a while; a deleted
+          // secret, or one we may no longer read or decrypt, is.
+          const last = this.lastRead.get(secretId);
+          const maxStaleMs = (this.options.maxStaleSeconds ?? DEFAULT_MAX_STALE_SECONDS) * 1000;
+          if (!last || this.now() - last.readAt > maxStaleMs || !isOutage(error)) throw error;
+          this.options.onStale?.(secretId, error);
+          return last.value;
+        },
+      ),
     );
-    const entry = { value, fetchedAt: this.now() };
-    this.cache.set(secretId, entry);
-    // A failure is not remembered: the next request asks again.
-    value.catch(() => {
-      if (this.cache.get(secretId) === entry) this.cache.delete(secretId);
-    });
-    return value;
   }
 
   private async getSecretValue(secretId: string): Promise<string> {
     try {
-      const output = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      const output = await this.client.send(
+        new GetSecretValueCommand({ SecretId: secretId }),
+        awsCallOptions(this.options.callLimits ?? SECRETS_MANAGER_CALL_LIMITS),
+      );
       if (output.SecretString !== undefined) return output.SecretString;
       if (output.SecretBinary !== undefined) return Buffer.from(output.SecretBinary).toString('utf8');
     } catch (cause) {
-      const awsName = (cause as { name?: string }).name ?? 'Error';
-      const code = NOT_FOUND.has(awsName) ? 'ERR_SECRET_NOT_FOUND' : 'ERR_SECRET_UNAVAILABLE';
-      throw new GatewayError(code, `cannot read secret "${secretId}" from Secrets Manager (${awsName})`, {
-        cause,
-      });
+      const awsName = awsErrorName(cause);
+      throw new GatewayError(
+        secretErrorCode(cause),
+        `cannot read secret "${secretId}" from Secrets Manager (${awsName})`,
+        { cause },
+      );
     }
     throw new GatewayError('ERR_SECRET_NOT_FOUND', `secret "${secretId}" has no value`);
   }
+}
+
+function secretErrorCode(cause: unknown): GatewayError['code'] {
+  const kind = awsFailureKind(cause);
+  if (kind === 'configuration') return 'ERR_AWS_UNCONFIGURED';
+  if (kind === 'refused' && NOT_FOUND.has(awsErrorName(cause))) return 'ERR_SECRET_NOT_FOUND';
+  return 'ERR_SECRET_UNAVAILABLE';
 }
 
 function isJsonObject(value: unknown): value is Record<string, unknown> {

@@ -6,6 +6,8 @@ import {
   SignCommand,
   type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
+import { awsErrorName, awsFailureKind } from '../aws/aws-errors.ts';
+import { type AwsCallLimits, awsCallOptions, KMS_CALL_LIMITS } from '../aws/call-limits.ts';
 import { GatewayError } from '../errors.ts';
 import { onceUntilFailure } from '../once.ts';
 import {
@@ -25,6 +27,8 @@ export interface KmsSignerOptions extends DescribeOptions {
   readonly keyId: string;
   /** For RSA keys, which JWS algorithm to use (default RS256). ECDSA keys imply theirs. */
   readonly algorithm?: JwsAlgorithm | undefined;
+  /** Bounds on each KMS call (the request's deadline bounds it too). */
+  readonly callLimits?: AwsCallLimits | undefined;
 }
 
 interface ResolvedKey {
@@ -67,6 +71,7 @@ export class KmsSigner implements Signer {
           MessageType: 'DIGEST',
           SigningAlgorithm: spec.kmsSigningAlgorithm as SigningAlgorithmSpec,
         }),
+        awsCallOptions(this.options.callLimits ?? KMS_CALL_LIMITS),
       );
       signature = output.Signature;
     } catch (cause) {
@@ -82,7 +87,10 @@ export class KmsSigner implements Signer {
   private async fetchPublicKey(): Promise<ResolvedKey> {
     let output: GetPublicKeyCommandOutput;
     try {
-      output = await this.kms.send(new GetPublicKeyCommand({ KeyId: this.options.keyId }));
+      output = await this.kms.send(
+        new GetPublicKeyCommand({ KeyId: this.options.keyId }),
+        awsCallOptions(this.options.callLimits ?? KMS_CALL_LIMITS),
+      );
     } catch (cause) {
       throw kmsError(cause, this.options.id, 'GetPublicKey');
     }
@@ -133,11 +141,18 @@ const UNUSABLE = new Set([
   'UnsupportedOperationException',
 ]);
 
-/** Maps an AWS SDK error to a typed gateway error; the AWS error stays as `cause`. */
+/**
+ * Maps an AWS SDK error to a typed gateway error by the shared AWS policy; the AWS error stays as `cause`.
+ * KMS refusals other than a missing or unusable key (access denied, say) stay `ERR_SIGNING_UNAVAILABLE`.
+ */
 function kmsError(cause: unknown, keyName: string, operation: string): GatewayError {
-  const awsName = (cause as { name?: string } | undefined)?.name ?? 'Error';
+  const awsName = awsErrorName(cause);
   const what = `KMS ${operation} for signing key "${keyName}" failed (${awsName})`;
-  if (NOT_FOUND.has(awsName)) return new GatewayError('ERR_SIGNING_KEY_NOT_FOUND', what, { cause });
-  if (UNUSABLE.has(awsName)) return new GatewayError('ERR_SIGNING_KEY_UNUSABLE', what, { cause });
+  const kind = awsFailureKind(cause);
+  if (kind === 'configuration') return new GatewayError('ERR_AWS_UNCONFIGURED', what, { cause });
+  if (kind === 'refused' && NOT_FOUND.has(awsName))
+    return new GatewayError('ERR_SIGNING_KEY_NOT_FOUND', what, { cause });
+  if (kind === 'refused' && UNUSABLE.has(awsName))
+    return new GatewayError('ERR_SIGNING_KEY_UNUSABLE', what, { cause });
   return new GatewayError('ERR_SIGNING_UNAVAILABLE', what, { cause });
 }

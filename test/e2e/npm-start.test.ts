@@ -163,6 +163,37 @@ describe('npm start', () => {
       accessToken = String(body.access_token);
     });
 
+    it('prints a working RFC 6749 curl command (client demo, the demo API key as secret)', async () => {
+      // Prepare: the two banner lines of the facade command, as a user would paste them.
+      const text = lines.map((line) => line.text.trim());
+      const at = text.findIndex((t) => t.startsWith("curl -s -u 'demo:"));
+      const command = `${text[at]!.replace(/\\$/, '')} ${text[at + 1]}`;
+      const user = /-u '([^']+)'/.exec(command)![1]!;
+      const form = [...command.matchAll(/-d (\S+)/g)].map((m) => m[1]!);
+      const url = command.split(' ').at(-1)!;
+
+      // Act
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(user).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: form.join('&'),
+      });
+
+      // Assess
+      expect(url).toBe(`${banner.url}/oauth2/demo/token`);
+      expect(form).toEqual(['grant_type=password', 'username=CICSUSR1', 'password=unused']);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('pragma')).toBe('no-cache');
+      expect(await response.json()).toMatchObject({
+        token_type: 'Bearer',
+        scope: 'demo.read',
+        expires_in: expect.any(Number),
+      });
+    });
+
     it('issues an RFC 9068 access token the demo authorization server signed for CICSUSR1', async () => {
       // Prepare
       const keys = createRemoteJWKSet(new URL(`${banner.issuer}/jwks`));
@@ -266,6 +297,7 @@ describe('npm start', () => {
       expect(withKey).toEqual([
         `demo API key: ${API_KEY}`,
         `-H 'x-api-key: ${API_KEY}' -d '{"target":"demo","subject":"CICSUSR1"}'`,
+        `curl -s -u 'demo:${API_KEY}' -d grant_type=password -d username=CICSUSR1 \\`,
         `curl -H 'x-api-key: ${API_KEY}' -H 'x-subject: CICSUSR1' ${banner.url}/v1/call/demo/whoami`,
       ]);
       expect(accessToken.length).toBeGreaterThan(20);

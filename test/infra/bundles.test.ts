@@ -140,6 +140,39 @@ describe('bundled functions', () => {
     expect(JSON.parse(result!.body)).toMatchObject({ error: 'unauthorized_caller' });
   });
 
+  it('token serves the RFC 6749 facade route: 401 invalid_client with a Basic challenge, form errors as OAuth errors', async () => {
+    const config = await writeConfig('token-facade.yaml', localConfig());
+    const facadeEvent = (body: string, contentType = 'application/x-www-form-urlencoded') => ({
+      ...httpApiEvent({
+        method: 'POST',
+        path: '/oauth2/demo/token',
+        headers: { 'content-type': contentType },
+        body,
+      }),
+      routeKey: 'POST /oauth2/{target}/token',
+      pathParameters: { target: 'demo' },
+    });
+    const unauthenticated = await invoke(
+      'token',
+      facadeEvent('grant_type=password&username=CICSUSR1&password=x'),
+      {
+        GATEWAY_CONFIG: config,
+      },
+    );
+    const json = await invoke('token', facadeEvent('{}', 'application/json'), { GATEWAY_CONFIG: config });
+    expect(unauthenticated.error).toBeUndefined();
+    expect(unauthenticated.result?.statusCode).toBe(401);
+    expect(unauthenticated.result?.headers).toMatchObject({
+      'www-authenticate': 'Basic realm="jwt-bearer-gateway"',
+    });
+    expect(JSON.parse(unauthenticated.result!.body)).toEqual({
+      error: 'invalid_client',
+      error_description: expect.any(String),
+    });
+    expect(json.result?.statusCode).toBe(415);
+    expect(JSON.parse(json.result!.body)).toMatchObject({ error: 'invalid_request' });
+  });
+
   it('token serves proxy mode on its /v1/call route: a caller without a credential gets 401', async () => {
     const config = await writeConfig('call.yaml', localConfig());
     const event = httpApiEvent({

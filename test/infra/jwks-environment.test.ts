@@ -34,7 +34,19 @@ function invoke(env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string 
     execFile(
       process.execPath,
       [join(ROOT, 'scripts', 'invoke-bundle.mjs'), bundle, JSON.stringify(event)],
-      { cwd: dir, env: { PATH: process.env.PATH, AWS_REGION: 'eu-central-1', ...env }, timeout: 30_000 },
+      {
+        cwd: dir,
+        // As in Lambda: the region and the role's credentials are in the environment (never used here).
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: 'eu-central-1',
+          AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'example',
+          AWS_EC2_METADATA_DISABLED: 'true',
+          ...env,
+        },
+        timeout: 30_000,
+      },
       (error, stdout) => resolve({ code: error ? Number(error.code) : 0, stdout }),
     );
   });

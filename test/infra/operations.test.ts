@@ -179,6 +179,7 @@ describe('caller authorization', () => {
     'HttpApiRouteDeleteV1Token',
     'HttpApiRouteGetV1Ready',
     'HttpApiRouteAnyV1CallTargetVarPathVar',
+    'HttpApiRoutePostOauth2TargetVarToken',
   ];
   const OPEN_ROUTES = ['HttpApiRouteGetWellDashknownJwksjson', 'HttpApiRouteGetHealth'];
   const routeAuth = (template: Template, id: string) => {

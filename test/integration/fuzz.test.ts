@@ -352,6 +352,104 @@ describe('local server', () => {
     }, 10_000);
   });
 
+  describe('the RFC 6749 facade', () => {
+    const OAUTH_ERRORS: Record<string, number[]> = {
+      invalid_request: [400, 405, 413, 415],
+      invalid_client: [401],
+      invalid_grant: [400],
+      unauthorized_client: [400],
+      unsupported_grant_type: [400],
+      invalid_scope: [400],
+      invalid_target: [400],
+    };
+    const name = fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.constantFrom(
+          'grant_type',
+          'username',
+          'password',
+          'subject',
+          'scope',
+          'audience',
+          'resource',
+          'client_id',
+          'client_secret',
+          'subject_token',
+          'subject_token_type',
+          'requested_token_type',
+        ),
+      },
+      { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+    );
+    const value = fc.oneof(
+      fc.constantFrom('password', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'),
+      fc.constantFrom('CICSUSR1', 'demo', DEMO_KEY, 'demo.read', 'urn:ietf:params:oauth:token-type:jwt'),
+      printable,
+      fc.string({ unit: 'binary', maxLength: 60 }),
+    );
+    const form = fc
+      .array(fc.tuple(name, value), { maxLength: 8 })
+      .map((pairs) => Buffer.from(new URLSearchParams(pairs).toString()));
+    const authorization = fc.oneof(
+      fc.constant(`Basic ${Buffer.from(`demo:${DEMO_KEY}`).toString('base64')}`),
+      fc.constant(`Basic ${Buffer.from('demo:wrong').toString('base64')}`),
+      headerValue.map((text) => `Basic ${text}`),
+      headerValue,
+    );
+
+    it('never answers 5xx, and every refusal is an RFC 6749 error body', async () => {
+      // Prepare
+      const property = fc.asyncProperty(
+        fc.record({
+          form: fc.oneof(
+            { weight: 6, arbitrary: form },
+            { weight: 1, arbitrary: body.map((b) => b ?? Buffer.alloc(0)) },
+          ),
+          authorization: fc.option(authorization),
+          contentType: fc.oneof(
+            { weight: 6, arbitrary: fc.constant('application/x-www-form-urlencoded') },
+            { weight: 1, arbitrary: contentType },
+          ),
+          target: fc.oneof(
+            { weight: 6, arbitrary: fc.constant('demo') },
+            { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._~-]{0,69}$/) },
+          ),
+        }),
+        async ({ form: sentForm, authorization: auth, contentType: type, target }) => {
+          const headers: Record<string, string> = { 'content-type': type };
+          if (auth !== null) headers.authorization = auth;
+
+          // Act
+          const received = await send({
+            method: 'POST',
+            path: `/oauth2/${target}/token`,
+            headers,
+            body: sentForm,
+          });
+
+          // Assess
+          expect(received.status, received.body).toBeLessThan(500);
+          expect(received.headers['cache-control']).toBe('no-store');
+          if (received.status === 200) return;
+          const answer = JSON.parse(received.body) as Record<string, string>;
+          expect(Object.keys(answer).sort()).toEqual(['error', 'error_description']);
+          expect(OAUTH_ERRORS[answer.error!], received.body).toContain(received.status);
+          if (received.status === 401) expect(received.headers['www-authenticate']).toMatch(/^Basic realm=/);
+        },
+      );
+
+      // Act + Assess
+      await fc.assert(property, {
+        numRuns: RUNS,
+        seed: SEED,
+        interruptAfterTimeLimit: 8_000,
+        markInterruptAsFailure: false,
+      });
+      expect(unhandled).toEqual([]);
+    }, 15_000);
+  });
+
   describe('answers what Node would answer bare, in the API error format', () => {
     const cases: Array<{ name: string; sent: Sent; code: ApiErrorCode }> = [
       {

@@ -436,6 +436,43 @@ describe('TokenCache', () => {
     });
   });
 
+  describe('replacement for caching clients (fake clock)', () => {
+    it('replaces a token the client already holds at most once per interval, across instances', async () => {
+      // Prepare: three instances share the table; the first token is obtained at t = 0.
+      let t = 1_700_000_000_000;
+      const now = () => t;
+      const instances = [instance({ now }), instance({ now }), instance({ now })];
+      const request = { target: 'demo', subject: 'CICSUSR9' };
+      const replace = { replaceOlderThanMs: 30_000 };
+      const first = await instances[0]!.cache.get(request, replace);
+      const before = as.tokenRequests.length;
+
+      // Act: a repeat inside the interval; 60 concurrent repeats after it; one more inside the new interval.
+      t += 10_000;
+      const early = await instances[1]!.cache.get(request, replace);
+      t += 21_000;
+      const storm = await Promise.all(
+        instances.flatMap(({ cache }) => Array.from({ length: 20 }, () => cache.get(request, replace))),
+      );
+      const stormRequests = tokenRequestsSince(before);
+      t += 9_000;
+      const later = await instances[2]!.cache.get(request, replace);
+      const ordinary = await instances[0]!.cache.get(request);
+
+      // Assess
+      expect(first.cache).toBe('miss');
+      expect(early).toMatchObject({ cache: 'hit', token: { accessToken: first.token.accessToken } });
+      expect(stormRequests).toBe(1);
+      const replaced = new Set(storm.map((r) => r.token.accessToken));
+      expect(replaced.size).toBe(1);
+      expect(replaced.has(first.token.accessToken)).toBe(false);
+      expect(later.token.accessToken).toBe(storm[0]!.token.accessToken);
+      expect(ordinary.token.accessToken).toBe(storm[0]!.token.accessToken);
+      expect(tokenRequestsSince(before)).toBe(1);
+      expect(await subjectOf(storm[0]!.token.accessToken)).toBe('CICSUSR9');
+    });
+  });
+
   describe('invalidate', () => {
     it('removes the entry only when the presented token is the cached one', async () => {
       // Prepare

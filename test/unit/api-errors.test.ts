@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { AuthorizationServerError, GatewayError } from '#lib/errors.ts';
-import { toApiError } from '#lib/http/api-errors.ts';
+import { API_ERRORS, toApiError } from '#lib/http/api-errors.ts';
 
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJDSUNTVVNSMSJ9.c2lnbmF0dXJl';
 
@@ -41,6 +42,19 @@ describe('toApiError', () => {
     ['a missing secret', new GatewayError('ERR_SECRET_NOT_FOUND', 'x'), 'upstream_misconfigured', 502],
     ['Secrets Manager down', new GatewayError('ERR_SECRET_UNAVAILABLE', 'x'), 'secrets_unavailable', 503],
     ['a bad subject', new GatewayError('ERR_SUBJECT_INVALID', 'x'), 'invalid_request', 400],
+    [
+      'a discovery misconfiguration',
+      new GatewayError('ERR_TARGET_MISCONFIGURED', 'x'),
+      'target_misconfigured',
+      502,
+    ],
+    [
+      'no AWS region or credentials',
+      new GatewayError('ERR_AWS_UNCONFIGURED', 'x'),
+      'gateway_misconfigured',
+      500,
+    ],
+    ['the Lambda timeout', new GatewayError('ERR_DEADLINE_EXCEEDED', 'x'), 'upstream_timeout', 504],
   ];
   for (const [name, input, code, status] of cases) {
     it(`maps ${name} to ${code} (${status})`, () => {
@@ -54,5 +68,28 @@ describe('toApiError', () => {
 
     // Assess
     expect(error).toMatchObject({ code: 'internal_error', status: 500, description: 'unexpected error' });
+  });
+});
+
+describe('API_ERRORS', () => {
+  it('says in docs/API.md which codes a caller may retry, as the table here does', async () => {
+    // Prepare
+    const text = await readFile('docs/API.md', 'utf8');
+
+    // Act
+    const documented = Object.fromEntries(
+      [...text.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \| (yes|no)\*? \|/gm)].map(([, code, status, retry]) => [
+        code,
+        { status: Number(status), retryable: retry === 'yes' },
+      ]),
+    );
+
+    // Assess: every code but the local runtime's own two is in the table, with its status and retry rule.
+    const expected = Object.fromEntries(
+      Object.entries(API_ERRORS)
+        .filter(([code]) => code !== 'not_found' && code !== 'method_not_allowed')
+        .map(([code, { status, retryable }]) => [code, { status, retryable }]),
+    );
+    expect(documented).toEqual(expected);
   });
 });

@@ -186,23 +186,73 @@ describe('CallerPolicy', () => {
       });
     });
 
+    it('answers an unmatched key with the configuration error when there are no AWS credentials, not "wrong key"', async () => {
+      // Prepare
+      const { config } = parseConfig({
+        signingKeys: { k: { type: 'kms', keyId: 'alias/k' } },
+        targets: { demo: target },
+        callers: {
+          mainframe: {
+            apiKeys: [{ secretsManager: { secretId: 'callers/mainframe' } }],
+            targets: { demo: {} },
+          },
+        },
+      });
+      const noCredentials = {
+        get: async () => Promise.reject(new GatewayError('ERR_AWS_UNCONFIGURED', 'no AWS credentials')),
+      };
+      const rules = new CallerPolicy(config, new SecretResolver({ secretsManager: noCredentials }));
+
+      // Act + Assess
+      await expect(rules.identify({ apiKey: 'the-right-key' })).rejects.toMatchObject({
+        code: 'ERR_AWS_UNCONFIGURED',
+      });
+    });
+
     it("lets one caller's unreadable key secret disable only that key", async () => {
       // Prepare
       const errors: string[] = [];
       const rules = policy(
         {
-          mainframe: { apiKeys: [{ sha256: apiKeyHash('inline-key') }], targets: { demo: {} } },
+          partner: { apiKeys: [{ env: 'PARTNER_KEY_HASH' }], targets: { demo: {} } },
           broken: { apiKeys: [{ env: 'NOT_SET' }], targets: { demo: {} } },
         },
-        { errors },
+        { errors, env: { PARTNER_KEY_HASH: apiKeyHash('partner-key') } },
       );
+
+      // Act
+      const caller = await rules.identify({ apiKey: 'partner-key' });
+
+      // Assess
+      expect(caller).toEqual({ id: 'partner', via: 'api_key' });
+      expect(errors).toEqual(['broken']);
+    });
+
+    it('identifies a caller whose hash is inline without reading any key secret', async () => {
+      // Prepare: a secret store that would hang forever (Secrets Manager accepting and never answering).
+      const { config } = parseConfig({
+        signingKeys: { k: { type: 'kms', keyId: 'alias/k' } },
+        targets: { demo: target },
+        callers: {
+          mainframe: { apiKeys: [{ sha256: apiKeyHash('inline-key') }], targets: { demo: {} } },
+          partner: { apiKeys: [{ secretsManager: { secretId: 'partner-key-hash' } }], targets: { demo: {} } },
+        },
+      });
+      const reads: string[] = [];
+      const hanging = {
+        resolve: (reference: { secretsManager?: { secretId: string } }) => {
+          reads.push(reference.secretsManager?.secretId ?? '?');
+          return new Promise<string>(() => undefined);
+        },
+      };
+      const rules = new CallerPolicy(config, hanging);
 
       // Act
       const caller = await rules.identify({ apiKey: 'inline-key' });
 
       // Assess
       expect(caller).toEqual(mainframe);
-      expect(errors).toEqual(['broken']);
+      expect(reads).toEqual([]);
     });
   });
 });

@@ -47,7 +47,7 @@ describe('parseConfig', () => {
 
     // Assess
     expect(Object.keys(config.targets)).toEqual(['hydra-payments', 'keycloak-orders', 'salesforce']);
-    expect(Object.keys(config.callers)).toEqual(['cics-prod', 'batch']);
+    expect(Object.keys(config.callers)).toEqual(['cics-prod', 'zosconnect-prod', 'batch']);
   });
 
   const cases: Array<[string, (doc: ReturnType<typeof minimal>) => unknown, string, RegExp]> = [

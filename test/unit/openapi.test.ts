@@ -3,6 +3,7 @@ import { validate } from '@readme/openapi-parser';
 import { describe, expect, it } from 'vitest';
 import { API_ERRORS } from '#lib/http/api-errors.ts';
 import { openApiDocument } from '#lib/http/openapi.ts';
+import { requesterOpenApiDocument } from '#lib/http/openapi-requester.ts';
 import { tokenRequestBody } from '#lib/http/schemas.ts';
 import { VERSION } from '#lib/version.ts';
 
@@ -65,6 +66,69 @@ describe('openApiDocument', () => {
       (code) => !['not_found', 'method_not_allowed'].includes(code) && !text.includes(`\`${code}\``),
     );
     expect(undocumented).toEqual([]);
+  });
+});
+
+/** Every node of a JSON document with its path. */
+function* nodes(value: unknown, path = '#'): Generator<[string, Record<string, unknown>]> {
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) yield* nodes(item, `${path}/${index}`);
+  } else if (value && typeof value === 'object') {
+    yield [path, value as Record<string, unknown>];
+    for (const [key, item] of Object.entries(value)) yield* nodes(item, `${path}/${key}`);
+  }
+}
+
+describe('requesterOpenApiDocument', () => {
+  const document = () => requesterOpenApiDocument(VERSION);
+
+  it('is a valid OpenAPI 3.0 document', async () => {
+    // Act
+    const result = await validate(structuredClone(document()) as never);
+
+    // Assess
+    expect(result.valid ? [] : result.errors).toEqual([]);
+    expect(document().openapi).toMatch(/^3\.0\./);
+  });
+
+  it('matches docs/openapi-requester.json (run npm run openapi after changing a schema)', async () => {
+    // Act
+    const committed = JSON.parse(await readFile('docs/openapi-requester.json', 'utf8'));
+
+    // Assess
+    expect(committed).toEqual(document());
+  });
+
+  it('holds only what a requester calls: /v1/token and the RFC 6749 facade, every operation tagged', () => {
+    // Act
+    const paths = document().paths as Record<string, Record<string, { tags?: string[] }>>;
+    const untagged = Object.entries(paths).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(([, operation]) => !operation.tags?.length)
+        .map(([method]) => `${method} ${path}`),
+    );
+
+    // Assess
+    expect(Object.keys(paths).sort()).toEqual(['/oauth2/{target}/token', '/v1/token']);
+    expect(untagged).toEqual([]);
+  });
+
+  it('bounds every string with maxLength and every integer with a format or tight bounds (fixed COBOL fields)', () => {
+    // Act
+    const unbounded = [...nodes(document())]
+      .filter(([, node]) => node.type === 'string' || node.type === 'integer')
+      .filter(([, node]) =>
+        node.type === 'string'
+          ? typeof node.maxLength !== 'number'
+          : !['int32', 'int64'].includes(node.format as string) ||
+            typeof node.minimum !== 'number' ||
+            typeof node.maximum !== 'number' ||
+            (node.maximum as number) > 2 ** 53,
+      )
+      .map(([path]) => path);
+
+    // Assess
+    expect(unbounded).toEqual([]);
   });
 });
 

@@ -1,0 +1,119 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { Context } from 'aws-lambda';
+import type { GatewayProvider } from '../composition.ts';
+import { flushMetrics } from '../observability/metrics.ts';
+import type { CallerCredentials } from '../policy/caller-policy.ts';
+import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../policy/grant-request.ts';
+import { ApiError } from './api-errors.ts';
+import { callerCredentials } from './caller-credentials.ts';
+import { parseFormBody } from './form-body.ts';
+import { allowMethods, correlationId, type HttpEvent, type HttpResult, requestIdOf } from './middleware.ts';
+import { oauthErrorHandler } from './oauth-errors.ts';
+import type { OAuthTokenResponseBody } from './schemas.ts';
+
+/** A token request is a few hundred bytes; an identity token (subject_token) at most 8 KiB. */
+const MAX_FORM_BYTES = 16 * 1024;
+
+/** Time kept back from the invocation's remaining time to shape and send the answer. */
+const DEADLINE_MARGIN_MS = 1_000;
+
+/** The facade's route, as API Gateway names it; the local server uses the same key. */
+export const OAUTH_TOKEN_ROUTE = 'POST /oauth2/{target}/token';
+
+/** Whether API Gateway routed this event to the facade (the token function serves both APIs). */
+export function isOAuthTokenRoute(event: HttpEvent): boolean {
+  return (
+    event.routeKey === OAUTH_TOKEN_ROUTE ||
+    event.requestContext?.routeKey === OAUTH_TOKEN_ROUTE ||
+    /^\/oauth2\/[^/]+\/token$/.test(event.rawPath ?? '')
+  );
+}
+
+/**
+ * `POST /oauth2/{target}/token`: an RFC 6749 token endpoint per target, so that z/OS Connect (or any
+ * OAuth client that speaks only `password` and `client_credentials`) obtains end-user tokens by changing
+ * nothing but its `tokenEndpoint`. The client credentials are the caller's; the grant names (or, with
+ * token exchange, proves) the end user; the same broker, policy, cache, audit and metrics as
+ * `POST /v1/token` do the rest.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5
+ */
+export function oauthTokenHandler(gateway: GatewayProvider) {
+  return middy<HttpEvent, HttpResult>()
+    .use(httpHeaderNormalizer())
+    .use(correlationId())
+    .use(allowMethods('POST'))
+    .use(oauthErrorHandler())
+    .use(flushMetrics())
+    .handler(async (event: HttpEvent, context: Context): Promise<HttpResult> => {
+      const requestId = requestIdOf(event);
+      const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+      const target = targetOf(event);
+      const form = parseFormBody(event, { maxBytes: MAX_FORM_BYTES });
+      const credentials = withBodyClientCredentials(callerCredentials(event), form);
+      const { broker, grants } = await gateway();
+      const token = await broker.issue(credentials, { target, deadline }, requestId, (caller) =>
+        grants.resolve(caller, target, form, deadline),
+      );
+      const body: OAuthTokenResponseBody = {
+        access_token: token.accessToken,
+        token_type: token.tokenType,
+        expires_in: token.expiresIn,
+        ...(token.scope ? { scope: token.scope } : {}),
+        ...(form.get('grant_type') === TOKEN_EXCHANGE_GRANT ? { issued_token_type: ACCESS_TOKEN_TYPE } : {}),
+      };
+      return {
+        statusCode: 200,
+        // RFC 6749 5.1: no-store and no-cache on every response carrying a token.
+        headers: {
+          'content-type': 'application/json',
+          'cache-control': 'no-store',
+          pragma: 'no-cache',
+          'cache-status': token.cache,
+        },
+        body: JSON.stringify(body),
+      };
+    });
+}
+
+/** The `{target}` path parameter; from the path itself where no router filled it in. */
+function targetOf(event: HttpEvent): string {
+  const fromRoute = event.pathParameters?.target;
+  if (fromRoute !== undefined) return fromRoute;
+  const match = /\/oauth2\/([^/]+)\/token$/.exec(event.rawPath ?? '');
+  try {
+    return match ? decodeURIComponent(match[1]!) : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * RFC 6749 2.3.1: `client_id` and `client_secret` in the body instead of HTTP Basic, never both. They are
+ * removed from the form, which then holds only grant parameters. A client id without a secret is a
+ * public client, which the facade has none of.
+ */
+function withBodyClientCredentials(
+  credentials: CallerCredentials,
+  form: Map<string, string>,
+): CallerCredentials {
+  const id = form.get('client_id');
+  const secret = form.get('client_secret');
+  form.delete('client_id');
+  form.delete('client_secret');
+  if (id === undefined && secret === undefined) return credentials;
+  if (credentials.oauthClient !== undefined) {
+    // Some clients repeat their client_id in the body next to HTTP Basic: not a second authentication
+    // method (RFC 6749 2.3.1), so it is accepted when it names the same client.
+    const basic = credentials.oauthClient;
+    if (secret === undefined && (id === basic.id || id === basic.raw?.id)) return credentials;
+    throw new ApiError(
+      'invalid_request',
+      'send the client credentials once: HTTP Basic or the body, not both',
+    );
+  }
+  if (id === undefined) throw new ApiError('invalid_request', 'client_secret without client_id');
+  // A missing secret cannot match any client: refused as invalid_client.
+  return { ...credentials, oauthClient: { id, secret: secret ?? '' } };
+}

@@ -1,0 +1,114 @@
+import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
+import { CACHE_STATUS_HEADER, oauthTokenOperation, REQUEST_ERRORS, schema, TOKEN_ERRORS } from './openapi.ts';
+import {
+  errorResponseBody,
+  oauthErrorResponseBody,
+  oauthTokenForm,
+  oauthTokenResponseBody,
+  tokenInvalidationBody,
+  tokenInvalidationResponseBody,
+  tokenRequestBody,
+  tokenResponseBody,
+} from './schemas.ts';
+
+/** The error responses of /v1/token, by status: one COBOL response structure per status. */
+function errors(codes: ApiErrorCode[]): Record<string, unknown> {
+  const byStatus = new Map<number, ApiErrorCode[]>();
+  for (const code of codes) {
+    const status = API_ERRORS[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, list]) => [
+      String(status),
+      {
+        description: list.map((code) => `\`${code}\``).join(', '),
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+    ]),
+  );
+}
+
+const body = (component: string) => ({
+  required: true,
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${component}` } } },
+});
+
+/**
+ * The OpenAPI 3.0 document for API requesters (the z/OS Connect build toolkit, which generates COBOL
+ * and PL/I structures from it): only what a mainframe program calls, `/v1/token` and the RFC 6749
+ * facade. Every string has a maxLength and every integer a format or tight bounds, so each generated
+ * field has a fixed size; operations are tagged. docs/openapi-requester.json (npm run openapi).
+ */
+export function requesterOpenApiDocument(version: string): Record<string, unknown> {
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'jwt-bearer-gateway (API requester)',
+      version,
+      description:
+        'Access tokens for an end user, for mainframe API requesters. POST /v1/token (JSON) or the ' +
+        'RFC 6749 token endpoint /oauth2/{target}/token (form). See docs/MAINFRAME.md.',
+    },
+    tags: [
+      { name: 'token', description: 'The JSON token API' },
+      { name: 'oauth2', description: 'RFC 6749 token endpoint (z/OS Connect OAuth client)' },
+    ],
+    paths: {
+      '/v1/token': {
+        post: {
+          operationId: 'getToken',
+          tags: ['token'],
+          summary: 'Obtain an access token for an end user',
+          security: [{ apiKey: [] }, { basic: [] }],
+          requestBody: body('TokenRequest'),
+          responses: {
+            '200': {
+              description: 'The access token',
+              headers: CACHE_STATUS_HEADER,
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/TokenResponse' } } },
+            },
+            ...errors(TOKEN_ERRORS),
+          },
+        },
+        delete: {
+          operationId: 'invalidateToken',
+          tags: ['token'],
+          summary: 'Drop a cached token an API refused (401), then ask again once',
+          security: [{ apiKey: [] }, { basic: [] }],
+          requestBody: body('TokenInvalidation'),
+          responses: {
+            '200': {
+              description: 'Whether the cached token was dropped',
+              content: {
+                'application/json': { schema: { $ref: '#/components/schemas/TokenInvalidationResponse' } },
+              },
+            },
+            ...errors(REQUEST_ERRORS),
+          },
+        },
+      },
+      '/oauth2/{target}/token': oauthTokenOperation({
+        form: 'OAuthTokenRequest',
+        response: 'OAuthTokenResponse',
+        error: 'OAuthError',
+      }),
+    },
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        basic: { type: 'http', scheme: 'basic', description: 'The caller OAuth client id and secret.' },
+      },
+      schemas: {
+        TokenRequest: schema(tokenRequestBody),
+        TokenResponse: schema(tokenResponseBody),
+        TokenInvalidation: schema(tokenInvalidationBody),
+        TokenInvalidationResponse: schema(tokenInvalidationResponseBody),
+        Error: schema(errorResponseBody),
+        OAuthTokenRequest: schema(oauthTokenForm),
+        OAuthTokenResponse: schema(oauthTokenResponseBody),
+        OAuthError: schema(oauthErrorResponseBody),
+      },
+    },
+  };
+}
