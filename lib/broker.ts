@@ -12,8 +12,9 @@ export interface IssuedToken {
   readonly expiresIn: number;
   /** Seconds since the epoch. */
   readonly expiresAt: number;
+  /** Empty when nothing was granted (the HTTP answer then omits it). */
   readonly scope: string;
-  /** What the cache did: `hit`, `miss`, `refresh` or `stale`. */
+  /** What the cache did: `hit`, `miss`, `refresh`, `stale` or `collapsed`. */
   readonly cache: CacheStatus;
 }
 
@@ -89,8 +90,15 @@ export class TokenBroker {
       this.deps.metrics.target(request.target);
       outcome.cache = 'miss';
       const started = this.now();
-      const result = await this.deps.cache.get(request, options).catch((error: unknown) => {
-        if (error instanceof AuthorizationServerError && error.fromCache) outcome.cache = 'hit';
+      const caller = outcome.caller;
+      const storable = (token: { scope: string }): boolean =>
+        this.deps.policy.allowsGrantedScope(caller, request, token.scope);
+      const result = await this.deps.cache.get(request, { ...options, storable }).catch((error: unknown) => {
+        if (error instanceof AuthorizationServerError) {
+          if (error.fromCache) outcome.cache = 'hit';
+          outcome.mappedSubject = error.sent?.mappedSubject;
+          outcome.assertion = error.sent?.assertion;
+        }
         throw error;
       });
       outcome.cache = result.cache;

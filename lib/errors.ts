@@ -34,7 +34,10 @@ export type GatewayErrorCode =
   | 'ERR_SECRET_NOT_FOUND'
   /** Secrets Manager could not be reached or refused us. */
   | 'ERR_SECRET_UNAVAILABLE'
-  /** The shared token cache (DynamoDB, its KMS key) failed; the gateway falls back to exchanging. */
+  /**
+   * The shared token cache (DynamoDB, its KMS key) failed. Token requests fall back to exchanging; an
+   * invalidation cannot, and reports it.
+   */
   | 'ERR_CACHE_UNAVAILABLE'
   /** The authorization server answered with an OAuth error (RFC 6749 5.2). */
   | 'ERR_AS_REJECTED'
@@ -100,6 +103,14 @@ export class AuthorizationServerError extends GatewayError {
   readonly status: number;
   /** The refusal was answered from the negative cache, without asking the server again. */
   readonly fromCache: boolean;
+  /**
+   * What the refused request carried, for the audit log (never the JWT): set by the exchanger, or by the
+   * cache for a remembered refusal (no assertion was sent then).
+   */
+  sent?: {
+    readonly mappedSubject?: string | undefined;
+    readonly assertion?: { readonly jti: string; readonly aud: string } | undefined;
+  };
 
   constructor(
     error: string,

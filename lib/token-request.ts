@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { normalizeScope, SCOPE_CHARACTERS } from './oauth/scope.ts';
 
 /**
  * The token request, defined once: what a caller asks a token for. The JSON body of `POST /v1/token`
@@ -40,9 +41,13 @@ export const tokenRequest = z.object({
     .string()
     .min(1)
     .max(TOKEN_REQUEST_LIMITS.scope)
-    .regex(PRINTABLE)
+    .regex(SCOPE_CHARACTERS)
+    .overwrite(normalizeScope)
+    .min(1, 'holds no scope token')
     .optional()
-    .describe('Space-separated scopes; the target default when omitted.'),
+    .describe(
+      'Space-separated scopes (RFC 6749 3.3 characters); extra spaces and repeats are dropped. The target default when omitted.',
+    ),
   audience: z
     .string()
     .min(1)

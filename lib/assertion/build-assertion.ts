@@ -17,7 +17,8 @@ export interface AssertionClaims {
   readonly notBefore?: boolean | undefined;
   /**
    * Seconds to backdate `iat` (and `nbf`) for authorization servers whose clocks run behind ours.
-   * Never forward: RFC 7523 servers reject assertions issued in the future.
+   * Never forward: RFC 7523 servers reject assertions issued in the future. Counted against the
+   * lifetime (`exp - iat` stays `lifetimeSeconds`), so it must be less than the lifetime.
    */
   readonly clockSkewSeconds?: number | undefined;
   /** Static extra claims from the configuration. */
@@ -47,9 +48,10 @@ export async function buildAssertion(
     throw new RangeError(`assertion lifetime must be 1..${MAX_ASSERTION_LIFETIME_SECONDS} seconds`);
   }
   const skew = Math.max(0, claims.clockSkewSeconds ?? 0);
-  const nowSeconds = Math.floor(now / 1000);
-  const iat = nowSeconds - skew;
-  const exp = nowSeconds + lifetime;
+  if (skew >= lifetime) throw new RangeError('clock skew must be less than the assertion lifetime');
+  const iat = Math.floor(now / 1000) - skew;
+  // Strict servers bound exp - iat (not exp - now) by their maximum lifetime: backdating spends lifetime.
+  const exp = iat + lifetime;
   const jti = randomUUID();
   const payload: JWTPayload = {
     ...claims.extraClaims,

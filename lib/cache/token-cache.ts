@@ -1,14 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
-import { AuthorizationServerError } from '../errors.ts';
+import { AuthorizationServerError, GatewayError } from '../errors.ts';
 import type { ExchangeRequest, ExchangeResult, TokenExchanger } from '../oauth/token-exchanger.ts';
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../oauth/token-response.ts';
 import type { CachedRefusal, CachedToken, CacheEntry } from './cache-entry.ts';
 import { cacheKey, tokenHash } from './cache-key.ts';
 import type { MemoryTokenStore } from './memory-token-store.ts';
 import type { TokenStore } from './token-store.ts';
 
-export type CacheStatus = 'hit' | 'miss' | 'refresh' | 'stale' | 'replace';
+/**
+ * What the cache did for a request: served a cached token (`hit`), obtained one (`miss`), renewed one
+ * near expiry (`refresh`), served one whose renewal failed (`stale`), replaced one the caller already
+ * holds (`replace`, see CacheGetOptions), or waited while another instance obtained it and served that
+ * (`collapsed`: this request caused no exchange).
+ */
+export type CacheStatus = 'hit' | 'miss' | 'refresh' | 'stale' | 'replace' | 'collapsed';
 
 export interface TokenCacheSettings {
   /** A token is served only while it has more than this left. */
@@ -79,12 +86,26 @@ export interface CacheGetOptions {
    * A younger one is served, so a caller gets at most one new token per key per this interval.
    */
   readonly replaceOlderThanMs?: number | undefined;
+  /**
+   * Whether a token obtained by this request may be cached: the broker passes the caller policy's
+   * granted-scope check, so a token the policy refuses is never kept (it would be refused from the cache
+   * for its whole life, even after the server is fixed, and a caller cannot DELETE a token it never
+   * received).
+   */
+  readonly storable?: ((token: CachedToken) => boolean) | undefined;
 }
 
 interface Flight {
   readonly token: CachedToken;
   readonly cache: CacheStatus;
   readonly exchange?: ExchangeResult | undefined;
+}
+
+/** What obtaining a token gave: the token and, if this flight did not exchange itself, `collapsed`. */
+interface Obtained {
+  readonly token: CachedToken;
+  readonly exchange?: ExchangeResult | undefined;
+  readonly collapsed?: boolean;
 }
 
 const noObserver: TokenCacheObserver = { degraded: () => undefined, servedStale: () => undefined };
@@ -104,6 +125,7 @@ export class TokenCache {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly instance = randomUUID();
+  private readonly tombstones = new Tombstones();
 
   constructor(private readonly deps: TokenCacheDependencies) {
     this.settings = { ...DEFAULT_CACHE_SETTINGS, ...deps.settings };
@@ -119,13 +141,25 @@ export class TokenCache {
     const key = cacheKey(identity);
     const local = await this.deps.local.get(key);
     const replaceAfter = options.replaceOlderThanMs;
+    const storable = options.storable ?? (() => true);
+    const withSubject = (error: unknown): never => {
+      // A remembered refusal sent nothing this time; the audit still names the user it was for.
+      if (error instanceof AuthorizationServerError && error.fromCache) {
+        error.sent = { mappedSubject: identity.subject };
+      }
+      throw error;
+    };
     if (
       local &&
       this.answersAlone(local) &&
       !this.replaces(local, replaceAfter) &&
       this.confirmedRecently(key)
     ) {
-      return { ...this.serve(local), mappedSubject: identity.subject };
+      try {
+        return { ...this.serve(local), mappedSubject: identity.subject };
+      } catch (error) {
+        withSubject(error);
+      }
     }
     // Replacing requests fly apart from ordinary ones: joining an ordinary flight could hand back the
     // very token the API refused. Concurrent replacements of one key share one flight.
@@ -133,10 +167,12 @@ export class TokenCache {
     let flight = this.flights.get(flightKey);
     const leader = !flight;
     if (!flight) {
-      flight = this.fly(key, request, local, replaceAfter).finally(() => this.flights.delete(flightKey));
+      flight = this.fly(key, request, local, storable, replaceAfter).finally(() =>
+        this.flights.delete(flightKey),
+      );
       this.flights.set(flightKey, flight);
     }
-    const { token, cache, exchange } = await flight;
+    const { token, cache, exchange } = await flight.catch(withSubject);
     // Only the request that started the flight reports its exchange: the others did not sign anything.
     return { token, cache, mappedSubject: identity.subject, exchange: leader ? exchange : undefined };
   }
@@ -149,8 +185,16 @@ export class TokenCache {
     const key = cacheKey(this.deps.exchanger.cacheIdentity(request));
     const hash = tokenHash(accessToken);
     const local = await this.deps.local.delete(key, hash);
+    if (!this.deps.shared) return local;
+    this.tombstones.add(key, hash, this.now() + MAX_TOKEN_LIFETIME_SECONDS * 1000);
     const shared = await this.shared('DeleteItem', (store) => store.delete(key, hash));
-    return local || shared === true;
+    if (shared === null) {
+      // The shared item may survive, and other instances may serve it: "invalidated" would be untrue.
+      // The tombstone keeps this instance from serving it, and deletes it once the table answers again.
+      throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'the shared token cache could not drop the token');
+    }
+    this.tombstones.delete(key);
+    return local || shared;
   }
 
   /**
@@ -190,9 +234,10 @@ export class TokenCache {
     key: string,
     request: ExchangeRequest,
     local: CacheEntry | undefined,
+    storable: (token: CachedToken) => boolean,
     replaceOlderThanMs?: number,
   ): Promise<Flight> {
-    const shared = await this.shared('GetItem', (store) => store.get(key));
+    const shared = await this.withoutTombstoned(key, await this.shared('GetItem', (store) => store.get(key)));
     // When the shared layer answers, it is the truth: what it holds (memory may hold a token invalidated
     // elsewhere), or nothing. When it failed (null), memory is all there is, and it is trusted for another
     // localMaxAgeSeconds rather than asking the failing table on every request.
@@ -200,15 +245,15 @@ export class TokenCache {
     if (entry) await this.deps.local.put(key, entry);
     if (entry?.kind === 'token' && this.replaces(entry, replaceOlderThanMs)) {
       // Another instance replacing it at the same time holds the lease; obtain waits for its newer token.
-      return { ...(await this.obtain(key, request, entry)), cache: 'replace' };
+      return flightOf(await this.obtain(key, request, entry, storable), 'replace');
     }
     if (entry && this.answersAlone(entry)) return this.serve(entry);
     // A token too close to expiry is not served, but its refresh token may renew it without a signature.
     const previous = entry?.kind === 'token' ? entry : undefined;
     const current = previous && previous.expiresAt - this.now() > this.minRemainingMs ? previous : undefined;
-    if (!current) return { ...(await this.obtain(key, request, previous)), cache: 'miss' };
+    if (!current) return flightOf(await this.obtain(key, request, previous, storable), 'miss');
     try {
-      return { ...(await this.obtain(key, request, current)), cache: 'refresh' };
+      return flightOf(await this.obtain(key, request, current, storable), 'refresh');
     } catch (error) {
       // The server refusing this user is a decision, not an outage: no stale token after it.
       if (error instanceof AuthorizationServerError && error.error === 'invalid_grant') throw error;
@@ -217,22 +262,43 @@ export class TokenCache {
     }
   }
 
+  /**
+   * A shared entry holding a token this instance was told to drop while the table was unreachable is
+   * deleted now, and read as `null` (nothing usable from the shared layer: memory, which no longer holds
+   * the refused token, decides): the invalidation wins on recovery.
+   */
+  private async withoutTombstoned(
+    key: string,
+    entry: CacheEntry | undefined | null,
+  ): Promise<CacheEntry | undefined | null> {
+    const hash = this.tombstones.get(key, this.now());
+    if (hash === undefined || entry?.kind !== 'token') return entry;
+    if (tokenHash(entry.accessToken) !== hash) {
+      this.tombstones.delete(key); // the table already holds another token: the refused one is gone
+      return entry;
+    }
+    const deleted = await this.shared('DeleteItem', (store) => store.delete(key, hash));
+    if (deleted !== null) this.tombstones.delete(key);
+    return null;
+  }
+
   /** Exchanges, or waits for the instance holding the lease to do it. */
   private async obtain(
     key: string,
     request: ExchangeRequest,
     previous: CachedToken | undefined,
-  ): Promise<Omit<Flight, 'cache'>> {
+    storable: (token: CachedToken) => boolean,
+  ): Promise<Obtained> {
     const holder = `${this.instance}/${randomUUID()}`;
     const leased = await this.shared('PutItem (lease)', (store) =>
       store.acquireLease(key, holder, this.settings.leaseTtlMs),
     );
     if (leased === false) {
       const awaited = await this.awaitHolder(key, previous, request.deadline);
-      if (awaited) return { token: awaited };
+      if (awaited) return { token: awaited, collapsed: true };
     }
     try {
-      return await this.exchangeAndStore(key, request, previous);
+      return await this.exchangeAndStore(key, request, previous, storable);
     } finally {
       if (leased === true)
         await this.shared('DeleteItem (lease)', (store) => store.releaseLease(key, holder));
@@ -250,7 +316,10 @@ export class TokenCache {
     const deadline = this.now() + Math.min(this.settings.leaseWaitMs, remaining / 2);
     while (this.now() < deadline) {
       await this.sleep(this.settings.leasePollMs);
-      const entry = await this.shared('GetItem', (store) => store.get(key));
+      const entry = await this.withoutTombstoned(
+        key,
+        await this.shared('GetItem', (store) => store.get(key)),
+      );
       if (entry === undefined) continue;
       if (entry === null) return undefined; // the shared layer failed: stop waiting on it
       if (entry.kind === 'refusal') {
@@ -270,6 +339,7 @@ export class TokenCache {
     key: string,
     request: ExchangeRequest,
     previous: CachedToken | undefined,
+    storable: (token: CachedToken) => boolean,
   ): Promise<Omit<Flight, 'cache'>> {
     let result: ExchangeResult;
     try {
@@ -290,7 +360,7 @@ export class TokenCache {
       throw error;
     }
     const token = this.toCachedToken(result);
-    if (token.expiresAt - this.now() > this.minRemainingMs) await this.store(key, token);
+    if (token.expiresAt - this.now() > this.minRemainingMs && storable(token)) await this.store(key, token);
     return { token, exchange: result };
   }
 
@@ -331,13 +401,16 @@ export class TokenCache {
 
   private toCachedToken(result: ExchangeResult): CachedToken {
     const now = this.now();
+    const lifetime = this.lifetimeSeconds(result);
+    // Never served: the caller could not use it (a server's expires_in of 0 is refused earlier).
+    if (lifetime <= 0) throw new GatewayError('ERR_AS_RESPONSE_INVALID', 'the token has already expired');
     return {
       kind: 'token',
       accessToken: result.token.accessToken,
       tokenType: result.token.tokenType,
       scope: result.token.scope ?? '',
       refreshToken: result.token.refreshToken,
-      expiresAt: now + this.lifetimeSeconds(result) * 1000,
+      expiresAt: now + lifetime * 1000,
       obtainedAt: now,
     };
   }
@@ -347,7 +420,9 @@ export class TokenCache {
     if (result.token.expiresIn !== undefined) return result.token.expiresIn;
     try {
       const { exp } = decodeJwt(result.token.accessToken);
-      if (typeof exp === 'number') return Math.max(0, exp - Math.floor(this.now() / 1000));
+      if (typeof exp === 'number') {
+        return Math.min(MAX_TOKEN_LIFETIME_SECONDS, Math.max(0, exp - Math.floor(this.now() / 1000)));
+      }
     } catch {
       // Opaque token.
     }
@@ -361,4 +436,39 @@ export class TokenCache {
 
 function refusalError(entry: CachedRefusal): AuthorizationServerError {
   return new AuthorizationServerError(entry.error, entry.errorDescription, entry.status, { fromCache: true });
+}
+
+/**
+ * Tokens invalidated while the shared layer could not be reached, by cache key: the hash of the refused
+ * token and until when it matters (no token is kept longer). Bounded: one entry per key, oldest dropped
+ * first; losing one only means the token can come back, as it could before tombstones.
+ */
+class Tombstones {
+  private readonly entries = new Map<string, { hash: string; until: number }>();
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  add(key: string, hash: string, until: number): void {
+    this.entries.delete(key);
+    this.entries.set(key, { hash, until });
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+  }
+
+  get(key: string, now: number): string | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.until <= now) this.entries.delete(key);
+    return entry && entry.until > now ? entry.hash : undefined;
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+}
+
+function flightOf({ token, exchange, collapsed }: Obtained, status: CacheStatus): Flight {
+  return { token, exchange, cache: collapsed ? 'collapsed' : status };
 }

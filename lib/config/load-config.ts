@@ -58,10 +58,11 @@ export async function loadConfigFile(
   }
   let document: unknown;
   try {
-    document = parseYaml(text, { prettyErrors: true });
-  } catch (cause) {
-    const where = cause instanceof YAMLParseError ? ` at line ${cause.linePos?.[0]?.line ?? '?'}` : '';
-    throw new ConfigError(path, [{ path: '', message: `not valid YAML or JSON${where}` }], { cause });
+    // prettyErrors for the line and column; logLevel error: warnings would be printed with their text.
+    document = parseYaml(text, { prettyErrors: true, logLevel: 'error' });
+  } catch (error) {
+    // No cause: the parser's message quotes the offending line, and a literal secret may stand on it.
+    throw new ConfigError(path, [{ path: '', message: `not valid YAML or JSON${yamlProblem(error)}` }]);
   }
   const expanded = expandEnvPlaceholders(document, env);
   const loaded = loadExpanded(path, document, expanded, env, options);
@@ -170,6 +171,35 @@ function literalSecretPaths(config: GatewayConfig): string[] {
   return secretReferences(config)
     .filter(({ reference }) => reference.value !== undefined)
     .map(({ path }) => path);
+}
+
+/**
+ * What the YAML parser found wrong, in words of our own: its messages may quote the source (escape
+ * sequences, tags, block scalar headers), so only its stable code and position are used.
+ */
+const YAML_PROBLEMS: Readonly<Record<string, string>> = {
+  BAD_ALIAS: 'an alias or anchor is malformed',
+  BAD_DIRECTIVE: 'a % directive is malformed',
+  BAD_DQ_ESCAPE: 'a double-quoted string has an invalid escape sequence',
+  BAD_INDENT: 'the indentation is wrong',
+  BAD_PROP_ORDER: 'an anchor or tag is misplaced',
+  BAD_SCALAR_START: 'a plain value starts with a reserved character; quote it',
+  BLOCK_AS_IMPLICIT_KEY: 'a block value is used as a key',
+  BLOCK_IN_FLOW: 'a block value stands inside [ ] or { }',
+  DUPLICATE_KEY: 'a key appears twice in the same mapping',
+  MISSING_CHAR: 'a closing quote, bracket, comma or colon is missing',
+  MULTILINE_IMPLICIT_KEY: 'a key spans several lines',
+  MULTIPLE_DOCS: 'the file holds more than one document',
+  TAB_AS_INDENT: 'a tab is used for indentation',
+  TAG_RESOLVE_FAILED: 'an unknown !tag is used',
+  UNEXPECTED_TOKEN: 'something stands where it cannot',
+};
+
+function yamlProblem(error: unknown): string {
+  if (!(error instanceof YAMLParseError)) return '';
+  const position = error.linePos?.[0];
+  const where = position ? ` at line ${position.line}, column ${position.col}` : '';
+  return `${where}: ${error.code} (${YAML_PROBLEMS[error.code] ?? 'see the YAML specification'})`;
 }
 
 function errnoOf(error: unknown): string {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JWS_ALGORITHMS } from '../signing/algorithms.ts';
+import { linearPatternProblem } from './linear-pattern.ts';
 import { lookup } from './lookup.ts';
 import { transportAllowed } from './transport.ts';
 
@@ -85,7 +86,18 @@ export const signingKey = z.discriminatedUnion('type', [kmsSigningKey, localSign
 
 export const clientAuthentication = z.discriminatedUnion('method', [
   z.object({ method: z.literal('none') }).strict(),
-  z.object({ method: z.literal('client_secret_basic'), secret: secretReference }).strict(),
+  z
+    .object({
+      method: z.literal('client_secret_basic'),
+      secret: secretReference,
+      encoding: z
+        .enum(['form', 'raw'])
+        .default('form')
+        .describe(
+          'form: form-urlencode id and secret (RFC 6749 2.3.1; unreserved characters never escaped); raw: send them as they are, for servers that do not decode.',
+        ),
+    })
+    .strict(),
   z.object({ method: z.literal('client_secret_post'), secret: secretReference }).strict(),
   z
     .object({
@@ -125,7 +137,13 @@ export const assertionSettings = z
       .describe('token_endpoint (Entra, Okta, Google), issuer (Auth0, RFC 7523bis) or a fixed value.'),
     lifetimeSeconds: z.number().int().min(1).max(300).default(60),
     notBefore: z.boolean().default(false).describe('Add nbf (never in the future).'),
-    clockSkewSeconds: z.number().int().min(0).max(60).default(0).describe('Backdate iat and nbf.'),
+    clockSkewSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(60)
+      .default(0)
+      .describe('Backdate iat and nbf; counts against lifetimeSeconds (exp - iat = lifetimeSeconds).'),
     type: z.string().min(1).nullable().default('JWT').describe('The typ header; null to omit.'),
     includeX5tS256: z.boolean().default(false).describe('Send x5t#S256 when the key has a certificate.'),
     claims: z
@@ -136,7 +154,11 @@ export const assertionSettings = z
       })
       .describe('Static extra claims.'),
   })
-  .strict();
+  .strict()
+  .refine((a) => a.clockSkewSeconds < a.lifetimeSeconds, {
+    error: 'clockSkewSeconds must be less than lifetimeSeconds (backdating iat spends the lifetime)',
+    path: ['clockSkewSeconds'],
+  });
 
 const RESERVED_PARAMETERS = [
   'grant_type',
@@ -314,23 +336,23 @@ const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex 
 /** The RACF user id shape: 1-8 of A-Z, 0-9, #, $, @. A caller's default subject pattern. */
 export const RACF_SUBJECT_PATTERN = '^[A-Z0-9#$@]{1,8}$';
 
-const regularExpression = z.string().refine(
-  (source) => {
-    try {
-      new RegExp(source, 'u');
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { error: 'not a valid regular expression' },
-);
+/** Caller-facing patterns: JavaScript syntax, refused at load unless they can run in linear time. */
+const linearPattern = z
+  .string()
+  .min(1)
+  .max(1024)
+  .superRefine((source, ctx) => {
+    const problem = linearPatternProblem(source);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const callerGrant = z
   .object({
-    subjects: regularExpression
+    subjects: linearPattern
       .default(RACF_SUBJECT_PATTERN)
-      .describe('Regular expression of the subjects this caller may obtain tokens for; always anchored.'),
+      .describe(
+        'Regular expression of the subjects this caller may obtain tokens for; always anchored, matched in linear time (no backreferences, lookarounds, \\b).',
+      ),
     scopes: z
       .array(z.string().min(1))
       .default([])
@@ -600,6 +622,10 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
         const message = 'audience issuer needs issuer';
         ctx.addIssue({ code: 'custom', path: at('clientAuthentication', 'audience'), message });
       }
+    }
+    if (auth.method === 'client_secret_basic' && auth.encoding === 'raw' && t.clientId.includes(':')) {
+      const message = 'a client id with ":" cannot be sent raw in Basic (RFC 7617): use encoding form';
+      ctx.addIssue({ code: 'custom', path: at('clientId'), message });
     }
     if (t.grant === 'password' && !t.password) {
       ctx.addIssue({

@@ -98,6 +98,11 @@ export const API_ERRORS = {
     retryable: true,
     meaning: 'The signing key could not be used (KMS unavailable, disabled).',
   },
+  cache_unavailable: {
+    status: 503,
+    retryable: true,
+    meaning: 'DELETE only: the shared token cache could not be reached to drop the token; retry.',
+  },
   secrets_unavailable: {
     status: 503,
     retryable: true,
@@ -197,15 +202,16 @@ function fromGatewayError(error: GatewayError): ApiError {
     case 'ERR_API_RESPONSE_TOO_LARGE':
       return new ApiError('api_response_too_large', error.message, cause);
     case 'ERR_CACHE_UNAVAILABLE':
-      // The cache degrades to direct exchanges, so this reaches a caller only through a bug.
-      return new ApiError('internal_error', 'the token cache failed', cause);
+      // Token requests degrade to direct exchanges; only an invalidation needs the shared layer.
+      return new ApiError('cache_unavailable', 'the shared token cache could not be reached', cause);
   }
 }
 
 function fromAuthorizationServer(error: AuthorizationServerError): ApiError {
   // The server's own words go to the caller, but never an assertion or token it may have quoted.
   const detail = redactJwts(`${error.error}${error.errorDescription ? `: ${error.errorDescription}` : ''}`);
-  const cause = { cause: error };
+  // A remembered refusal (negative cache) says so, as a token from the cache does.
+  const cause = { cause: error, ...(error.fromCache ? { headers: { 'cache-status': 'hit' } } : {}) };
   if (error.error === 'invalid_grant') {
     return new ApiError('invalid_grant', `the authorization server refused the grant (${detail})`, cause);
   }

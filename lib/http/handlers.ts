@@ -97,7 +97,8 @@ export function tokenHandler(gateway: GatewayProvider) {
         token_type: token.tokenType,
         expires_in: token.expiresIn,
         expires_at: token.expiresAt,
-        scope: token.scope,
+        // Omitted, not "", when nothing was granted: RFC 6749 5.1 makes scope optional in a response.
+        ...(token.scope ? { scope: token.scope } : {}),
       };
       // RFC 6749 5.1: responses carrying tokens must not be cached.
       return jsonResponse(200, response, { pragma: 'no-cache', 'cache-status': token.cache });

@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { z } from 'zod';
 import { describeError, logger } from '../observability/logger.ts';
 import { ApiError, toApiError } from './api-errors.ts';
+import { duplicateJsonKey } from './strict-json.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -77,8 +78,8 @@ export interface JsonBodyOptions {
 }
 
 /**
- * Parses and validates a JSON body against a strict zod schema: media type, size limit, syntax, and each
- * field with its path in the message.
+ * Parses and validates a JSON body against a strict zod schema: media type, size limit, UTF-8, syntax,
+ * unique member names, and each field with its path in the message.
  */
 export function parseJsonBody<Schema extends z.ZodType>(
   event: HttpEvent,
@@ -90,15 +91,28 @@ export function parseJsonBody<Schema extends z.ZodType>(
     throw new ApiError('unsupported_media_type', 'send the body as application/json');
   }
   const raw = event.body ?? '';
-  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-  if (Buffer.byteLength(text, 'utf8') > options.maxBytes) {
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : undefined;
+  if ((bytes?.length ?? Buffer.byteLength(raw, 'utf8')) > options.maxBytes) {
     throw new ApiError('payload_too_large', `the body exceeds ${options.maxBytes} bytes`);
+  }
+  let text = raw;
+  if (bytes) {
+    try {
+      // Fatal: a lenient decode turns invalid bytes into U+FFFD, a different subject than the one sent.
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new ApiError('invalid_request', 'the body is not valid UTF-8');
+    }
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     throw new ApiError('invalid_request', 'the body is not valid JSON');
+  }
+  const duplicate = duplicateJsonKey(text);
+  if (duplicate !== undefined) {
+    throw new ApiError('invalid_request', `field ${JSON.stringify(duplicate).slice(0, 80)} is sent twice`);
   }
   const result = schema.safeParse(parsed);
   if (!result.success) {

@@ -67,6 +67,9 @@ export const TOKEN_ERRORS: ApiErrorCode[] = [
   'signing_unavailable',
 ];
 
+/** DELETE also drops the token from the shared cache, which may be unreachable. */
+const INVALIDATION_ERRORS: ApiErrorCode[] = [...REQUEST_ERRORS, 'cache_unavailable'];
+
 /** A proxied call meets the token errors, then its own: the target's allow-list, the API's failures. */
 const CALL_ERRORS: ApiErrorCode[] = [
   ...TOKEN_ERRORS.filter((code) => code !== 'unsupported_media_type'),
@@ -278,7 +281,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
               description: 'Whether the cached token was dropped',
               content: json('TokenInvalidationResponse'),
             },
-            ...errorResponses(REQUEST_ERRORS),
+            ...errorResponses(INVALIDATION_ERRORS),
           },
         },
       },

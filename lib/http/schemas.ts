@@ -54,7 +54,12 @@ export const tokenResponseBody = z
       .max(MAX_EPOCH_SECONDS)
       .meta({ format: 'int64' })
       .describe('Expiry as seconds since 1970-01-01T00:00:00Z.'),
-    scope: z.string().max(1024).describe('The scope granted (may be empty).'),
+    scope: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe('The scope granted; absent when no scope was asked for and the server granted none.'),
   })
   .strict();
 

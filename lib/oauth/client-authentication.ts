@@ -21,15 +21,43 @@ export function clientAuthentication(
     case 'none':
       return oauth.None();
     case 'client_secret_basic':
-      // oauth4webapi form-urlencodes id and secret before base64, as RFC 6749 2.3.1 requires.
-      return async (as, client, body, headers) =>
-        oauth.ClientSecretBasic(await secrets.resolve(config.secret))(as, client, body, headers);
+      return async (_as, client, _body, headers) => {
+        const secret = await secrets.resolve(config.secret);
+        headers.set('authorization', basicAuthorization(client.client_id, secret, config.encoding));
+      };
     case 'client_secret_post':
       return async (as, client, body, headers) =>
         oauth.ClientSecretPost(await secrets.resolve(config.secret))(as, client, body, headers);
     case 'private_key_jwt':
       return privateKeyJwt(signer, config.audience, config.explicitType);
   }
+}
+
+/**
+ * The `client_secret_basic` header. `form` encodes id and secret as RFC 6749 2.3.1 says, but escapes
+ * only what the form encoding must: oauth4webapi's own ClientSecretBasic also escapes the unreserved
+ * `- . _ ~` (and `! * ' ( )`), so `gw-basic` went out as `gw%2Dbasic`, which servers that never decode
+ * Basic credentials (Authlib 1.2, and others) refuse. `raw` sends both as they are (UTF-8), for those
+ * servers when a secret holds characters that must be escaped.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ * @see https://www.rfc-editor.org/rfc/rfc7617#section-2
+ */
+export function basicAuthorization(clientId: string, secret: string, encoding: 'form' | 'raw'): string {
+  const encode = encoding === 'raw' ? (value: string) => value : formEncodeCredential;
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`, 'utf8').toString('base64')}`;
+}
+
+/**
+ * application/x-www-form-urlencoded for a credential: every byte but the RFC 3986 unreserved characters
+ * is percent-encoded (UTF-8), space included (`%20` rather than `+`: decoders of either form read it).
+ * @see https://www.rfc-editor.org/rfc/rfc6749#appendix-B
+ */
+function formEncodeCredential(value: string): string {
+  // encodeURIComponent leaves unreserved characters and ! ' ( ) *; the latter five are escaped too.
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 /**

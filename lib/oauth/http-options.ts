@@ -1,6 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import { transportAllowed } from '../config/transport.ts';
 import { remainingMs } from '../deadline.ts';
+import { boundedFetch } from './bounded-fetch.ts';
 
 export interface HttpSettings {
   readonly timeoutMs: number;
@@ -17,11 +18,15 @@ export function requestOptions<Method extends string, Body>(
   url: string,
   settings: HttpSettings,
 ): oauth.HttpRequestOptions<Method, Body> {
-  // Our fetch takes any RequestInit, so it fits every oauth4webapi call's narrower signature.
-  const transport = settings.fetch as oauth.HttpRequestOptions<Method, Body>[typeof oauth.customFetch];
+  // Every answer is read through a size bound before oauth4webapi parses it. Our fetch takes any
+  // RequestInit, so it fits every oauth4webapi call's narrower signature.
+  const transport = boundedFetch(settings.fetch ?? fetch) as oauth.HttpRequestOptions<
+    Method,
+    Body
+  >[typeof oauth.customFetch];
   return {
     signal: AbortSignal.timeout(Math.max(1, Math.min(settings.timeoutMs, remainingMs()))),
-    ...(transport ? { [oauth.customFetch]: transport } : {}),
+    [oauth.customFetch]: transport,
     ...(transportAllowed(url, settings.allowInsecureHttp) ? { [oauth.allowInsecureRequests]: true } : {}),
   };
 }

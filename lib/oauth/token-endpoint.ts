@@ -2,6 +2,8 @@ import * as oauth from 'oauth4webapi';
 import { AuthorizationServerError, GatewayError, isGatewayError } from '../errors.ts';
 import { type HttpSettings, requestOptions } from './http-options.ts';
 import { parseRetryAfter, type RetryPolicy, retryDelayMs } from './retry.ts';
+import { MAX_ERROR_CODE_LENGTH, MAX_ERROR_DESCRIPTION_LENGTH, serverText } from './server-text.ts';
+import { checkRawExpiresIn, validateTokenFields } from './token-response.ts';
 
 /** A successful token response, normalized (RFC 6749 5.1, RFC 8693 2.2.1). */
 export interface TokenResponse {
@@ -134,17 +136,26 @@ async function processTokenResponse(request: TokenRequest, received: Response): 
     });
     const issuedTokenType = (json as { issued_token_type?: unknown }).issued_token_type;
     return {
-      accessToken: json.access_token,
-      tokenType: json.token_type,
-      expiresIn: json.expires_in,
-      scope: json.scope,
-      refreshToken: json.refresh_token,
-      issuedTokenType: typeof issuedTokenType === 'string' ? issuedTokenType : undefined,
+      ...validateTokenFields({
+        accessToken: json.access_token,
+        tokenType: json.token_type,
+        expiresIn: json.expires_in,
+        scope: json.scope,
+        refreshToken: json.refresh_token,
+      }),
+      issuedTokenType:
+        typeof issuedTokenType === 'string'
+          ? serverText(issuedTokenType, MAX_TOKEN_TYPE_URI_LENGTH)
+          : undefined,
     };
   } catch (error) {
+    if (isGatewayError(error)) throw error;
     throw await mapResponseError(error);
   }
 }
+
+/** `issued_token_type` is a URI (RFC 8693 3); it only ever appears in an error message. */
+const MAX_TOKEN_TYPE_URI_LENGTH = 128;
 
 /**
  * Servers add an `id_token` when `openid` is in scope (oidc-provider does on refresh). The gateway never
@@ -160,14 +171,16 @@ async function withoutIdToken(response: Response): Promise<Response> {
   } catch {
     return new Response(text, { status: response.status, headers: response.headers });
   }
-  if (body && typeof body === 'object' && 'id_token' in body)
-    delete (body as { id_token?: unknown }).id_token;
+  if (body && typeof body === 'object') {
+    if ('id_token' in body) delete (body as { id_token?: unknown }).id_token;
+    checkRawExpiresIn((body as { expires_in?: unknown }).expires_in);
+  }
   return new Response(JSON.stringify(body), { status: response.status, headers: response.headers });
 }
 
 async function mapResponseError(error: unknown): Promise<GatewayError> {
   if (error instanceof oauth.ResponseBodyError) {
-    return new AuthorizationServerError(error.error, error.error_description, error.status, { cause: error });
+    return serverRefusal(error.error, error.error_description, error.status, error);
   }
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
     // A 401 with a challenge (typically invalid_client): the body usually still says what went wrong.
@@ -175,15 +188,33 @@ async function mapResponseError(error: unknown): Promise<GatewayError> {
     const challenge = error.cause[0]?.parameters;
     const code = stringOr(body?.error, challenge?.error, 'invalid_client');
     const description = stringOr(body?.error_description, challenge?.error_description, undefined);
-    return new AuthorizationServerError(code, description, error.status, { cause: error });
+    return serverRefusal(code, description, error.status, error);
   }
   const message = error instanceof Error ? error.message : String(error);
   return new GatewayError('ERR_AS_RESPONSE_INVALID', `invalid token response: ${message}`, { cause: error });
 }
 
+/**
+ * The server's refusal with its own words cut and cleaned (see serverText). No cause: oauth4webapi's
+ * error holds the whole response body, which would follow the refusal into logs.
+ */
+function serverRefusal(
+  code: string,
+  description: string | undefined,
+  status: number,
+  error: Error,
+): AuthorizationServerError {
+  const cleanDescription =
+    description === undefined ? undefined : serverText(description, MAX_ERROR_DESCRIPTION_LENGTH);
+  return new AuthorizationServerError(serverText(code, MAX_ERROR_CODE_LENGTH), cleanDescription, status, {
+    cause: new Error(`${error.name}: HTTP ${status}`),
+  });
+}
+
 async function unavailableFrom(response: Response, endpoint: string): Promise<GatewayError> {
   const body = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
-  const oauthError = typeof body?.error === 'string' ? `, ${body.error}` : '';
+  const oauthError =
+    typeof body?.error === 'string' ? `, ${serverText(body.error, MAX_ERROR_CODE_LENGTH)}` : '';
   // The server's own Retry-After, passed on to the caller (capped: an hour is long enough to mean "later").
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
   const retryAfterSeconds =

@@ -4,7 +4,7 @@ import { mapSubject } from '../assertion/subject.ts';
 import { lookup } from '../config/lookup.ts';
 import type { GatewayConfig, TargetConfig } from '../config/schema.ts';
 import { transportAllowed } from '../config/transport.ts';
-import { GatewayError } from '../errors.ts';
+import { AuthorizationServerError, GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { SigningKeyRing } from '../signing/key-ring.ts';
 import type { Signer } from '../signing/signer.ts';
@@ -154,6 +154,8 @@ export class TokenExchanger {
       return { ...requestParameters(config, request), ...grantParameters(config.grant, material) };
     };
 
+    const sentAssertion = () =>
+      lastAssertion ? { jti: lastAssertion.jti, aud: audience, exp: lastAssertion.exp } : undefined;
     const token = await requestToken(
       {
         as,
@@ -164,10 +166,13 @@ export class TokenExchanger {
       },
       target.settings,
       request.deadline,
-    );
-    const assertion = lastAssertion
-      ? { jti: lastAssertion.jti, aud: audience, exp: lastAssertion.exp }
-      : undefined;
+    ).catch((error: unknown) => {
+      // A refusal is audited with the assertion the server refused, to match it with the server's logs.
+      if (error instanceof AuthorizationServerError)
+        error.sent = { mappedSubject, assertion: sentAssertion() };
+      throw error;
+    });
+    const assertion = sentAssertion();
     if (token.issuedTokenType && NOT_ACCESS_TOKENS.has(token.issuedTokenType)) {
       // RFC 8693 2.2.1: the server says what it issued; these are not credentials for an API.
       throw new GatewayError('ERR_AS_RESPONSE_INVALID', `token exchange issued a ${token.issuedTokenType}`);

@@ -20,7 +20,7 @@ export interface AuditEvent {
   readonly outcome: string;
   /** The authorization server's own error code, when it refused. */
   readonly upstream_error: string | null;
-  readonly cache: 'hit' | 'miss' | 'refresh' | 'stale' | 'replace' | 'bypass';
+  readonly cache: 'hit' | 'miss' | 'refresh' | 'stale' | 'replace' | 'collapsed' | 'bypass';
   readonly latency_ms: number;
   /** `call` only: the proxied API's method and normalised path (no query: it may carry personal data). */
   readonly api_request?: string | null;

@@ -1,10 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { foldSubject, type SubjectRule } from '../assertion/subject.ts';
+import type { LinearPattern } from '../config/linear-pattern.ts';
 import { lookup } from '../config/lookup.ts';
 import type { CallerConfig, CallerGrantConfig, GatewayConfig, SecretReference } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { TokenRequest } from '../token-request.ts';
+import { compileSubjectPattern } from './subject-pattern.ts';
 
 /** What the HTTP layer found on the request; at most one credential is needed to identify a caller. */
 export interface CallerCredentials {
@@ -33,7 +35,7 @@ export interface Caller {
 }
 
 interface CompiledGrant {
-  readonly subjects: RegExp;
+  readonly subjects: LinearPattern;
   readonly scopes: ReadonlySet<string>;
   readonly audiences: ReadonlySet<string>;
   readonly resources: ReadonlySet<string>;
@@ -138,7 +140,7 @@ export class CallerPolicy {
       if (!allowed || target.grant === 'jwt-bearer' || target.grant === 'token-exchange') {
         throw denied('subject', `caller "${caller.id}" must name a subject on "${request.target}"`);
       }
-    } else if (!grant.subjects.test(request.subject) || !grant.subjects.test(folded)) {
+    } else if (!grant.subjects.matches(request.subject) || !grant.subjects.matches(folded)) {
       const message = `caller "${caller.id}" may not obtain tokens for this subject on "${request.target}"`;
       throw denied('subject', message);
     }
@@ -160,12 +162,21 @@ export class CallerPolicy {
    * scope is handed out.
    */
   authorizeGrantedScope(caller: Caller, request: TokenRequest, granted: string): void {
+    const extra = this.scopeBeyondGrant(caller, request, granted);
+    if (extra.length > 0)
+      throw denied('granted_scope', `the authorization server granted scope not allowed: ${extra.join(' ')}`);
+  }
+
+  /** `authorizeGrantedScope` as a predicate: whether a token with this granted scope may be kept. */
+  allowsGrantedScope(caller: Caller, request: TokenRequest, granted: string): boolean {
+    return this.scopeBeyondGrant(caller, request, granted).length === 0;
+  }
+
+  private scopeBeyondGrant(caller: Caller, request: TokenRequest, granted: string): string[] {
     const target = lookup(this.config.targets, request.target);
     const grant = this.grants.get(caller.id)?.get(request.target);
     const defaults = new Set(splitScope(target?.scope));
-    const extra = splitScope(granted).filter((s) => !grant?.scopes.has(s) && !defaults.has(s));
-    if (extra.length > 0)
-      throw denied('granted_scope', `the authorization server granted scope not allowed: ${extra.join(' ')}`);
+    return splitScope(granted).filter((s) => !grant?.scopes.has(s) && !defaults.has(s));
   }
 
   /**
@@ -293,33 +304,14 @@ export function apiKeyHash(apiKey: string): string {
   return createHash('sha256').update(apiKey, 'utf8').digest('hex');
 }
 
-/**
- * Subject patterns are anchored whatever the configuration says (an unanchored CICS[0-9]+ would admit
- * SYSADM/CICS9). On a target that folds case, the user's identity is case-insensitive, so the pattern is
- * too: `^[A-Z0-9#$@]{1,8}$` admits CICSUSR1 for a target that maps it to cicsusr1@corp.example, and a
- * pattern excluding ADMIN excludes admin.
- */
+/** A caller's grant on one target, its subject pattern compiled for the target's case folding. */
 function compile(grant: CallerGrantConfig, folding: SubjectRule['case']): CompiledGrant {
   return {
-    subjects: subjectPattern(`^(?:${grant.subjects})$`, folding),
+    subjects: compileSubjectPattern(grant.subjects, folding),
     scopes: new Set(grant.scopes),
     audiences: new Set(grant.audiences),
     resources: new Set(grant.resources),
   };
-}
-
-/**
- * Case-insensitive matching without the `u` flag where the pattern allows it: that mode canonicalizes
- * with toUpperCase, as the folding of `sub` does, while `iu` would also let the Kelvin sign (U+212A)
- * through `[A-Z]`, and it survives folding into `sub` unchanged.
- */
-function subjectPattern(source: string, folding: SubjectRule['case']): RegExp {
-  if (folding === 'preserve') return new RegExp(source, 'u');
-  try {
-    return new RegExp(source, 'i');
-  } catch {
-    return new RegExp(source, 'iu'); // the pattern needs Unicode syntax (\p{…}, \u{…})
-  }
 }
 
 function arnMatches(pattern: string, arn: string): boolean {

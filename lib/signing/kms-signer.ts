@@ -1,4 +1,4 @@
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import {
   GetPublicKeyCommand,
   type GetPublicKeyCommandOutput,
@@ -13,6 +13,7 @@ import { onceUntilFailure } from '../once.ts';
 import {
   type AlgorithmSpec,
   algorithmSpec,
+  ecdsaAlgorithmForCurve,
   ecdsaAlgorithmForKmsKeySpec,
   type JwsAlgorithm,
 } from './algorithms.ts';
@@ -100,8 +101,9 @@ export class KmsSigner implements Signer {
         `signing key "${this.options.id}" is not a SIGN_VERIFY key (KeyUsage ${output.KeyUsage})`,
       );
     }
-    const spec = this.algorithmFor(output.KeySpec ?? '', output.SigningAlgorithms ?? []);
     const publicKey = createPublicKey({ key: Buffer.from(output.PublicKey), format: 'der', type: 'spki' });
+    const keySpec = output.KeySpec ?? kmsKeySpecOf(publicKey);
+    const spec = this.algorithmFor(keySpec, output.SigningAlgorithms ?? []);
     const description = await describePublicKey(publicKey, spec.alg, this.options);
     return { description, spec, keyArn: output.KeyId ?? this.options.keyId };
   }
@@ -127,6 +129,18 @@ export class KmsSigner implements Signer {
     }
     return spec;
   }
+}
+
+/**
+ * The KMS key spec a public key implies. Some AWS-compatible endpoints answer GetPublicKey without
+ * `KeySpec`; the SPKI says the same thing (curve or modulus size), so the key stays usable.
+ * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_GetPublicKey.html
+ */
+function kmsKeySpecOf(publicKey: KeyObject): string {
+  if (publicKey.asymmetricKeyType === 'rsa') return `RSA_${publicKey.asymmetricKeyDetails?.modulusLength}`;
+  if (publicKey.asymmetricKeyType !== 'ec') return '';
+  const crv = (publicKey.export({ format: 'jwk' }) as { crv?: string }).crv;
+  return (crv ? ecdsaAlgorithmForCurve(crv) : undefined)?.curve?.kmsKeySpec ?? '';
 }
 
 const NOT_FOUND = new Set(['NotFoundException']);

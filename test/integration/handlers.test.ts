@@ -262,6 +262,24 @@ describe('tokenHandler', () => {
       });
     });
 
+    it('with extra spaces in the scope normalized before the policy and the server see it', async () => {
+      // Prepare
+      const event = tokenEvent(
+        { target: 'demo', subject: 'CICSUSR3', scope: '  demo.write   demo.read demo.write ' },
+        withKey(MAINFRAME_KEY),
+      );
+      const before = as.tokenRequests.length;
+
+      // Act
+      const response = await invoke(token, event);
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(as.tokenRequests.slice(before)).toMatchObject([
+        { status: 200, params: { scope: 'demo.write demo.read' } },
+      ]);
+    });
+
     it('when the audience and resource are on the caller allow-lists', async () => {
       // Prepare
       const event = tokenEvent(
@@ -642,6 +660,44 @@ describe('tokenHandler', () => {
           tokenEvent(valid, withKey(MAINFRAME_KEY, { headers: { 'content-type': 'application/jsonp' } })),
       },
       {
+        name: 'a body that is not valid UTF-8 (a Latin-1 é)',
+        code: 'invalid_request',
+        event: () => {
+          const event = tokenEvent(valid, withKey(MAINFRAME_KEY));
+          const bytes = Buffer.concat([
+            Buffer.from('{"target":"demo","subject":"CICS'),
+            Buffer.from([0xe9]),
+            Buffer.from('"}'),
+          ]);
+          return { ...event, body: bytes.toString('base64'), isBase64Encoded: true };
+        },
+      },
+      {
+        name: 'a field sent twice (JSON would silently keep the last)',
+        code: 'invalid_request',
+        event: () =>
+          tokenEvent('{"target":"demo","subject":"ADMIN1","subject":"CICSUSR1"}', withKey(MAINFRAME_KEY)),
+      },
+      {
+        name: 'a field sent twice, once escaped',
+        code: 'invalid_request',
+        event: () =>
+          tokenEvent(
+            '{"target":"demo","subject":"ADMIN1","\\u0073ubject":"CICSUSR1"}',
+            withKey(MAINFRAME_KEY),
+          ),
+      },
+      {
+        name: 'a scope with a tab (RFC 6749 3.3 scope tokens are NQCHAR)',
+        code: 'invalid_request',
+        event: () => tokenEvent({ ...valid, scope: 'demo.read\tdemo.write' }, withKey(MAINFRAME_KEY)),
+      },
+      {
+        name: 'a scope of spaces only',
+        code: 'invalid_request',
+        event: () => tokenEvent({ ...valid, scope: '   ' }, withKey(MAINFRAME_KEY)),
+      },
+      {
         name: 'a body over 16 KiB',
         code: 'payload_too_large',
         event: () => tokenEvent({ ...valid, scope: 'x'.repeat(16 * 1024) }, withKey(MAINFRAME_KEY)),
@@ -715,6 +771,52 @@ describe('tokenHandler', () => {
       expect((response.json as { error_description: string }).error_description).toMatch(/not trusted/);
       expect(as.tokenRequests.slice(before)).toMatchObject([{ status: 400, error: 'invalid_grant' }]);
       expect(audit.at(-1)).toMatchObject({ outcome: 'invalid_grant', upstream_error: 'invalid_grant' });
+    });
+
+    it('audits a refused grant with the assertion the server refused, and its negative-cache repeat with the mapped subject', async () => {
+      // Prepare
+      const event = tokenEvent({ target: 'untrusted', subject: 'AUDIT1' }, withKey(MAINFRAME_KEY));
+      const repeat = tokenEvent({ target: 'untrusted', subject: 'AUDIT1' }, withKey(MAINFRAME_KEY));
+      const before = as.tokenRequests.length;
+
+      // Act
+      await invoke(token, event);
+      await invoke(token, repeat);
+
+      // Assess
+      const sent = decodeJwt(as.tokenRequests[before]!.params.assertion!);
+      expect(as.tokenRequests.length - before).toBe(1);
+      expect(audit.find((e) => e.request_id === event.requestContext.requestId)).toMatchObject({
+        outcome: 'invalid_grant',
+        assertion_jti: sent.jti,
+        assertion_aud: sent.aud,
+        mapped_subject: 'audit1@corp.example',
+      });
+      expect(audit.find((e) => e.request_id === repeat.requestContext.requestId)).toMatchObject({
+        outcome: 'invalid_grant',
+        cache: 'hit',
+        assertion_jti: null,
+        mapped_subject: 'audit1@corp.example',
+      });
+    });
+
+    it('audits a refused client (invalid_client) with the assertion that was sent', async () => {
+      // Prepare
+      const event = tokenEvent({ target: 'wrong-secret', subject: 'AUDIT2' }, withKey(MAINFRAME_KEY));
+      const before = as.tokenRequests.length;
+
+      // Act
+      await invoke(token, event);
+
+      // Assess
+      const sent = decodeJwt(as.tokenRequests[before]!.params.assertion!);
+      expect(audit.find((e) => e.request_id === event.requestContext.requestId)).toMatchObject({
+        outcome: 'upstream_misconfigured',
+        upstream_error: 'invalid_client',
+        assertion_jti: sent.jti,
+        assertion_aud: sent.aud,
+        mapped_subject: 'audit2@corp.example',
+      });
     });
 
     it("refuses a token the server granted beyond the caller's scopes (no scope asked, server default)", async () => {

@@ -504,6 +504,49 @@ describe('KmsSigner', () => {
     });
   });
 
+  describe('an AWS-compatible endpoint whose GetPublicKey has no KeySpec', () => {
+    /** A KMS client whose GetPublicKey answers lose KeySpec (and the older CustomerMasterKeySpec). */
+    function withoutKeySpec(): KMSClient {
+      const stripped = client();
+      stripped.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName === 'GetPublicKeyCommand') {
+            const output = result.output as { KeySpec?: string; CustomerMasterKeySpec?: string };
+            delete output.KeySpec;
+            delete output.CustomerMasterKeySpec;
+          }
+          return result;
+        },
+        { step: 'initialize', name: 'dropKeySpec' },
+      );
+      return stripped;
+    }
+
+    for (const { keySpec, alg } of [
+      { keySpec: 'ECC_NIST_P256', alg: 'ES256' },
+      { keySpec: 'ECC_NIST_P384', alg: 'ES384' },
+      { keySpec: 'ECC_NIST_P521', alg: 'ES512' },
+      { keySpec: 'RSA_2048', alg: 'RS256' },
+    ] as const) {
+      it(`reads the key type from the ${keySpec} public key itself and signs ${alg}`, async () => {
+        // Prepare
+        const kmsSigner = signer(testKey(keySpec).keyId, {}, withoutKeySpec());
+        const keyRing = new SigningKeyRing([{ signer: kmsSigner, retired: false }]);
+
+        // Act
+        const { jwt } = await buildAssertion(kmsSigner, CLAIMS);
+
+        // Assess
+        const { protectedHeader } = await jwtVerify(jwt, createLocalJWKSet(await keyRing.jwks()), {
+          audience: CLAIMS.audience,
+        });
+        expect(protectedHeader.alg).toBe(alg);
+        expect(protectedHeader.kid).toBe(testKey(keySpec).thumbprint);
+      });
+    }
+  });
+
   describe('describe', () => {
     for (const keySpec of ['ECC_NIST_P256', 'RSA_2048'] as const) {
       it(`publishes a ${keySpec} public JWK with use sig and no private members`, async () => {

@@ -1,4 +1,9 @@
-import { type AttributeValue, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  PutItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbTokenStore } from '#lib/cache/dynamodb-token-store.ts';
@@ -15,7 +20,7 @@ import { SecretResolver } from '#lib/secrets/resolve-secret.ts';
 import { SigningKeyRing } from '#lib/signing/key-ring.ts';
 import { KmsSigner } from '#lib/signing/kms-signer.ts';
 import { type AwsEmulator, awsClientConfig, startAwsEmulator } from '#test/support/aws-emulator.ts';
-import { type LocalDynamoDb, startDynamoDb } from '#test/support/dynalite.ts';
+import { dynamoDbClient, type LocalDynamoDb, startDynamoDb } from '#test/support/dynalite.ts';
 import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
 import { serveJwks } from '#test/support/jwks-server.ts';
 
@@ -93,6 +98,8 @@ function instance(
     refreshTokens?: boolean;
     /** No target default scope: the server grants what it likes. */
     noDefaultScope?: boolean;
+    /** The DynamoDB client of the shared layer (e.g. through a fault proxy); dynalite's own by default. */
+    dynamoClient?: DynamoDBClient;
   } = {},
 ): Instance {
   const { config } = parseConfig({
@@ -122,7 +129,7 @@ function instance(
     options.shared === false
       ? undefined
       : new DynamoDbTokenStore(
-          dynamo.client,
+          options.dynamoClient ?? dynamo.client,
           new EnvelopeCipher(new KmsDataKeyProvider(kms, cacheKeyId), {
             rotateAfterMs: 300_000,
             maxCachedKeys: 16,
@@ -161,6 +168,15 @@ function countGetItems(): { readonly count: number; stop(): void } {
     },
     stop: () => void dynamo.client.middlewareStack.remove('countGetItems'),
   };
+}
+
+/** Resolves once some instance holds an exchange lease in the table. */
+async function leaseTaken(): Promise<void> {
+  for (;;) {
+    const { Items = [] } = await dynamo.client.send(new ScanCommand({ TableName: dynamo.tableName }));
+    if (Items.some((item) => Object.values(item).some((value) => value.S?.startsWith('lease#')))) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 function tokenRequestsSince(before: number): number {
@@ -209,6 +225,25 @@ describe('TokenCache', () => {
       );
       expect(requests).toBeLessThanOrEqual(1);
       expect(new Set(results.map((r) => r.token.accessToken)).size).toBe(1);
+    });
+
+    it("reports a request that waited for another instance's exchange as collapsed, not miss", async () => {
+      // Prepare: A's exchange is slow, so B finds A's lease and waits for its token.
+      const a = instance({ tokenEndpoint: `${proxy.origin}/token` });
+      const b = instance({ settings: { leaseWaitMs: 20_000 } });
+      proxy.inject({ kind: 'delay', ms: 1_000 });
+      const first = a.cache.get({ target: 'demo', subject: 'LEASE1' });
+      await leaseTaken();
+
+      // Act
+      const waited = await b.cache.get({ target: 'demo', subject: 'LEASE1' });
+
+      // Assess
+      const exchanged = await first;
+      expect(exchanged.cache).toBe('miss');
+      expect(waited.cache).toBe('collapsed');
+      expect(waited.token.accessToken).toBe(exchanged.token.accessToken);
+      expect(waited.exchange).toBeUndefined();
     });
 
     it('answers a second request from memory without the AS or DynamoDB', async () => {
@@ -491,6 +526,38 @@ describe('TokenCache', () => {
       expect(lateRetry).toBe(false);
       expect(third.cache).toBe('hit');
       expect(third.token.accessToken).toBe(second.token.accessToken);
+    });
+  });
+
+  describe('invalidate during a DynamoDB outage', () => {
+    it('does not claim the token is gone while the shared item survives, and the refusal wins on recovery', async () => {
+      // Prepare: instance A reaches dynalite through a fault proxy; B directly.
+      let clock = Date.now();
+      const now = () => clock;
+      const faults = await startFaultProxy(dynamo.endpoint);
+      try {
+        const a = instance({ now, dynamoClient: dynamoDbClient(faults.origin) });
+        const b = instance({ now });
+        const refused = (await a.cache.get({ target: 'demo', subject: 'O1' })).token.accessToken;
+        expect((await b.cache.get({ target: 'demo', subject: 'O1' })).token.accessToken).toBe(refused);
+        const reset = { kind: 'reset' } as const;
+        faults.inject(reset, reset); // both attempts of the SDK's DeleteItem
+
+        // Act
+        const during = await a.cache
+          .invalidate({ target: 'demo', subject: 'O1' }, refused)
+          .catch((error: unknown) => error);
+        clock += 61_000; // DynamoDB is back; memory of both instances is due a re-check
+        const afterOnA = await a.cache.get({ target: 'demo', subject: 'O1' });
+        const afterOnB = await b.cache.get({ target: 'demo', subject: 'O1' });
+
+        // Assess
+        expect(during).toMatchObject({ code: 'ERR_CACHE_UNAVAILABLE' });
+        expect(afterOnA.token.accessToken).not.toBe(refused);
+        expect(afterOnB.token.accessToken).not.toBe(refused);
+      } finally {
+        await faults.close();
+      }
     });
   });
 

@@ -161,6 +161,31 @@ describe('TokenExchanger', () => {
       expect(result.token).toMatchObject({ tokenType: 'bearer', scope: 'payments.read' });
     });
 
+    it('keeps exp - iat within the maximum lifetime when iat is backdated by the clock skew', async () => {
+      // Prepare: the demo AS refuses assertions living longer than 300 s, as strict servers do.
+      const exchanger = exchangerFor(
+        {
+          demo: basicTarget(as.tokenEndpoint, {
+            assertion: {
+              signingKey: 'primary',
+              issuer: 'gateway',
+              lifetimeSeconds: 300,
+              clockSkewSeconds: 30,
+            },
+          }),
+        },
+        { BASIC_SECRET: AWKWARD_SECRET },
+      );
+
+      // Act
+      const result = await exchanger.exchange({ target: 'demo', subject: 'CICSUSR1' });
+
+      // Assess
+      const claims = decodeJwt(as.tokenRequests.at(-1)!.params.assertion!);
+      expect(claims.exp! - claims.iat!).toBe(300);
+      expect(result.assertion?.exp).toBe(claims.exp);
+    });
+
     it('authenticates with client_secret_post and an issuer audience', async () => {
       // Prepare
       const exchanger = exchangerFor({

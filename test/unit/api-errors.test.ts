@@ -42,6 +42,7 @@ describe('toApiError', () => {
     ['a missing secret', new GatewayError('ERR_SECRET_NOT_FOUND', 'x'), 'upstream_misconfigured', 502],
     ['Secrets Manager down', new GatewayError('ERR_SECRET_UNAVAILABLE', 'x'), 'secrets_unavailable', 503],
     ['a bad subject', new GatewayError('ERR_SUBJECT_INVALID', 'x'), 'invalid_request', 400],
+    ['an unreachable shared cache', new GatewayError('ERR_CACHE_UNAVAILABLE', 'x'), 'cache_unavailable', 503],
     [
       'a discovery misconfiguration',
       new GatewayError('ERR_TARGET_MISCONFIGURED', 'x'),

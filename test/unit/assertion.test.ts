@@ -67,7 +67,27 @@ describe('buildAssertion', () => {
     const claims = decodeJwt(jwt);
     expect(claims.iat).toBe(NOW / 1000 - 5);
     expect(claims.nbf).toBe(NOW / 1000 - 5);
-    expect(claims.exp).toBe(NOW / 1000 + 120);
+    expect(claims.exp).toBe(NOW / 1000 - 5 + 120);
+  });
+
+  it('counts the backdating against the lifetime, and refuses a skew that leaves no lifetime', async () => {
+    // Act
+    const { iat, exp } = await buildAssertion(
+      signer,
+      { issuer: 'i', subject: 's', audience: 'a', clockSkewSeconds: 30, lifetimeSeconds: 300 },
+      {},
+      NOW,
+    );
+    const noneLeft = buildAssertion(
+      signer,
+      { issuer: 'i', subject: 's', audience: 'a', clockSkewSeconds: 60, lifetimeSeconds: 60 },
+      {},
+      NOW,
+    );
+
+    // Assess
+    expect(exp - iat).toBe(300);
+    await expect(noneLeft).rejects.toThrow(RangeError);
   });
 
   it('adds static claims but never lets them override registered ones', async () => {

@@ -1,9 +1,12 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { configJsonSchema } from '#lib/config/json-schema.ts';
 import { ConfigError, loadConfigFile, parseConfig } from '#lib/config/load-config.ts';
+import { describeError } from '#lib/observability/logger.ts';
 
 const minimal = () => ({
   signingKeys: { primary: { type: 'kms', keyId: 'alias/k' } },
@@ -62,6 +65,29 @@ describe('parseConfig', () => {
       (doc) => ({ ...doc, targets: { demo: { ...doc.targets.demo, assertion: { lifetimeSeconds: 301 } } } }),
       'targets.demo.assertion.lifetimeSeconds',
       /300/,
+    ],
+    [
+      'a clock skew that spends the whole lifetime',
+      (doc) => ({
+        ...doc,
+        targets: { demo: { ...doc.targets.demo, assertion: { lifetimeSeconds: 30, clockSkewSeconds: 30 } } },
+      }),
+      'targets.demo.assertion.clockSkewSeconds',
+      /less than lifetimeSeconds/,
+    ],
+    [
+      'a subject pattern that cannot run in linear time (lookahead)',
+      (doc) => ({
+        ...doc,
+        callers: {
+          cics: {
+            apiKeys: [{ sha256: 'a'.repeat(64) }],
+            targets: { demo: { subjects: '(?!ADMIN$)[A-Z]{1,8}' } },
+          },
+        },
+      }),
+      'callers.cics.targets.demo.subjects',
+      /lookaround \(\?! at position \d+ cannot run in linear time/,
     ],
     [
       'a non-URL token endpoint',
@@ -249,6 +275,30 @@ describe('loadConfigFile', () => {
     await expect(loadConfigFile(path)).rejects.toThrow(/not valid YAML or JSON at line \d/);
   });
 
+  it('reports where and what the YAML problem is, never the text around it (it may hold a secret)', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    const path = join(dir, 'broken.yaml');
+    const secret = 'Hunter2-literal-secret';
+    await writeFile(
+      path,
+      `environment: development\ntargets:\n  demo:\n    clientAuthentication: { secret: { value: "${secret} }\n`,
+    );
+
+    // Act
+    const error = (await loadConfigFile(path).catch((e: unknown) => e)) as ConfigError;
+
+    // Assess
+    expect(error.message).toMatch(/line 5, column 1: MISSING_CHAR \(.+\)/);
+    const everything = JSON.stringify({
+      message: error.message,
+      ...describeError(error),
+      issues: error.issues,
+    });
+    expect(everything).not.toContain(secret);
+    expect(everything).not.toContain('clientAuthentication');
+  });
+
   it('fills env placeholders from the environment, and names the field of an unset one', async () => {
     // Prepare
     const dir = await mkdtemp(join(tmpdir(), 'config-'));
@@ -324,5 +374,24 @@ describe('configJsonSchema', () => {
 
     // Assess
     expect(committed).toEqual(configJsonSchema());
+  });
+
+  it('compiles under a default Ajv 2020 (no non-standard formats) and judges documents as zod does', async () => {
+    // Prepare
+    const committed = JSON.parse(await readFile('docs/config.schema.json', 'utf8'));
+    const example = parseYaml(await readFile('examples/gateway.yaml', 'utf8'));
+    const noPlaceholder = minimal();
+    (noPlaceholder.targets.demo as Record<string, unknown>).subject = { template: 'fixed@corp.example' };
+    const ftpEndpoint = minimal();
+    ftpEndpoint.targets.demo.tokenEndpoint = 'ftp://as.example/token';
+
+    // Act
+    const validate = new Ajv2020().compile(committed);
+
+    // Assess
+    expect(validate(minimal())).toBe(true);
+    expect(validate(example)).toBe(true);
+    expect(validate(noPlaceholder)).toBe(false);
+    expect(validate(ftpEndpoint)).toBe(false);
   });
 });
