@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type LoadedConfig, loadConfigFile } from '#lib/config/load-config.ts';
+import type { GatewayConfig } from '#lib/config/schema.ts';
 
 /** The deploy configuration a command reads: --config, else GATEWAY_CONFIG_SOURCE, else config/gateway.yaml. */
 export function deployConfigPath(option: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -28,4 +29,12 @@ export function loadDeployConfig(
   sections: readonly string[],
 ): Promise<LoadedConfig> {
   return loadConfigFile(path, env, { placeholdersRequiredUnder: sections });
+}
+
+/**
+ * The configuration without its DynamoDB cache: the commands sign and exchange but never read or write the
+ * shared cache, so they need neither the table nor DynamoDB's region and credentials.
+ */
+export function withoutSharedCache(config: GatewayConfig): GatewayConfig {
+  return { ...config, cache: { ...config.cache, dynamodb: undefined } };
 }

@@ -1,10 +1,10 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { createSigner } from '#lib/composition.ts';
+import { createGateway, createSigner } from '#lib/composition.ts';
 import { lookup } from '#lib/config/lookup.ts';
 import { type CliContext, type CommandResult, UsageError } from '../context.ts';
-import { deployConfigPath, loadDeployConfig, stageEnv } from '../deploy-config.ts';
+import { deployConfigPath, loadDeployConfig, stageEnv, withoutSharedCache } from '../deploy-config.ts';
 
 export const CERTIFICATE_HELP = `certificate --key ID --subject DN [--days N] [--csr] [--out FILE] [--config FILE] [--stage STAGE]
 
@@ -43,6 +43,8 @@ export async function certificate(
       `no signing key "${options.key}"; the configuration has: ${Object.keys(config.signingKeys).join(', ')}`,
     );
   }
+  // No region or credentials for KMS: say so in one line (ERR_AWS_UNCONFIGURED) before signing.
+  await createGateway(withoutSharedCache(config), { aws: context.aws, env }).checkAws();
   let kms = context.aws?.kms;
   // No certificate configured on the signer: it is the thing being made.
   const signer = createSigner(

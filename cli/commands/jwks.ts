@@ -1,6 +1,6 @@
 import { createGateway } from '#lib/composition.ts';
 import type { CliContext, CommandResult } from '../context.ts';
-import { deployConfigPath, loadDeployConfig, stageEnv } from '../deploy-config.ts';
+import { deployConfigPath, loadDeployConfig, stageEnv, withoutSharedCache } from '../deploy-config.ts';
 
 export const JWKS_HELP = `jwks [--config FILE] [--stage STAGE]
 
@@ -18,7 +18,9 @@ export async function jwks(
   const { config } = await loadDeployConfig(deployConfigPath(options.config, context.env), env, [
     'signingKeys',
   ]);
-  const gateway = createGateway(config, { aws: context.aws, env });
+  const gateway = createGateway(withoutSharedCache(config), { aws: context.aws, env });
+  // No region or credentials: say so in one line (ERR_AWS_UNCONFIGURED), before any call fails vaguely.
+  await gateway.checkAws();
   const set = await gateway.keyRing.jwks();
   const keys = await Promise.all(
     Object.entries(config.signingKeys).map(async ([id, key]) => {

@@ -1,7 +1,7 @@
 import { createGateway } from '#lib/composition.ts';
 import type { GatewayConfig } from '#lib/config/schema.ts';
 import { type CliContext, type CommandResult, UsageError } from '../context.ts';
-import { deployConfigPath, loadDeployConfig, stageEnv } from '../deploy-config.ts';
+import { deployConfigPath, loadDeployConfig, stageEnv, withoutSharedCache } from '../deploy-config.ts';
 import { explain } from '../explain.ts';
 
 export const ROTATE_KEY_HELP = `rotate-key --to SLOT [--from SLOT] [--jwks-url URL] [--config FILE] [--stage STAGE]
@@ -73,7 +73,8 @@ export async function rotateKey(
     context.stderr(`${check.ok ? 'ok  ' : 'FAIL'} ${check.check}: ${check.detail}`);
   };
   // Each listed key's kid, as the gateway computes it (KMS GetPublicKey for KMS keys).
-  const gateway = createGateway(config, { aws: context.aws, env });
+  const gateway = createGateway(withoutSharedCache(config), { aws: context.aws, env });
+  await gateway.checkAws();
   const kids: Record<string, string> = {};
   for (const slot of [from, to].filter((slot) => keys[slot])) {
     try {

@@ -3,7 +3,7 @@ import { createGateway } from '#lib/composition.ts';
 import { lookup } from '#lib/config/lookup.ts';
 import { AuthorizationServerDiscovery } from '#lib/oauth/discovery.ts';
 import { type CliContext, type CommandResult, UsageError } from '../context.ts';
-import { deployConfigPath, loadDeployConfig, stageEnv } from '../deploy-config.ts';
+import { deployConfigPath, loadDeployConfig, stageEnv, withoutSharedCache } from '../deploy-config.ts';
 import { explain } from '../explain.ts';
 
 export const TEST_TARGET_HELP = `test-target TARGET --subject USER [--scope S] [--config FILE] [--stage STAGE]
@@ -40,7 +40,9 @@ export async function testTarget(
       `no target "${target}"; the configuration has: ${Object.keys(config.targets).join(', ')}`,
     );
   }
-  const gateway = createGateway(config, { aws: context.aws, env, fetch: context.fetch });
+  const gateway = createGateway(withoutSharedCache(config), { aws: context.aws, env, fetch: context.fetch });
+  // No region or credentials: say so in one line (ERR_AWS_UNCONFIGURED), before any call fails vaguely.
+  await gateway.checkAws();
   const steps: Step[] = [];
   const record = (step: Step) => {
     steps.push(step);

@@ -177,6 +177,38 @@ describe('jwt-bearer-gateway CLI', () => {
     });
   });
 
+  describe('AWS settings', () => {
+    it('says in one line that the AWS region is missing, before any KMS call', async () => {
+      // Prepare: the bin in a clean environment (no region, no profile, no credentials anywhere)
+      const path = await writeConfig('needs-kms.yaml', {
+        signingKeys: { blue: { type: 'kms', keyId: 'alias/somewhere' } },
+        targets: localDocument().targets,
+      });
+      const run = await new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [join(ROOT, 'bin', 'jwt-bearer-gateway.mjs'), 'jwks', '--config', path],
+          {
+            cwd: ROOT,
+            env: {
+              PATH: process.env.PATH,
+              HOME: dir,
+              AWS_EC2_METADATA_DISABLED: 'true',
+              AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+            },
+          },
+          (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }),
+        );
+      });
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim()).toBe(
+        "jwks failed: no AWS region for KMS: set AWS_REGION (or a profile's region)",
+      );
+    });
+  });
+
   describe('check-config', () => {
     it('accepts the shipped deploy configuration and lists what it checked', async () => {
       // Act
