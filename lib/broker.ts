@@ -62,12 +62,22 @@ export class TokenBroker {
     this.classify = deps.classify ?? ((error) => (isGatewayError(error) ? error.code : 'internal_error'));
   }
 
+  /**
+   * A token for the user the request names. `subjectProven`: the subject comes from a verified identity
+   * token, not from the caller's word (a caller required to prove users is refused a named one).
+   */
   async getToken(
     credentials: CallerCredentials,
     request: ExchangeRequest,
     requestId: string,
+    options: { readonly subjectProven?: boolean } = {},
   ): Promise<IssuedToken> {
-    return this.issue(credentials, request, requestId, () => ({ request }));
+    return this.issue(credentials, request, requestId, (caller) => {
+      if (request.subject !== '' && options.subjectProven !== true) {
+        this.deps.policy.authorizeNamedSubject(caller);
+      }
+      return { request };
+    });
   }
 
   /**

@@ -28,6 +28,7 @@ import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.
 import type { AuditLog } from './policy/audit.ts';
 import { CallerPolicy } from './policy/caller-policy.ts';
 import { GrantRequestResolver } from './policy/grant-request.ts';
+import { IdentityProof } from './policy/identity-proof.ts';
 import { ApiProxy } from './proxy/api-proxy.ts';
 import type { UpstreamTransport } from './proxy/upstream-client.ts';
 import { dependencyChecks } from './readiness/checks.ts';
@@ -152,8 +153,19 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const classify = (error: unknown) => toApiError(error).code;
   const audit = deps.audit ?? loggerAudit;
   const broker = new TokenBroker({ policy, cache, classify, audit, metrics });
-  const proxy = new ApiProxy({ config, policy, broker, audit, metrics, classify, transport: deps.upstream });
-  const grants = new GrantRequestResolver(config, secrets, { fetch: deps.fetch });
+  // One verifier (one JWKS cache) per caller, whether its identity tokens reach the facade or /v1/call.
+  const identities = new IdentityProof(config, secrets, { fetch: deps.fetch });
+  const proxy = new ApiProxy({
+    config,
+    policy,
+    identities,
+    broker,
+    audit,
+    metrics,
+    classify,
+    transport: deps.upstream,
+  });
+  const grants = new GrantRequestResolver(config, secrets, identities);
   const checkAws = () => checkAwsAccess(awsClients);
   return { config, keyRing, exchanger, cache, broker, proxy, grants, checkAws, policy, readiness };
 }

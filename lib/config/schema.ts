@@ -198,6 +198,7 @@ export const GATEWAY_OWNED_HEADERS = [
   'authorization',
   'x-api-key',
   'x-subject',
+  'x-subject-token',
   'cookie',
   'host',
   'content-length',
@@ -381,7 +382,10 @@ export const oauthClientCredential = z
   })
   .strict();
 
-/** Where the RFC 8693 facade gets the keys of a mainframe-signed identity token (subject_token). */
+/**
+ * Where the keys of a mainframe-signed identity token come from: the RFC 8693 facade's `subject_token`
+ * and proxy mode's `x-subject-token`.
+ */
 export const trustedIdentityIssuer = z
   .object({
     issuer: z.string().min(1).max(512).describe('The iss the tokens must carry.'),
@@ -403,6 +407,13 @@ export const trustedIdentityIssuer = z
       .default(300)
       .describe('Refuse tokens issued (iat) longer ago than this.'),
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    required: z
+      .boolean()
+      .default(false)
+      .describe(
+        'The caller must prove every end user with a token of this issuer: a named user is refused ' +
+          '(x-subject on /v1/call, subject on POST /v1/token, the password and client_credentials grants).',
+      ),
   })
   .strict();
 
@@ -442,7 +453,10 @@ export const callerOAuthSettings = z
       .describe('A cached token younger than this is served, not replaced: bounds re-exchanges per token.'),
     identityTokens: trustedIdentityIssuer
       .optional()
-      .describe('grant_type=token-exchange: who may sign the subject_token for this caller.'),
+      .describe(
+        'Who may sign identity tokens for this caller: grant_type=token-exchange (subject_token) and ' +
+          'proxy mode (x-subject-token).',
+      ),
   })
   .strict();
 

@@ -12,6 +12,13 @@ export const API_ERRORS = {
     retryable: false,
     meaning: 'The request is malformed: body, field, length or media type.',
   },
+  invalid_identity_token: {
+    status: 400,
+    retryable: false,
+    meaning:
+      'The identity token proving the end user (x-subject-token) failed verification: signature, ' +
+      'algorithm, issuer, audience, expiry or age. Sign a new one; resending it cannot succeed.',
+  },
   invalid_grant: {
     status: 400,
     retryable: false,
@@ -154,8 +161,9 @@ function fromGatewayError(error: GatewayError): ApiError {
   switch (error.code) {
     case 'ERR_REQUEST_INVALID':
     case 'ERR_SUBJECT_INVALID':
-    case 'ERR_IDENTITY_TOKEN_INVALID':
       return new ApiError('invalid_request', error.message, cause);
+    case 'ERR_IDENTITY_TOKEN_INVALID':
+      return new ApiError('invalid_identity_token', error.message, cause);
     case 'ERR_CALLER_UNAUTHENTICATED':
       return new ApiError('unauthorized_caller', 'a valid caller credential is required', cause);
     case 'ERR_ACCESS_DENIED':

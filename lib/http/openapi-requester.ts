@@ -39,6 +39,8 @@ const body = (component: string) => ({
  * and PL/I structures from it): only what a mainframe program calls, `/v1/token` and the RFC 6749
  * facade. Every string has a maxLength and every integer a format or tight bounds, so each generated
  * field has a fixed size; operations are tagged. docs/openapi-requester.json (npm run openapi).
+ * Proxy mode (`/v1/call`) is left out: what lies below `/v1/call/{target}/` is the proxied API's own
+ * contract, which only its own document can describe for a generator.
  */
 export function requesterOpenApiDocument(version: string): Record<string, unknown> {
   return {

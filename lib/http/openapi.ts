@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_IDENTITY_TOKEN_LENGTH } from '../policy/identity-token.ts';
 import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
 import {
   errorResponseBody,
@@ -73,6 +74,7 @@ const INVALIDATION_ERRORS: ApiErrorCode[] = [...REQUEST_ERRORS, 'cache_unavailab
 /** A proxied call meets the token errors, then its own: the target's allow-list, the API's failures. */
 const CALL_ERRORS: ApiErrorCode[] = [
   ...TOKEN_ERRORS.filter((code) => code !== 'unsupported_media_type'),
+  'invalid_identity_token',
   'proxy_not_enabled',
   'call_not_allowed',
   'method_not_allowed',
@@ -112,9 +114,22 @@ const CALL_PARAMETERS = [
   {
     name: 'x-subject',
     in: 'header',
-    required: true,
-    description: "The end user's id, e.g. the RACF user id of the CICS task owner.",
+    required: false,
+    description:
+      "The end user's id, e.g. the RACF user id of the CICS task owner (surrounding blanks are " +
+      'ignored). Send this or `x-subject-token`, not both; refused for a caller whose configuration ' +
+      'requires identity tokens.',
     schema: { type: 'string', minLength: 1, maxLength: 256 },
+  },
+  {
+    name: 'x-subject-token',
+    in: 'header',
+    required: false,
+    description:
+      'Instead of `x-subject`: a JWT the mainframe signed for the end user (Liberty jwtBuilder, ' +
+      "RACF), verified against the caller's trusted issuer (`oauth.identityTokens`) as the " +
+      'token-exchange facade verifies a subject_token; its `sub` is the end user. Never forwarded.',
+    schema: { type: 'string', minLength: 1, maxLength: MAX_IDENTITY_TOKEN_LENGTH },
   },
   {
     name: 'x-request-id',
@@ -133,7 +148,7 @@ function callOperation(method: string): Record<string, unknown> {
     description:
       "The gateway obtains the end user's token as POST /v1/token does, sends the request to the " +
       "target's API with `Authorization: <token_type> <token>` and returns the API's answer unchanged. " +
-      'The caller credentials, `x-subject` and hop-by-hop headers are not forwarded. On a 401 from the ' +
+      'The caller credentials, `x-subject`, `x-subject-token` and hop-by-hop headers are not forwarded. On a 401 from the ' +
       'API the token is dropped and the call retried once with a new one.',
     security: [{ apiKey: [] }, {}],
     parameters: CALL_PARAMETERS.map(({ name }) => ({ $ref: `#/components/parameters/${name}` })),

@@ -28,6 +28,11 @@ export interface AuditEvent {
   readonly api_status?: number | null;
   /** `call` only: the API refused the first token with 401 and the call was retried with a new one. */
   readonly token_retried?: boolean;
+  /**
+   * `call` only: the `jti` of the verified identity token (`x-subject-token`) that proved the subject
+   * (`""` when it had none); null when the caller named the subject, or no token was verified.
+   */
+  readonly identity_token_jti?: string | null;
 }
 
 /** The audit port. */

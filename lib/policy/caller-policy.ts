@@ -125,6 +125,19 @@ export class CallerPolicy {
     return first;
   }
 
+  /**
+   * Refuses a user the caller only names, when its configuration says it must prove each one with an
+   * identity token (`oauth.identityTokens.required`): the name alone is then no evidence.
+   */
+  authorizeNamedSubject(caller: Caller): void {
+    if (lookup(this.config.callers, caller.id)?.oauth.identityTokens?.required === true) {
+      throw denied(
+        'subject',
+        `caller "${caller.id}" must prove the end user with an identity token, not name them`,
+      );
+    }
+  }
+
   /** Checks one token request against the caller's allow-lists; the first violation is reported. */
   authorize(caller: Caller, request: TokenRequest): void {
     const target = lookup(this.config.targets, request.target);

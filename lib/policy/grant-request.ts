@@ -6,7 +6,7 @@ import type { ExchangeRequest } from '../oauth/token-exchanger.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import { type TokenRequest, tokenRequest } from '../token-request.ts';
 import type { Caller } from './caller-policy.ts';
-import { IdentityTokenVerifier } from './identity-token.ts';
+import type { IdentityProof } from './identity-proof.ts';
 
 export const PASSWORD_GRANT = 'password';
 export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
@@ -69,12 +69,10 @@ export interface ResolvedGrant {
  * @see https://www.rfc-editor.org/rfc/rfc8693#section-2.1
  */
 export class GrantRequestResolver {
-  private readonly verifiers = new Map<string, IdentityTokenVerifier>();
-
   constructor(
     private readonly config: GatewayConfig,
     private readonly secrets: SecretStore,
-    private readonly options: { readonly fetch?: typeof fetch } = {},
+    private readonly identities: IdentityProof,
   ) {}
 
   async resolve(
@@ -120,6 +118,16 @@ export class GrantRequestResolver {
     grantType: string,
     params: ReadonlyMap<string, string>,
   ): Promise<string> {
+    if (grantType !== TOKEN_EXCHANGE_GRANT && settings.identityTokens?.required) {
+      // Naming a user is what this caller may not do; an application token names no one.
+      const named = grantType === PASSWORD_GRANT || params.get('subject') !== undefined;
+      if (named) {
+        throw new GrantRequestError(
+          'unauthorized_client',
+          `caller "${caller.id}" must prove the end user: use grant_type=${TOKEN_EXCHANGE_GRANT}`,
+        );
+      }
+    }
     if (grantType === PASSWORD_GRANT) {
       const username = params.get('username');
       const password = params.get('password');
@@ -178,12 +186,14 @@ export class GrantRequestResolver {
     if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) {
       throw new GrantRequestError('invalid_request', `requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
     }
-    let verifier = this.verifiers.get(caller.id);
-    if (!verifier) {
-      verifier = new IdentityTokenVerifier(trust, this.secrets, { fetch: this.options.fetch });
-      this.verifiers.set(caller.id, verifier);
+    const identity = await this.identities.verify(caller.id, token);
+    if (!identity) {
+      throw new GrantRequestError(
+        'unauthorized_client',
+        `caller "${caller.id}" has no trusted identity token issuer`,
+      );
     }
-    return (await verifier.verify(token)).subject;
+    return identity.subject;
   }
 }
 

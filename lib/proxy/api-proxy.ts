@@ -7,6 +7,7 @@ import type { ExchangeRequest } from '../oauth/token-exchanger.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import type { AuditEvent, AuditLog } from '../policy/audit.ts';
 import type { Caller, CallerCredentials, CallerPolicy } from '../policy/caller-policy.ts';
+import type { IdentityProof } from '../policy/identity-proof.ts';
 import { callerResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.ts';
 import { sendUpstream, type UpstreamResponse, type UpstreamTransport } from './upstream-client.ts';
 import { parseCallPath, pathAllowed, upstreamUrl } from './upstream-path.ts';
@@ -35,7 +36,9 @@ export interface CallResponse {
 
 export interface ApiProxyDependencies {
   readonly config: GatewayConfig;
-  readonly policy: Pick<CallerPolicy, 'identify' | 'authorize'>;
+  readonly policy: Pick<CallerPolicy, 'identify' | 'authorize' | 'authorizeNamedSubject'>;
+  /** Verifies `x-subject-token` against the caller's trusted issuer, as the RFC 8693 facade does. */
+  readonly identities: Pick<IdentityProof, 'verify'>;
   readonly broker: Pick<TokenBroker, 'getToken' | 'invalidateToken'>;
   readonly audit: AuditLog;
   readonly metrics: GatewayMetrics;
@@ -49,12 +52,23 @@ export interface ApiProxyDependencies {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const SUBJECT = /^[^\x00-\x1F\x7F-\x9F\u2028\u2029]{1,256}$/;
 
+/** The end user named by the caller. */
+export const SUBJECT_HEADER = 'x-subject';
+/**
+ * The end user proven by a JWT the mainframe signed (the RFC 8693 `subject_token` of the facade, as a
+ * header). Not `Authorization`: that is the caller's own credential on this route (HTTP Basic, SigV4, a
+ * Lambda authorizer's token) and, on the way out, the gateway's access token for the API.
+ */
+export const SUBJECT_TOKEN_HEADER = 'x-subject-token';
+
 interface Outcome {
   caller?: Caller;
   target?: string;
   subject?: string;
   apiRequest?: string;
   apiStatus?: number;
+  /** The verified identity token's jti (`''` without one), when the subject was proven. */
+  identityTokenId?: string;
   cache: AuditEvent['cache'];
   retried: boolean;
 }
@@ -107,6 +121,7 @@ export class ApiProxy {
         api_request: outcome.apiRequest ?? null,
         api_status: outcome.apiStatus ?? null,
         token_retried: outcome.retried,
+        identity_token_jti: outcome.identityTokenId ?? null,
       });
     }
   }
@@ -115,16 +130,30 @@ export class ApiProxy {
     const call = parseCallPath(request.rawPath, request.rawQuery);
     outcome.target = call.target;
     // RFC 9110 5.5: surrounding whitespace is no part of a field value; a RACF user id from ASSIGN USERID
-    // comes padded with blanks to 8 characters.
-    const subject = request.headers['x-subject']?.replace(/^[ \t]+|[ \t]+$/g, '');
-    if (subject === undefined || !SUBJECT.test(subject)) {
+    // comes padded with blanks to 8 characters, and a fixed-length COBOL field pads a token the same way.
+    const named = fieldValue(request.headers[SUBJECT_HEADER]);
+    const subjectToken = fieldValue(request.headers[SUBJECT_TOKEN_HEADER]);
+    if (named !== undefined && subjectToken !== undefined) {
+      // Which one would be the user? Neither is guessed: a named user beside a proven one is a mistake.
       throw new GatewayError(
         'ERR_REQUEST_INVALID',
-        'send the end user in x-subject (1-256 printable characters)',
+        `send the end user in ${SUBJECT_HEADER} or prove them in ${SUBJECT_TOKEN_HEADER}, not both`,
       );
     }
-    outcome.subject = subject;
+    if (subjectToken === undefined && (named === undefined || !SUBJECT.test(named))) {
+      throw new GatewayError(
+        'ERR_REQUEST_INVALID',
+        `send the end user in ${SUBJECT_HEADER} (1-256 printable characters) or an identity token in ${SUBJECT_TOKEN_HEADER}`,
+      );
+    }
+    outcome.subject = named;
     outcome.caller = await this.deps.policy.identify(request.credentials);
+    const subject =
+      subjectToken === undefined
+        ? this.namedSubject(outcome.caller, named!)
+        : await this.provenSubject(outcome.caller, subjectToken, outcome);
+    outcome.subject = subject;
+    const proven = subjectToken !== undefined;
     const proxy = this.proxyOf(call.target);
     const tokenRequest: ExchangeRequest = {
       target: call.target,
@@ -157,7 +186,11 @@ export class ApiProxy {
         authorization: `${token.tokenType} ${token.accessToken}`,
       });
 
-    const first = await this.deps.broker.getToken(request.credentials, tokenRequest, request.requestId);
+    const getToken = () =>
+      this.deps.broker.getToken(request.credentials, tokenRequest, request.requestId, {
+        subjectProven: proven,
+      });
+    const first = await getToken();
     outcome.cache = first.cache;
     let response = await send(first);
     outcome.apiStatus = response.status;
@@ -172,7 +205,7 @@ export class ApiProxy {
         first.accessToken,
         request.requestId,
       );
-      const second = await this.deps.broker.getToken(request.credentials, tokenRequest, request.requestId);
+      const second = await getToken();
       response = await send(second);
       outcome.apiStatus = response.status;
     }
@@ -180,6 +213,25 @@ export class ApiProxy {
       response.headers as IncomingHttpHeaders,
     );
     return { status: response.status, headers: responseHeaders, cookies, body: response.body };
+  }
+
+  /** A user the caller names: refused when its configuration says it must prove each one. */
+  private namedSubject(caller: Caller, subject: string): string {
+    this.deps.policy.authorizeNamedSubject(caller);
+    return subject;
+  }
+
+  /** The `sub` of an identity token verified as the facade verifies a subject_token. */
+  private async provenSubject(caller: Caller, token: string, outcome: Outcome): Promise<string> {
+    const identity = await this.deps.identities.verify(caller.id, token);
+    if (!identity) {
+      throw new GatewayError(
+        'ERR_ACCESS_DENIED',
+        `caller "${caller.id}" has no trusted identity token issuer: send ${SUBJECT_HEADER}`,
+      );
+    }
+    outcome.identityTokenId = identity.tokenId ?? '';
+    return identity.subject;
   }
 
   private proxyOf(target: string): ProxyConfig {
@@ -212,4 +264,9 @@ export class ApiProxy {
       this.deps.metrics.apiLatency(this.now() - started);
     }
   }
+}
+
+/** A header's value without surrounding blanks (RFC 9110 5.5); `undefined` when it is absent. */
+function fieldValue(value: string | undefined): string | undefined {
+  return value?.replace(/^[ \t]+|[ \t]+$/g, '');
 }

@@ -27,12 +27,12 @@ const GATEWAY_SET = new Set(['content-length', 'x-gateway-error']);
  * Request headers never forwarded besides the gateway-owned ones: those about the caller's connection to
  * the gateway, not about the call (client certificates: RFC 9440 `Client-Cert`, Envoy's
  * `X-Forwarded-Client-Cert`, what TLS terminators add; forwarding hints an API might build URLs or trust
- * decisions from: `X-Forwarded-Host` is host injection), an identity token meant for the gateway, and
- * the overrides some frameworks honour in place of the request line, which would step around the
- * target's method and path allow-lists (`X-HTTP-Method-Override: DELETE`, `X-Original-URL: /admin`).
+ * decisions from: `X-Forwarded-Host` is host injection), and the overrides some frameworks honour in
+ * place of the request line, which would step around the target's method and path allow-lists
+ * (`X-HTTP-Method-Override: DELETE`, `X-Original-URL: /admin`). `x-subject-token` is gateway-owned.
  */
 const NOT_FORWARDED =
-  /^(?:x-forwarded-.*|forwarded|x-real-ip|client-cert(?:-chain)?|x-client-cert.*|x-ssl-client.*|ssl-client.*|x-amzn-mtls-.*|x-client-dn|x-identity-token|x-http-method-override|x-http-method|x-method-override|x-original-url|x-rewrite-url|x-original-uri)$/;
+  /^(?:x-forwarded-.*|forwarded|x-real-ip|client-cert(?:-chain)?|x-client-cert.*|x-ssl-client.*|ssl-client.*|x-amzn-mtls-.*|x-client-dn|x-http-method-override|x-http-method|x-method-override|x-original-url|x-rewrite-url|x-original-uri)$/;
 
 /**
  * The headers sent to the proxied API: the caller's, minus its credentials, hop-by-hop headers,

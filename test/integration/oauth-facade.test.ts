@@ -627,7 +627,7 @@ describe('oauthTokenHandler', () => {
       expectOAuthError(answer, 400, 'invalid_request');
       expect(answer.json.error_description).toMatch(/identity token|JWT|key/);
       expect(as.tokenRequests.length).toBe(before);
-      expect(audit.at(-1)).toMatchObject({ caller: 'racf', outcome: 'invalid_request' });
+      expect(audit.at(-1)).toMatchObject({ caller: 'racf', outcome: 'invalid_identity_token' });
     });
 
     it.each([
