@@ -19,7 +19,7 @@ import {
 } from './cache/envelope-cipher.ts';
 import { MemoryTokenStore } from './cache/memory-token-store.ts';
 import { TokenCache } from './cache/token-cache.ts';
-import { loadConfigFile, secretReferences } from './config/load-config.ts';
+import { type LoadConfigOptions, loadConfigFile, secretReferences } from './config/load-config.ts';
 import type { CacheConfig, GatewayConfig, SigningKeyConfig } from './config/schema.ts';
 import { toApiError } from './http/api-errors.ts';
 import { TokenExchanger } from './oauth/token-exchanger.ts';
@@ -31,7 +31,10 @@ import { GrantRequestResolver } from './policy/grant-request.ts';
 import { IdentityProof } from './policy/identity-proof.ts';
 import { ApiProxy } from './proxy/api-proxy.ts';
 import type { UpstreamTransport } from './proxy/upstream-client.ts';
+import { dependencyChecks } from './readiness/checks.ts';
+import { ReadinessProbe } from './readiness/probe.ts';
 import { SecretResolver } from './secrets/resolve-secret.ts';
+import type { SecretStore } from './secrets/secret-store.ts';
 import { SecretsManagerStore } from './secrets/secrets-manager-store.ts';
 import { SigningKeyRing } from './signing/key-ring.ts';
 import { KmsSigner } from './signing/kms-signer.ts';
@@ -55,6 +58,10 @@ export interface Gateway {
   readonly exchanger: TokenExchanger;
   readonly cache: TokenCache;
   readonly broker: TokenBroker;
+  /** Who is calling (the readiness route is for known callers only). */
+  readonly policy: CallerPolicy;
+  /** GET /v1/ready: every dependency of the token function, checked by real calls, cached briefly. */
+  readonly readiness: ReadinessProbe;
   /** The RFC 6749 facade's grant handling (password, client_credentials, token exchange). */
   readonly grants: GrantRequestResolver;
   /** Proxy mode (/v1/call): the broker's tokens attached to calls to the targets' APIs. */
@@ -97,9 +104,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     }
     return kms;
   };
+  // Certificates held as secrets are read when a key is first described, after `secrets` exists.
+  const certificateSecrets: SecretStore = { resolve: (reference) => secrets.resolve(reference) };
   const keyRing = new SigningKeyRing(
     Object.entries(config.signingKeys).map(([id, key]) => ({
-      signer: timed(createSigner(id, key, kmsClient), metrics),
+      signer: timed(createSigner(id, key, kmsClient, certificateSecrets), metrics),
       retired: key.retired,
     })),
   );
@@ -120,9 +129,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     : undefined;
   const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
   const exchanger = new TokenExchanger({ config, keyRing, secrets, fetch: deps.fetch });
-  const dynamodb = config.cache.dynamodb
-    ? (deps.aws?.dynamodb ?? new DynamoDBClient(DYNAMODB_CLIENT))
-    : undefined;
+  const table = config.cache.dynamodb;
+  const dynamodb = table ? (deps.aws?.dynamodb ?? new DynamoDBClient(DYNAMODB_CLIENT)) : undefined;
   if (dynamodb) awsClients.push({ service: 'DynamoDB', client: dynamodb });
   const cache = createCache(config.cache, exchanger, kmsClient, metrics, dynamodb);
   const policy = new CallerPolicy(config, secrets, {
@@ -132,6 +140,16 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
         ...describeError(error),
       }),
   });
+  const readiness = new ReadinessProbe(
+    dependencyChecks({
+      config,
+      kms: kmsClient,
+      keyRing,
+      secrets,
+      exchanger,
+      table: table && dynamodb ? { client: dynamodb, tableName: table.tableName } : undefined,
+    }),
+  );
   const classify = (error: unknown) => toApiError(error).code;
   const audit = deps.audit ?? loggerAudit;
   const broker = new TokenBroker({ policy, cache, classify, audit, metrics });
@@ -149,7 +167,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   });
   const grants = new GrantRequestResolver(config, secrets, identities);
   const checkAws = () => checkAwsAccess(awsClients);
-  return { config, keyRing, exchanger, cache, broker, proxy, grants, checkAws };
+  return { config, keyRing, exchanger, cache, broker, proxy, grants, checkAws, policy, readiness };
 }
 
 function createCache(
@@ -196,8 +214,19 @@ function createCache(
   });
 }
 
-function createSigner(id: string, key: SigningKeyConfig, kms: () => KMSClient): Signer {
-  const describe = { kid: key.kid, certificateFile: key.certificateFile };
+/** The Signer for one configured key (KMS or local); also used by the operator CLI for certificates. */
+export function createSigner(
+  id: string,
+  key: SigningKeyConfig,
+  kms: () => KMSClient,
+  secrets?: SecretStore,
+): Signer {
+  const reference = key.certificate;
+  const certificate =
+    reference && secrets
+      ? { label: `signingKeys.${id}.certificate`, load: () => secrets.resolve(reference) }
+      : undefined;
+  const describe = { kid: key.kid, certificateFile: key.certificateFile, certificate };
   return key.type === 'kms'
     ? new KmsSigner(kms(), { id, keyId: key.keyId, algorithm: key.algorithm, ...describe })
     : new LocalSigner({ id, path: key.path, generate: key.generate, algorithm: key.algorithm, ...describe });
@@ -227,13 +256,16 @@ export type GatewayProvider = () => Promise<Gateway>;
  * entry points await it during init, so an invalid configuration fails the cold start with one clear log
  * line (and any request that still reaches a handler answers `gateway_misconfigured`).
  */
-export function gatewayFromEnvironment(env: NodeJS.ProcessEnv = process.env): GatewayProvider {
+export function gatewayFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadConfigOptions = {},
+): GatewayProvider {
   let gateway: Promise<Gateway> | undefined;
   return () => {
     gateway ??= (async () => {
       const path = env.GATEWAY_CONFIG ?? 'gateway.yaml';
       try {
-        const { config, warnings } = await loadConfigFile(path, env);
+        const { config, warnings } = await loadConfigFile(path, env, options);
         for (const warning of warnings) logger.warn(warning);
         const gateway = createGateway(config, { env });
         await gateway.checkAws();

@@ -54,7 +54,12 @@ const signingKeyCommon = {
     .string()
     .min(1)
     .optional()
-    .describe('PEM certificate of the key, published as x5t#S256.'),
+    .describe(
+      'PEM certificate of the key, published as x5t#S256. A relative path is relative to the configuration file; npm run build bundles it.',
+    ),
+  certificate: secretReference
+    .optional()
+    .describe('Or the PEM certificate from Secrets Manager (or an environment variable).'),
   retired: z.boolean().default(false).describe('Published in the JWKS, never used to sign.'),
 };
 
@@ -591,6 +596,12 @@ type RawConfig = Omit<GatewayConfig, never>;
 /** Cross-field rules the shapes alone cannot say; each issue names the exact field. */
 function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
   const active = Object.entries(config.signingKeys).filter(([, key]) => !key.retired);
+  for (const [id, key] of Object.entries(config.signingKeys)) {
+    if (key.certificateFile && key.certificate) {
+      const message = 'set certificateFile or certificate, not both';
+      ctx.addIssue({ code: 'custom', path: ['signingKeys', id, 'certificate'], message });
+    }
+  }
   const usable = (name: string | undefined, path: (string | number)[]): void => {
     if (name === undefined) return;
     const key = lookup(config.signingKeys, name);

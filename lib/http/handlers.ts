@@ -1,10 +1,11 @@
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { GatewayProvider } from '../composition.ts';
 import { withDeadline } from '../deadline.ts';
 import { GatewayError } from '../errors.ts';
-import { metrics } from '../observability/metrics.ts';
+import { logger } from '../observability/logger.ts';
+import { flushMetrics } from '../observability/metrics.ts';
 import { VERSION } from '../version.ts';
 import { callerCredentials } from './caller-credentials.ts';
 import {
@@ -18,6 +19,7 @@ import {
   requestIdOf,
 } from './middleware.ts';
 import {
+  type ReadinessResponseBody,
   type TokenInvalidationResponseBody,
   type TokenResponseBody,
   tokenInvalidationBody,
@@ -42,14 +44,17 @@ export function requestDeadline(context: { getRemainingTimeInMillis?: () => numb
   return Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
 }
 
-/** A middy handler whose overrun ends in a retryable timeout answer, never middy's 500. */
+/**
+ * A middy handler with the Lambda context in every log line (function name, version, cold start, request
+ * id), whose overrun ends in a retryable timeout answer, never middy's 500.
+ */
 export function deadlineBoundHandler() {
   return middy<HttpEvent, HttpResult>({
     timeoutEarlyInMillis: LAMBDA_TIMEOUT_MARGIN_MS,
     timeoutEarlyResponse: () => {
       throw new GatewayError('ERR_DEADLINE_EXCEEDED', 'the Lambda invocation is about to time out');
     },
-  });
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
 }
 
 /** The middleware every route shares: header normalization, correlation id, method check, error model. */
@@ -68,7 +73,7 @@ export function route(...methods: string[]) {
  */
 export function tokenHandler(gateway: GatewayProvider) {
   return route('POST', 'DELETE')
-    .use(logMetrics(metrics))
+    .use(flushMetrics())
     .handler(async (event, context): Promise<HttpResult> => {
       const credentials = callerCredentials(event);
       const requestId = requestIdOf(event);
@@ -102,6 +107,26 @@ export function tokenHandler(gateway: GatewayProvider) {
       // RFC 6749 5.1: responses carrying tokens must not be cached.
       return jsonResponse(200, response, { pragma: 'no-cache', 'cache-status': token.cache });
     });
+}
+
+/**
+ * `GET /v1/ready` (token function): whether every dependency of the token function answers, one result
+ * each, for a known caller only (the same credentials as `POST /v1/token`). 200 when all are ready, 503
+ * when any is not; the report is shared for 30 s, so polling cannot hammer KMS, Secrets Manager,
+ * DynamoDB or an authorization server.
+ */
+export function readinessHandler(gateway: GatewayProvider) {
+  return route('GET').handler(async (event, context): Promise<HttpResult> => {
+    const { policy, readiness } = await gateway();
+    const deadline = requestDeadline(context);
+    // Identifying the caller may read API key hashes from Secrets Manager: bounded like everything else.
+    await withDeadline(deadline, () => policy.identify(callerCredentials(event)));
+    const report: ReadinessResponseBody = {
+      ...(await readiness.report(deadline)),
+      request_id: requestIdOf(event),
+    };
+    return jsonResponse(report.status === 'ready' ? 200 : 503, report);
+  });
 }
 
 /** `GET /.well-known/jwks.json`: every configured public key, retired ones included. */

@@ -1,7 +1,6 @@
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { GatewayProvider } from '../composition.ts';
-import { metrics } from '../observability/metrics.ts';
+import { flushMetrics } from '../observability/metrics.ts';
 import type { CallerCredentials } from '../policy/caller-policy.ts';
 import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../policy/grant-request.ts';
 import { ApiError } from './api-errors.ts';
@@ -42,7 +41,7 @@ export function oauthTokenHandler(gateway: GatewayProvider) {
     .use(correlationId())
     .use(allowMethods('POST'))
     .use(oauthErrorHandler())
-    .use(logMetrics(metrics))
+    .use(flushMetrics())
     .handler(async (event, context): Promise<HttpResult> => {
       const requestId = requestIdOf(event);
       const deadline = requestDeadline(context);
