@@ -530,6 +530,9 @@ describe('oauthTokenHandler', () => {
         return true;
       });
       logger.setLogLevel('DEBUG');
+      // injectLambdaContext resets the level to the initial one (SILENT in tests) on every invocation after
+      // the first, as part of Powertools' debug sampling: keep DEBUG for this test.
+      vi.spyOn(logger, 'refreshSampleRateCalculation').mockImplementation(() => undefined);
       const upstreamBefore = upstream.length;
 
       // Act: ignored (zosconnect), required and right, required and wrong (zosfixed).
