@@ -8,7 +8,13 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Any unhandled rejection fails the run: errors must be typed and caught.
     dangerouslyIgnoreUnhandledErrors: false,
-    // In-process handlers log JSON and emit EMF; tests that check logs capture them explicitly.
-    env: { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    // In-process handlers log JSON and emit EMF; tests that check logs capture them explicitly. The AWS
+    // SDK's notice that it will drop Node 20 in 2027 is known (README, package.json engines) and would
+    // otherwise print once per test worker on Node 20.
+    env: {
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
   },
 });

@@ -1,11 +1,12 @@
-// POST /v1/token, DELETE /v1/token (lib/http/handlers.ts), ANY /v1/call/{target}/{path+}, proxy mode
-// (lib/http/call-handler.ts), and the RFC 6749 facade POST /oauth2/{target}/token
+// POST /v1/token, DELETE /v1/token, GET /v1/ready (lib/http/handlers.ts), ANY /v1/call/{target}/{path+},
+// proxy mode (lib/http/call-handler.ts), and the RFC 6749 facade POST /oauth2/{target}/token
 // (lib/http/oauth-token-handler.ts): one function, because each is a token request (plus one HTTP call for
-// proxy mode) with the same permissions and the same in-memory token cache (docs/ARCHITECTURE.md).
+// proxy mode) with the same permissions and the same in-memory token cache (docs/ARCHITECTURE.md);
+// readiness checks exactly this function's dependencies.
 import type { Context } from 'aws-lambda';
 import { gatewayFromEnvironment } from '#lib/composition.ts';
 import { CALL_ROUTE_KEY, callHandler } from '#lib/http/call-handler.ts';
-import { tokenHandler } from '#lib/http/handlers.ts';
+import { readinessHandler, tokenHandler } from '#lib/http/handlers.ts';
 import type { HttpEvent } from '#lib/http/middleware.ts';
 import { isOAuthTokenRoute, oauthTokenHandler } from '#lib/http/oauth-token-handler.ts';
 
@@ -15,10 +16,12 @@ const gateway = gatewayFromEnvironment();
 await gateway();
 
 const token = tokenHandler(gateway);
+const ready = readinessHandler(gateway);
 const call = callHandler(gateway);
 const facade = oauthTokenHandler(gateway);
 
 export const handler = (event: HttpEvent, context: Context) => {
   if (event.requestContext?.routeKey === CALL_ROUTE_KEY) return call(event, context);
-  return isOAuthTokenRoute(event) ? facade(event, context) : token(event, context);
+  if (isOAuthTokenRoute(event)) return facade(event, context);
+  return event.rawPath === '/v1/ready' ? ready(event, context) : token(event, context);
 };

@@ -10,11 +10,10 @@ import {
 } from './aws/call-limits.ts';
 import type { AwsClientWithConfig } from './aws/preflight.ts';
 import type { TokenStore } from './cache/token-store.ts';
-import type { CacheConfig, GatewayConfig, SigningKeyConfig } from './config/schema.ts';
+import type { CacheConfig, GatewayConfig } from './config/schema.ts';
 import { lazyAdapter } from './lazy-adapter.ts';
 import { describeError, logger } from './observability/logger.ts';
 import type { SecretsManagerStore } from './secrets/secrets-manager-store.ts';
-import type { Signer } from './signing/signer.ts';
 
 /**
  * AWS clients are built with the SDK's own configuration chain, so region, credentials,
@@ -41,6 +40,7 @@ export class AwsAdapters {
   readonly #clients = new Map<AwsService, AwsClientWithConfig>();
   readonly #aws: AwsClients;
   #kms?: KMSClient;
+  #dynamodb?: DynamoDBClient;
 
   constructor(aws: AwsClients = {}) {
     this.#aws = aws;
@@ -57,19 +57,6 @@ export class AwsAdapters {
     // With the clients: the check reads AWS errors through @smithy/core, which a local key never loads.
     const { checkAwsAccess } = await import('./aws/preflight.ts');
     await checkAwsAccess(clients);
-  }
-
-  kmsSigner(id: string, key: Extract<SigningKeyConfig, { type: 'kms' }>): Signer {
-    const describe = { kid: key.kid, certificateFile: key.certificateFile };
-    const kms = this.#kmsClient();
-    return this.#lazy(
-      async () => {
-        const { KmsSigner } = await import('./signing/kms-signer.ts');
-        return new KmsSigner(kms, { id, keyId: key.keyId, algorithm: key.algorithm, ...describe });
-      },
-      { describe: true, sign: true },
-      { id },
-    );
   }
 
   secretsManagerStore(config: GatewayConfig): Pick<SecretsManagerStore, 'get'> {
@@ -101,8 +88,8 @@ export class AwsAdapters {
   /** The shared cache layer: the DynamoDB store with envelope encryption (a KMS or a local key). */
   dynamoDbTokenStore(table: NonNullable<CacheConfig['dynamodb']>): TokenStore {
     const encryption = table.encryption;
-    const kms = 'kmsKeyId' in encryption ? this.#kmsClient() : undefined;
-    const injected = this.#aws.dynamodb;
+    const kms = 'kmsKeyId' in encryption ? this.kmsClient() : undefined;
+    const client = this.dynamoDbClient();
     return this.#lazy(
       async () => {
         const [{ DynamoDbTokenStore }, { EnvelopeCipher, KmsDataKeyProvider, LocalDataKeyProvider }] =
@@ -120,10 +107,6 @@ export class AwsAdapters {
           rotateAfterMs: table.dataKeyRotationSeconds * 1000,
           maxCachedKeys: 64,
         });
-        const client = this.#use(
-          'DynamoDB',
-          injected ?? new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(DYNAMODB_CLIENT),
-        );
         return new DynamoDbTokenStore(client, cipher, { tableName: table.tableName });
       },
       { get: true, put: true, delete: true, acquireLease: true, releaseLease: true },
@@ -131,7 +114,8 @@ export class AwsAdapters {
     );
   }
 
-  #kmsClient(): KMSClient {
+  /** One KMS client for the signers, the cache's data keys and the readiness check. */
+  kmsClient(): KMSClient {
     const injected = this.#aws.kms;
     this.#kms ??= injected
       ? this.#use('KMS', injected)
@@ -145,6 +129,28 @@ export class AwsAdapters {
           {} as Omit<KMSClient, 'send'>,
         );
     return this.#kms;
+  }
+
+  /** One DynamoDB client for the shared cache and the readiness check. */
+  dynamoDbClient(): DynamoDBClient {
+    const injected = this.#aws.dynamodb;
+    this.#dynamodb ??= injected
+      ? this.#use('DynamoDB', injected)
+      : this.#lazy(
+          async () =>
+            this.#use(
+              'DynamoDB',
+              new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(DYNAMODB_CLIENT),
+            ),
+          { send: true },
+          {} as Omit<DynamoDBClient, 'send'>,
+        );
+    return this.#dynamodb;
+  }
+
+  /** Loads this with the others during the init (`checkAws`): a lazy adapter made elsewhere. */
+  register(load: () => Promise<unknown>): void {
+    this.#loads.push(load);
   }
 
   #use<Client extends AwsClientWithConfig>(service: AwsService, client: Client): Client {

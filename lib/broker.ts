@@ -96,6 +96,8 @@ export class TokenBroker {
       const { request, ...options } = await prepare(outcome.caller);
       outcome.request = request;
       this.deps.policy.authorize(outcome.caller, request);
+      // Authorized, so a configured target: a bounded metric dimension.
+      this.deps.metrics.target(request.target);
       outcome.cache = 'miss';
       const started = this.now();
       const caller = outcome.caller;

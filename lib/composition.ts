@@ -4,7 +4,7 @@ import { MemoryTokenStore } from './cache/memory-token-store.ts';
 import { TokenCache } from './cache/token-cache.ts';
 import type { CacheConfig, GatewayConfig } from './config/schema.ts';
 import { secretReferences } from './config/secret-references.ts';
-import { fromEnvironment } from './from-environment.ts';
+import { fromEnvironment, type LoadOptions } from './from-environment.ts';
 import { toApiError } from './http/api-errors.ts';
 import { signingKeyRing } from './key-ring-composition.ts';
 import { TokenExchanger } from './oauth/token-exchanger.ts';
@@ -16,11 +16,14 @@ import { GrantRequestResolver } from './policy/grant-request.ts';
 import { IdentityProof } from './policy/identity-proof.ts';
 import { ApiProxy } from './proxy/api-proxy.ts';
 import type { UpstreamTransport } from './proxy/upstream-client.ts';
+import { dependencyChecks } from './readiness/checks.ts';
+import { ReadinessProbe } from './readiness/probe.ts';
 import { SecretResolver } from './secrets/resolve-secret.ts';
+import type { SecretStore } from './secrets/secret-store.ts';
 import type { SigningKeyRing } from './signing/key-ring.ts';
 
 export type { AwsClients } from './aws-adapters.ts';
-export { keyRingFromEnvironment } from './key-ring-composition.ts';
+export { createSigner, keyRingFromEnvironment } from './key-ring-composition.ts';
 
 export interface Gateway {
   readonly config: GatewayConfig;
@@ -28,6 +31,10 @@ export interface Gateway {
   readonly exchanger: TokenExchanger;
   readonly cache: TokenCache;
   readonly broker: TokenBroker;
+  /** Who is calling (the readiness route is for known callers only). */
+  readonly policy: CallerPolicy;
+  /** GET /v1/ready: every dependency of the token function, checked by real calls, cached briefly. */
+  readonly readiness: ReadinessProbe;
   /** The RFC 6749 facade's grant handling (password, client_credentials, token exchange). */
   readonly grants: GrantRequestResolver;
   /** Proxy mode (/v1/call): the broker's tokens attached to calls to the targets' APIs. */
@@ -60,11 +67,14 @@ export const loggerAudit: AuditLog = {
 export function createGateway(config: GatewayConfig, deps: GatewayDependencies = {}): Gateway {
   const metrics = deps.metrics ?? powertoolsMetrics;
   const adapters = new AwsAdapters(deps.aws);
-  const keyRing = signingKeyRing(config, adapters, metrics);
+  // Certificates held as secrets are read when a key is first described, after `secrets` exists.
+  const certificateSecrets: SecretStore = { resolve: (reference) => secrets.resolve(reference) };
+  const keyRing = signingKeyRing(config, adapters, metrics, certificateSecrets);
   const needsSecretsManager = secretReferences(config).some(({ reference }) => reference.secretsManager);
   const secretsManager = needsSecretsManager ? adapters.secretsManagerStore(config) : undefined;
   const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
   const exchanger = new TokenExchanger({ config, keyRing, secrets, fetch: deps.fetch });
+  const table = config.cache.dynamodb;
   const cache = createCache(config.cache, exchanger, adapters, metrics);
   const policy = new CallerPolicy(config, secrets, {
     onApiKeyError: (caller, error) =>
@@ -73,6 +83,16 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
         ...describeError(error),
       }),
   });
+  const readiness = new ReadinessProbe(
+    dependencyChecks({
+      config,
+      kms: () => adapters.kmsClient(),
+      keyRing,
+      secrets,
+      exchanger,
+      table: table ? { client: adapters.dynamoDbClient(), tableName: table.tableName } : undefined,
+    }),
+  );
   const classify = (error: unknown) => toApiError(error).code;
   const audit = deps.audit ?? loggerAudit;
   const broker = new TokenBroker({ policy, cache, classify, audit, metrics });
@@ -89,7 +109,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     transport: deps.upstream,
   });
   const grants = new GrantRequestResolver(config, secrets, identities);
-  return { config, keyRing, exchanger, cache, broker, proxy, grants, checkAws: () => adapters.checkAws() };
+  const checkAws = () => adapters.checkAws();
+  return { config, keyRing, exchanger, cache, broker, proxy, grants, checkAws, policy, readiness };
 }
 
 function createCache(
@@ -120,6 +141,9 @@ function createCache(
 export type GatewayProvider = () => Promise<Gateway>;
 
 /** The gateway of this container, for functions/token.ts: see lib/from-environment.ts. */
-export function gatewayFromEnvironment(env: NodeJS.ProcessEnv = process.env): GatewayProvider {
-  return fromEnvironment(env, (config) => createGateway(config, { env }));
+export function gatewayFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadOptions = {},
+): GatewayProvider {
+  return fromEnvironment(env, (config) => createGateway(config, { env }), options);
 }

@@ -1,5 +1,8 @@
 import type { LoadedConfig } from './config/config-error.ts';
-import { readConfigFile } from './config/config-file.ts';
+import { type ReadConfigOptions, readConfigFile } from './config/config-file.ts';
+
+export type LoadOptions = ReadConfigOptions;
+
 import type { GatewayConfig } from './config/schema.ts';
 import { describeError, logger } from './observability/logger.ts';
 
@@ -13,13 +16,14 @@ import { describeError, logger } from './observability/logger.ts';
 export function fromEnvironment<T extends { checkAws: () => Promise<void> }>(
   env: NodeJS.ProcessEnv,
   build: (config: GatewayConfig) => T,
+  options: LoadOptions = {},
 ): () => Promise<T> {
   let loaded: Promise<T> | undefined;
   return () => {
     loaded ??= (async () => {
       const path = env.GATEWAY_CONFIG ?? 'gateway.yaml';
       try {
-        const { config, warnings }: LoadedConfig = await readConfigFile(path, env);
+        const { config, warnings }: LoadedConfig = await readConfigFile(path, env, options);
         for (const warning of warnings) logger.warn(warning);
         const built = build(config);
         // During the init, not the first request: the AWS adapters this configuration uses, their region

@@ -1,7 +1,11 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { AwsAdapters, type AwsClients } from './aws-adapters.ts';
-import type { GatewayConfig } from './config/schema.ts';
+import type { GatewayConfig, SigningKeyConfig } from './config/schema.ts';
 import { fromEnvironment } from './from-environment.ts';
+import { lazyAdapter } from './lazy-adapter.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
+import { SecretResolver } from './secrets/resolve-secret.ts';
+import type { SecretStore } from './secrets/secret-store.ts';
 import { SigningKeyRing } from './signing/key-ring.ts';
 import { LocalSigner } from './signing/local-signer.ts';
 import type { Signer } from './signing/signer.ts';
@@ -11,14 +15,25 @@ import type { Signer } from './signing/signer.ts';
 
 /**
  * The signing keys alone: what functions/jwks.ts builds (no exchanger, cache or caller policy, so its
- * bundle holds none of them).
+ * bundle holds none of them), with the secrets its keys' certificates may be held in.
  */
 export function createKeyRing(
   config: GatewayConfig,
-  deps: { readonly aws?: AwsClients; readonly metrics?: GatewayMetrics } = {},
+  deps: {
+    readonly aws?: AwsClients;
+    readonly metrics?: GatewayMetrics;
+    readonly env?: NodeJS.ProcessEnv;
+  } = {},
 ): { readonly keyRing: SigningKeyRing; readonly checkAws: () => Promise<void> } {
   const adapters = new AwsAdapters(deps.aws);
-  const keyRing = signingKeyRing(config, adapters, deps.metrics ?? powertoolsMetrics);
+  const certificates = Object.values(config.signingKeys).flatMap((key) =>
+    key.certificate ? [key.certificate] : [],
+  );
+  const secretsManager = certificates.some((reference) => reference.secretsManager)
+    ? adapters.secretsManagerStore(config)
+    : undefined;
+  const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
+  const keyRing = signingKeyRing(config, adapters, deps.metrics ?? powertoolsMetrics, secrets);
   return { keyRing, checkAws: () => adapters.checkAws() };
 }
 
@@ -26,25 +41,56 @@ export function signingKeyRing(
   config: GatewayConfig,
   adapters: AwsAdapters,
   metrics: GatewayMetrics,
+  secrets: SecretStore,
 ): SigningKeyRing {
   return new SigningKeyRing(
     Object.entries(config.signingKeys).map(([id, key]) => ({
       signer: timed(
-        key.type === 'kms'
-          ? adapters.kmsSigner(id, key)
-          : new LocalSigner({
-              id,
-              path: key.path,
-              generate: key.generate,
-              algorithm: key.algorithm,
-              kid: key.kid,
-              certificateFile: key.certificateFile,
-            }),
+        createSigner(id, key, () => adapters.kmsClient(), secrets, adapters),
         metrics,
       ),
       retired: key.retired,
     })),
   );
+}
+
+/**
+ * The Signer for one configured key (KMS or local); also used by the operator CLI for certificates. The
+ * KMS signer is imported on first use (lib/lazy-adapter.ts), or during the init when `adapters` loads it.
+ */
+export function createSigner(
+  id: string,
+  key: SigningKeyConfig,
+  kms: () => KMSClient,
+  secrets?: SecretStore,
+  adapters?: Pick<AwsAdapters, 'register'>,
+): Signer {
+  const reference = key.certificate;
+  const certificate =
+    reference && secrets
+      ? { label: `signingKeys.${id}.certificate`, load: () => secrets.resolve(reference) }
+      : undefined;
+  const describe = { kid: key.kid, certificateFile: key.certificateFile, certificate };
+  if (key.type !== 'kms') {
+    return new LocalSigner({
+      id,
+      path: key.path,
+      generate: key.generate,
+      algorithm: key.algorithm,
+      ...describe,
+    });
+  }
+  const client = kms();
+  const { port, load } = lazyAdapter(
+    async () => {
+      const { KmsSigner } = await import('./signing/kms-signer.ts');
+      return new KmsSigner(client, { id, keyId: key.keyId, algorithm: key.algorithm, ...describe });
+    },
+    { describe: true, sign: true },
+    { id },
+  );
+  adapters?.register(load);
+  return port;
 }
 
 /** Reports how long each signature took (KMS latency, for the KMS adapter). */
@@ -67,5 +113,9 @@ function timed(signer: Signer, metrics: GatewayMetrics): Signer {
 export function keyRingFromEnvironment(
   env: NodeJS.ProcessEnv = process.env,
 ): () => Promise<{ readonly keyRing: SigningKeyRing }> {
-  return fromEnvironment(env, (config) => createKeyRing(config));
+  // It uses only the signing keys: the other sections' placeholders (the cache key, the table) may be
+  // unset, since serverless.yml gives this function only the signing key variables.
+  return fromEnvironment(env, (config) => createKeyRing(config, { env }), {
+    placeholdersRequiredUnder: ['signingKeys'],
+  });
 }

@@ -5,12 +5,15 @@
 //
 //   npm run build                          # config/gateway.yaml
 //   npm run build -- --config my.yaml      # or GATEWAY_CONFIG_SOURCE=my.yaml
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, normalize, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build as esbuild, type Metafile, type Plugin } from 'esbuild';
+import { parse as parseYaml } from 'yaml';
 import { compileConfigFile } from '#lib/config/compile-config.ts';
+import { ConfigError } from '#lib/config/load-config.ts';
+import { thirdPartyNotices } from './third-party-notices.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(ROOT, 'dist');
@@ -18,6 +21,8 @@ export const DIST = join(ROOT, 'dist');
 export const CONFIGURED_FUNCTIONS: readonly string[] = ['token', 'jwks'];
 /** The file name of the compiled configuration inside a bundle; serverless.yml sets GATEWAY_CONFIG to it. */
 export const BUNDLED_CONFIG = 'gateway.json';
+/** Beside each bundle: the licences of the third-party packages in it (scripts/third-party-notices.ts). */
+export const NOTICES_FILE = 'THIRD-PARTY-NOTICES.txt';
 
 /**
  * What each function may load at init (index.mjs and the chunks it imports statically), in bytes: the
@@ -131,8 +136,8 @@ export async function bundleFunction(name: string, outdir = join(DIST, name)): P
     treeShaking: true,
     // Prefer the packages' ES module builds (the AWS SDK ships dist-es): they tree-shake far better.
     mainFields: ['module', 'main'],
+    // Licence texts are not in comments for most packages: build() writes THIRD-PARTY-NOTICES.txt instead.
     legalComments: 'none',
-    // Third-party licence texts go to docs, not into the function: see docs/DEPLOY.md.
     metafile: true,
     logLevel: 'warning',
     plugins: [zodEnglishOnly, nodeHttpThroughRequire],
@@ -204,6 +209,37 @@ async function writeMetafile(name: string, metafile: Metafile): Promise<void> {
   await writeFile(join(dir, `${name}.json`), JSON.stringify(metafile));
 }
 
+/**
+ * Checks the deploy configuration before it is bundled, so `npm run package` fails on a typo rather
+ * than the first cold start (the operator CLI's check-config runs the same): see compileConfigFile.
+ */
+export async function checkDeployConfig(path: string): Promise<void> {
+  await compileConfigFile(path, relative(ROOT, path));
+}
+
+/**
+ * The files the configuration names that the functions read at run time: each signing key's
+ * `certificateFile`, relative to the configuration file (so it lands beside it in dist/<fn>/). A path
+ * that is absolute or leaves the configuration's directory cannot be bundled: refused, with the field.
+ */
+export async function bundledFiles(configPath: string): Promise<string[]> {
+  const document = parseYaml(await readFile(configPath, 'utf8')) as {
+    signingKeys?: Record<string, { certificateFile?: unknown } | null>;
+  } | null;
+  const files: string[] = [];
+  const issues: { path: string; message: string }[] = [];
+  for (const [id, key] of Object.entries(document?.signingKeys ?? {})) {
+    const file = key?.certificateFile;
+    if (typeof file !== 'string') continue;
+    if (isAbsolute(file) || normalize(file).startsWith('..')) {
+      const message = "must be a path inside the configuration file's directory, so the build can bundle it";
+      issues.push({ path: `signingKeys.${id}.certificateFile`, message });
+    } else files.push(normalize(file));
+  }
+  if (issues.length > 0) throw new ConfigError(relative(ROOT, configPath), issues);
+  return files;
+}
+
 export interface BuildOptions {
   /** The deploy configuration copied into the configured functions (default config/gateway.yaml). */
   readonly config?: string;
@@ -214,12 +250,20 @@ export async function build(options: BuildOptions = {}): Promise<BundleResult[]>
   // Validated here, so `npm run package` fails on a typo rather than the first cold start; what ships is
   // the validated JSON, which the functions read without a YAML parser or zod (lib/config/compiled-config.ts).
   const compiled = JSON.stringify(await compileConfigFile(config, relative(ROOT, config)));
+  const files = await bundledFiles(config);
   await rm(DIST, { recursive: true, force: true });
   const results: BundleResult[] = [];
   for (const name of await functionNames()) {
     const result = await bundleFunction(name);
     await writeMetafile(name, result.metafile);
-    if (CONFIGURED_FUNCTIONS.includes(name)) await writeFile(join(DIST, name, BUNDLED_CONFIG), compiled);
+    await writeFile(join(DIST, name, NOTICES_FILE), (await thirdPartyNotices(result.inputs, ROOT)).text);
+    if (CONFIGURED_FUNCTIONS.includes(name)) {
+      await writeFile(join(DIST, name, BUNDLED_CONFIG), compiled);
+      for (const file of files) {
+        await mkdir(dirname(join(DIST, name, file)), { recursive: true });
+        await copyFile(join(dirname(config), file), join(DIST, name, file));
+      }
+    }
     results.push(result);
   }
   return results;

@@ -47,6 +47,15 @@ export function isCompiledConfig(document: unknown): document is CompiledConfig 
   );
 }
 
+export interface ReadCompiledOptions {
+  /**
+   * The top-level sections whose `${env:NAME}` placeholders must be set (default: all). A placeholder
+   * elsewhere whose variable is unset stands for `unset-NAME`, unchecked: a function that uses only some
+   * sections (jwks: `signingKeys`) is given only the variables those need (least privilege: docs/DEPLOY.md).
+   */
+  readonly placeholdersRequiredUnder?: readonly string[];
+}
+
 /**
  * Fills the placeholders from `env` and checks each filled value; every problem is reported at its field,
  * as the schema would (`cache.dynamodb.tableName: environment variable TOKEN_TABLE is not set`).
@@ -55,15 +64,27 @@ export function readCompiledConfig(
   compiled: CompiledConfig,
   env: NodeJS.ProcessEnv,
   file: string,
+  options: ReadCompiledOptions = {},
 ): LoadedConfig {
   const source = `${file} (compiled from ${compiled.source})`;
-  const { document, issues } = expandEnvPlaceholders(compiled.config, env);
-  if (issues.length > 0) throw new ConfigError(source, issues);
-  const ruleIssues = compiled.placeholders.flatMap(({ path, rules }) =>
-    checkRules(valueAt(document, path), rules, formatPath(path)),
-  );
+  const required = options.placeholdersRequiredUnder;
+  const isRequired = (path: ReadonlyArray<string | number>) =>
+    required === undefined || required.includes(String(path[0]));
+  const unused = compiled.placeholders
+    .filter(({ path }) => !isRequired(path))
+    .map(({ path }) => formatPath(path));
+  const standIns = new Proxy(env, {
+    get: (target, name) => (typeof name === 'string' && target[name]) || `unset-${String(name)}`,
+  });
+  const filled = expandEnvPlaceholders(compiled.config, required === undefined ? env : standIns);
+  const issues = required === undefined ? filled.issues : expandEnvPlaceholders(compiled.config, env).issues;
+  const missing = issues.filter((issue) => !unused.includes(issue.path));
+  if (missing.length > 0) throw new ConfigError(source, missing);
+  const ruleIssues = compiled.placeholders
+    .filter(({ path }) => isRequired(path))
+    .flatMap(({ path, rules }) => checkRules(valueAt(filled.document, path), rules, formatPath(path)));
   if (ruleIssues.length > 0) throw new ConfigError(source, ruleIssues);
-  return { config: document as GatewayConfig, warnings: compiled.warnings };
+  return { config: filled.document as GatewayConfig, warnings: compiled.warnings };
 }
 
 function valueAt(document: unknown, path: ReadonlyArray<string | number>): unknown {

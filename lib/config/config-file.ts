@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { isCompiledConfig, readCompiledConfig } from './compiled-config.ts';
+import { dirname, resolve } from 'node:path';
+import { isCompiledConfig, type ReadCompiledOptions, readCompiledConfig } from './compiled-config.ts';
 import { ConfigError, type LoadedConfig } from './config-error.ts';
 
 /**
@@ -9,9 +10,12 @@ import { ConfigError, type LoadedConfig } from './config-error.ts';
  * schema: a configuration as written (YAML, or JSON that was not compiled) is refused with how to
  * compile it. `npm start` and the tests read configurations as written with `loadConfigFile`.
  */
+export type ReadConfigOptions = ReadCompiledOptions;
+
 export async function readConfigFile(
   path: string,
   env: NodeJS.ProcessEnv = process.env,
+  options: ReadConfigOptions = {},
 ): Promise<LoadedConfig> {
   let text: string;
   try {
@@ -31,5 +35,20 @@ export async function readConfigFile(
       'not a compiled configuration: deploy the gateway.json that npm run build writes (npm run build -- --config FILE compiles another)';
     throw new ConfigError(path, [{ path: '', message }]);
   }
-  return readCompiledConfig(document, env, path);
+  const loaded = readCompiledConfig(document, env, path, options);
+  return { ...loaded, config: withFilesRelativeTo(dirname(resolve(path)), loaded.config) };
+}
+
+/**
+ * A signing key's `certificateFile` is relative to the configuration file, as `npm run build` bundles it
+ * beside the configuration (dist/<fn>/), so the same file works on the laptop and in Lambda.
+ */
+function withFilesRelativeTo(dir: string, config: LoadedConfig['config']): LoadedConfig['config'] {
+  const signingKeys = Object.fromEntries(
+    Object.entries(config.signingKeys).map(([id, key]) => [
+      id,
+      key.certificateFile ? { ...key, certificateFile: resolve(dir, key.certificateFile) } : key,
+    ]),
+  );
+  return { ...config, signingKeys };
 }

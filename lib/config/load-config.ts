@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue, formatPath, type LoadedConfig } from './config-error.ts';
@@ -14,9 +15,19 @@ export { secretReferences } from './secret-references.ts';
  * Reads a YAML or JSON configuration file (JSON is YAML), fills in its `${env:NAME}` placeholders from
  * `env`, and validates it.
  */
+export interface LoadConfigOptions {
+  /**
+   * The top-level sections whose `${env:NAME}` placeholders must be set (default: all). A placeholder
+   * elsewhere whose variable is unset stands for `unset-NAME`: a function that uses only some sections
+   * (jwks: `signingKeys`) is given only the variables those need (least privilege: docs/DEPLOY.md).
+   */
+  readonly placeholdersRequiredUnder?: readonly string[];
+}
+
 export async function loadConfigFile(
   path: string,
   env: NodeJS.ProcessEnv = process.env,
+  options: LoadConfigOptions = {},
 ): Promise<LoadedConfig> {
   let text: string;
   try {
@@ -35,8 +46,44 @@ export async function loadConfigFile(
     throw new ConfigError(path, [{ path: '', message: `not valid YAML or JSON${yamlProblem(error)}` }]);
   }
   const expanded = expandEnvPlaceholders(document, env);
-  if (expanded.issues.length > 0) throw new ConfigError(path, expanded.issues);
-  return parseConfig(expanded.document, path);
+  const loaded = loadExpanded(path, document, expanded, env, options);
+  return { ...loaded, config: withFilesRelativeTo(dirname(resolve(path)), loaded.config) };
+}
+
+function loadExpanded(
+  path: string,
+  document: unknown,
+  expanded: ReturnType<typeof expandEnvPlaceholders>,
+  env: NodeJS.ProcessEnv,
+  options: LoadConfigOptions,
+): LoadedConfig {
+  const required = options.placeholdersRequiredUnder;
+  if (!required) {
+    if (expanded.issues.length > 0) throw new ConfigError(path, expanded.issues);
+    return parseConfig(expanded.document, path);
+  }
+  const inRequired = (at: string) =>
+    required.some((section) => at === section || at.startsWith(`${section}.`));
+  const issues = expanded.issues.filter((issue) => inRequired(issue.path));
+  if (issues.length > 0) throw new ConfigError(path, issues);
+  const standIns = new Proxy(env, {
+    get: (target, name) => (typeof name === 'string' && target[name]) || `unset-${String(name)}`,
+  });
+  return parseConfig(expandEnvPlaceholders(document, standIns).document, path);
+}
+
+/**
+ * A signing key's `certificateFile` is relative to the configuration file, as `npm run build` bundles it
+ * beside the configuration (dist/<fn>/), so the same file works on the laptop and in Lambda.
+ */
+function withFilesRelativeTo(dir: string, config: GatewayConfig): GatewayConfig {
+  const signingKeys = Object.fromEntries(
+    Object.entries(config.signingKeys).map(([id, key]) => [
+      id,
+      key.certificateFile ? { ...key, certificateFile: resolve(dir, key.certificateFile) } : key,
+    ]),
+  );
+  return { ...config, signingKeys };
 }
 
 /** Validates an already parsed document; `source` names it in errors. */

@@ -13,18 +13,10 @@ export const PROXY_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 export const PROXY_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
 /**
- * Request headers the gateway owns on a proxied call: the caller's credentials, hop-by-hop headers and
- * what the HTTP client computes. Neither the caller nor a target's fixed headers can set them.
+ * Hop-by-hop headers: meant for one connection, never forwarded in either direction.
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
  */
-export const GATEWAY_OWNED_HEADERS = [
-  'authorization',
-  'x-api-key',
-  'x-subject',
-  'x-subject-token',
-  'cookie',
-  'host',
-  'content-length',
+export const HOP_BY_HOP_HEADERS = [
   'connection',
   'keep-alive',
   'proxy-authenticate',
@@ -34,5 +26,20 @@ export const GATEWAY_OWNED_HEADERS = [
   'trailer',
   'transfer-encoding',
   'upgrade',
+] as const;
+
+/**
+ * Request headers the gateway owns on a proxied call: the caller's credentials, hop-by-hop headers and
+ * what the HTTP client computes. Neither the caller nor a target's fixed headers can set them.
+ */
+export const GATEWAY_OWNED_HEADERS = [
+  'authorization',
+  'x-api-key',
+  'x-subject',
+  'x-subject-token',
+  'cookie',
+  'host',
+  'content-length',
   'expect',
+  ...HOP_BY_HOP_HEADERS,
 ] as const;

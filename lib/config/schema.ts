@@ -55,7 +55,12 @@ const signingKeyCommon = {
     .string()
     .min(1)
     .optional()
-    .describe('PEM certificate of the key, published as x5t#S256.'),
+    .describe(
+      'PEM certificate of the key, published as x5t#S256. A relative path is relative to the configuration file; npm run build bundles it.',
+    ),
+  certificate: secretReference
+    .optional()
+    .describe('Or the PEM certificate from Secrets Manager (or an environment variable).'),
   retired: z.boolean().default(false).describe('Published in the JWKS, never used to sign.'),
 };
 
@@ -172,7 +177,12 @@ const RESERVED_PARAMETERS = [
 ];
 
 // Proxy mode's fixed rules, in a module without zod: the token function reads them at run time.
-export { GATEWAY_OWNED_HEADERS, PROXY_BODY_LIMIT_BYTES, PROXY_METHODS } from './proxy-limits.ts';
+export {
+  GATEWAY_OWNED_HEADERS,
+  HOP_BY_HOP_HEADERS,
+  PROXY_BODY_LIMIT_BYTES,
+  PROXY_METHODS,
+} from './proxy-limits.ts';
 
 const headerName = z
   .string()
@@ -367,12 +377,15 @@ export const trustedIdentityIssuer = z
       .default(300)
       .describe('Refuse tokens issued (iat) longer ago than this.'),
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
+    // Safe by default: a security team that configures an identity issuer wants proof, and a caller that
+    // could still name users would get around it through another route. `false` is the explicit opt-out.
     required: z
       .boolean()
-      .default(false)
+      .default(true)
       .describe(
         'The caller must prove every end user with a token of this issuer: a named user is refused ' +
-          '(x-subject on /v1/call, subject on POST /v1/token, the password and client_credentials grants).',
+          '(x-subject on /v1/call, subject on POST /v1/token, the password and client_credentials grants). ' +
+          'Default true; false lets the caller also name users.',
       ),
   })
   .strict();
@@ -546,6 +559,12 @@ type RawConfig = Omit<GatewayConfig, never>;
 /** Cross-field rules the shapes alone cannot say; each issue names the exact field. */
 function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
   const active = Object.entries(config.signingKeys).filter(([, key]) => !key.retired);
+  for (const [id, key] of Object.entries(config.signingKeys)) {
+    if (key.certificateFile && key.certificate) {
+      const message = 'set certificateFile or certificate, not both';
+      ctx.addIssue({ code: 'custom', path: ['signingKeys', id, 'certificate'], message });
+    }
+  }
   const usable = (name: string | undefined, path: (string | number)[]): void => {
     if (name === undefined) return;
     const key = lookup(config.signingKeys, name);
@@ -626,6 +645,11 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
     if (trust && (trust.jwksUrl === undefined) === (trust.certificate === undefined)) {
       const message = 'set exactly one of jwksUrl, certificate';
       ctx.addIssue({ code: 'custom', path: ['callers', id, 'oauth', 'identityTokens'], message });
+    }
+    // The keys that prove every user: fetched over plain http, anyone on the path could forge users.
+    if (trust?.jwksUrl && !transportAllowed(trust.jwksUrl, config.environment === 'development')) {
+      const message = 'use https (plain http only to loopback, or in environment: development)';
+      ctx.addIssue({ code: 'custom', path: ['callers', id, 'oauth', 'identityTokens', 'jwksUrl'], message });
     }
     for (const targetId of Object.keys(c.targets)) {
       if (!lookup(config.targets, targetId)) {

@@ -6,6 +6,8 @@ export function secretReferences(config: GatewayConfig): Array<{ path: string; r
   const add = (reference: SecretReference | undefined, path: string): void => {
     if (reference) found.push({ path, reference });
   };
+  for (const [id, key] of Object.entries(config.signingKeys))
+    add(key.certificate, `signingKeys.${id}.certificate`);
   for (const [id, target] of Object.entries(config.targets)) {
     const auth = target.clientAuthentication;
     if ('secret' in auth) add(auth.secret, `targets.${id}.clientAuthentication.secret`);

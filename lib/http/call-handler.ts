@@ -1,8 +1,7 @@
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { GatewayProvider } from '../composition.ts';
 import { PROXY_BODY_LIMIT_BYTES, PROXY_METHODS } from '../config/proxy-limits.ts';
 import { withDeadline } from '../deadline.ts';
-import { metrics } from '../observability/metrics.ts';
+import { flushMetrics } from '../observability/metrics.ts';
 import { ApiError } from './api-errors.ts';
 import { callerCredentials } from './caller-credentials.ts';
 import { requestDeadline } from './handlers.ts';
@@ -21,7 +20,7 @@ export const CALL_ROUTE_KEY = 'ANY /v1/call/{target}/{path+}';
  */
 export function callHandler(gateway: GatewayProvider) {
   return route(...PROXY_METHODS)
-    .use(logMetrics(metrics))
+    .use(flushMetrics())
     .handler(async (event, context): Promise<HttpResult> => {
       const requestId = requestIdOf(event);
       const deadline = requestDeadline(context);

@@ -21,6 +21,11 @@ export function parseFormBody(event: HttpEvent, options: { maxBytes: number }): 
   if (text.includes('\uFFFD')) throw new ApiError('invalid_request', 'the body is not UTF-8');
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(text)) {
+    // URLSearchParams turns percent-encoded bytes that are not UTF-8 (`%FF`) into U+FFFD: another
+    // subject than the one sent, so refused like invalid bytes in the body itself.
+    if (name.includes('\uFFFD') || value.includes('\uFFFD')) {
+      throw new ApiError('invalid_request', 'a parameter is not UTF-8 once percent-decoded');
+    }
     if (name.length > 64) throw new ApiError('invalid_request', 'a parameter name is too long');
     if (params.has(name))
       throw new ApiError('invalid_request', `parameter ${JSON.stringify(name)} is repeated`);

@@ -1,17 +1,17 @@
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { GatewayProvider } from '../composition.ts';
-import { metrics } from '../observability/metrics.ts';
+import { withDeadline } from '../deadline.ts';
+import { flushMetrics } from '../observability/metrics.ts';
 import { callerCredentials } from './caller-credentials.ts';
 import { parseJsonBody } from './middleware.ts';
 import { tokenInvalidationBody, tokenRequestBody } from './request-schemas.ts';
 import { type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
 import { requestDeadline, route } from './route.ts';
-import type { TokenInvalidationResponseBody, TokenResponseBody } from './schemas.ts';
+import type { ReadinessResponseBody, TokenInvalidationResponseBody, TokenResponseBody } from './schemas.ts';
 
 // Each in its own file, so that their functions bundle neither zod nor the token route's code.
 export { healthHandler } from './health-handler.ts';
 export { jwksHandler } from './jwks-handler.ts';
-export { DEADLINE_MARGIN_MS, requestDeadline, route } from './route.ts';
+export { DEADLINE_MARGIN_MS, deadlineBoundHandler, requestDeadline, route } from './route.ts';
 
 /** Refused before parsing: a token request is a few hundred bytes, an invalidation carries a token (8 KiB at most). */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -23,7 +23,7 @@ export const MAX_BODY_BYTES = 16 * 1024;
  */
 export function tokenHandler(gateway: GatewayProvider) {
   return route('POST', 'DELETE')
-    .use(logMetrics(metrics))
+    .use(flushMetrics())
     .handler(async (event, context): Promise<HttpResult> => {
       const credentials = callerCredentials(event);
       const requestId = requestIdOf(event);
@@ -57,4 +57,24 @@ export function tokenHandler(gateway: GatewayProvider) {
       // RFC 6749 5.1: responses carrying tokens must not be cached.
       return jsonResponse(200, response, { pragma: 'no-cache', 'cache-status': token.cache });
     });
+}
+
+/**
+ * `GET /v1/ready` (token function): whether every dependency of the token function answers, one result
+ * each, for a known caller only (the same credentials as `POST /v1/token`). 200 when all are ready, 503
+ * when any is not; the report is shared for 30 s, so polling cannot hammer KMS, Secrets Manager,
+ * DynamoDB or an authorization server.
+ */
+export function readinessHandler(gateway: GatewayProvider) {
+  return route('GET').handler(async (event, context): Promise<HttpResult> => {
+    const { policy, readiness } = await gateway();
+    const deadline = requestDeadline(context);
+    // Identifying the caller may read API key hashes from Secrets Manager: bounded like everything else.
+    await withDeadline(deadline, () => policy.identify(callerCredentials(event)));
+    const report: ReadinessResponseBody = {
+      ...(await readiness.report(deadline)),
+      request_id: requestIdOf(event),
+    };
+    return jsonResponse(report.status === 'ready' ? 200 : 503, report);
+  });
 }

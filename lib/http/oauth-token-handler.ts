@@ -1,23 +1,18 @@
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import type { Context } from 'aws-lambda';
 import type { GatewayProvider } from '../composition.ts';
-import { metrics } from '../observability/metrics.ts';
+import { flushMetrics } from '../observability/metrics.ts';
 import type { CallerCredentials } from '../policy/caller-policy.ts';
 import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../policy/grant-request.ts';
 import { ApiError } from './api-errors.ts';
 import { callerCredentials } from './caller-credentials.ts';
 import { parseFormBody } from './form-body.ts';
+import { deadlineBoundHandler, requestDeadline } from './handlers.ts';
 import { allowMethods, correlationId, type HttpEvent, type HttpResult, requestIdOf } from './middleware.ts';
 import { oauthErrorHandler } from './oauth-errors.ts';
 import type { OAuthTokenResponseBody } from './schemas.ts';
 
 /** A token request is a few hundred bytes; an identity token (subject_token) at most 8 KiB. */
 const MAX_FORM_BYTES = 16 * 1024;
-
-/** Time kept back from the invocation's remaining time to shape and send the answer. */
-const DEADLINE_MARGIN_MS = 1_000;
 
 /** The facade's route, as API Gateway names it; the local server uses the same key. */
 export const OAUTH_TOKEN_ROUTE = 'POST /oauth2/{target}/token';
@@ -41,15 +36,15 @@ export function isOAuthTokenRoute(event: HttpEvent): boolean {
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5
  */
 export function oauthTokenHandler(gateway: GatewayProvider) {
-  return middy<HttpEvent, HttpResult>()
+  return deadlineBoundHandler()
     .use(httpHeaderNormalizer())
     .use(correlationId())
     .use(allowMethods('POST'))
     .use(oauthErrorHandler())
-    .use(logMetrics(metrics))
-    .handler(async (event: HttpEvent, context: Context): Promise<HttpResult> => {
+    .use(flushMetrics())
+    .handler(async (event, context): Promise<HttpResult> => {
       const requestId = requestIdOf(event);
-      const deadline = Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
+      const deadline = requestDeadline(context);
       const target = targetOf(event);
       const form = parseFormBody(event, { maxBytes: MAX_FORM_BYTES });
       const credentials = withBodyClientCredentials(callerCredentials(event), form);

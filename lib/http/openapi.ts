@@ -8,6 +8,7 @@ import {
   oauthErrorResponseBody,
   oauthTokenForm,
   oauthTokenResponseBody,
+  readinessResponseBody,
   tokenInvalidationBody,
   tokenInvalidationResponseBody,
   tokenRequestBody,
@@ -299,6 +300,36 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      '/v1/ready': {
+        get: {
+          operationId: 'getReadiness',
+          summary: 'Whether every dependency of the token function answers (known callers only)',
+          description:
+            'Checks the signing keys (KMS GetPublicKey), the secrets the configuration references, the ' +
+            "token table and each target's authorization server, each bounded in time. One report serves " +
+            'every caller for 30 s.',
+          security: [{ apiKey: [] }, {}],
+          responses: {
+            '200': { description: 'Every dependency answered', content: json('Readiness') },
+            '503': {
+              description:
+                'At least one dependency did not (the body says which), or, with an error body, ' +
+                '`secrets_unavailable`: an API key hash could not be read.',
+              content: {
+                'application/json': {
+                  schema: {
+                    oneOf: [
+                      { $ref: '#/components/schemas/Readiness' },
+                      { $ref: '#/components/schemas/Error' },
+                    ],
+                  },
+                },
+              },
+            },
+            ...errorResponses(['unauthorized_caller', 'internal_error', 'gateway_misconfigured']),
+          },
+        },
+      },
       '/v1/call/{target}/{path}': Object.fromEntries(
         ['get', 'head', 'post', 'put', 'patch', 'delete', 'options'].map((method) => [
           method,
@@ -351,6 +382,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         Error: schema(errorResponseBody),
         Health: schema(healthResponseBody),
         Jwks: schema(jwksResponseBody),
+        Readiness: schema(readinessResponseBody),
         OAuthTokenRequest: schema(oauthTokenForm),
         OAuthTokenResponse: schema(oauthTokenResponseBody),
         OAuthError: schema(oauthErrorResponseBody),

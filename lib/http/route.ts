@@ -1,6 +1,8 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { GatewayError } from '../errors.ts';
+import { logger } from '../observability/logger.ts';
 import { allowMethods, apiErrorHandler, correlationId } from './middleware.ts';
 import type { HttpEvent, HttpResult } from './responses.ts';
 
@@ -19,14 +21,22 @@ export function requestDeadline(context: { getRemainingTimeInMillis?: () => numb
   return Date.now() + (context.getRemainingTimeInMillis?.() ?? 30_000) - DEADLINE_MARGIN_MS;
 }
 
-/** The middleware every route shares: header normalization, correlation id, method check, error model. */
-export function route(...methods: string[]) {
+/**
+ * A middy handler with the Lambda context in every log line (function name, version, cold start, request
+ * id), whose overrun ends in a retryable timeout answer, never middy's 500.
+ */
+export function deadlineBoundHandler() {
   return middy<HttpEvent, HttpResult>({
     timeoutEarlyInMillis: LAMBDA_TIMEOUT_MARGIN_MS,
     timeoutEarlyResponse: () => {
       throw new GatewayError('ERR_DEADLINE_EXCEEDED', 'the Lambda invocation is about to time out');
     },
-  })
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+/** The middleware every route shares: header normalization, correlation id, method check, error model. */
+export function route(...methods: string[]) {
+  return deadlineBoundHandler()
     .use(httpHeaderNormalizer())
     .use(correlationId())
     .use(allowMethods(...methods))

@@ -101,6 +101,35 @@ export const jwksResponseBody = z
   })
   .strict();
 
+export const readinessResponseBody = z
+  .object({
+    status: z
+      .enum(['ready', 'not_ready'])
+      .meta({ maxLength: 16 })
+      .describe('ready (HTTP 200) when every dependency answered; not_ready (HTTP 503) otherwise.'),
+    checked_at: z.string().max(32).describe('When the checks ran (ISO 8601); a report is reused for 30 s.'),
+    checks: z
+      .record(
+        z.string().max(256),
+        z
+          .object({
+            status: z.enum(['ok', 'failed']).meta({ maxLength: 8 }),
+            error: z
+              .string()
+              .max(64)
+              .optional()
+              .describe('Why it failed: a gateway error code, an AWS error name, timeout or unreachable.'),
+            duration_ms: z.number().int().describe('How long the check took.'),
+          })
+          .strict(),
+      )
+      .describe('One result per dependency: signing_key:<id>, secret:<config field>, table, target:<name>.'),
+    request_id: z.string().max(128).describe('Quote it when reporting a problem.'),
+  })
+  .strict();
+
+export type ReadinessResponseBody = z.infer<typeof readinessResponseBody>;
+
 /**
  * `POST /oauth2/{target}/token`, RFC 6749 4.3.2 / 4.4.2 / RFC 8693 2.1: the form parameters the facade
  * reads (the handler parses the form itself; this schema documents it). Lengths as for the JSON API.

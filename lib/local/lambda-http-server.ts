@@ -5,7 +5,9 @@ import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 import type { GatewayProvider } from '../composition.ts';
 import { callHandler } from '../http/call-handler.ts';
-import { healthHandler, jwksHandler, tokenHandler } from '../http/handlers.ts';
+
+import { healthHandler, jwksHandler, readinessHandler, tokenHandler } from '../http/handlers.ts';
+
 import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '../http/oauth-token-handler.ts';
 import { openApiDocument } from '../http/openapi.ts';
 import { GATEWAY_ERROR_HEADER, type HttpEvent, type HttpResult, JSON_HEADERS } from '../http/responses.ts';
@@ -40,6 +42,7 @@ export function gatewayRoutes(gateway: GatewayProvider): Routes {
   const openapi = JSON.stringify(openApiDocument(VERSION));
   return {
     '* /v1/token': tokenHandler(gateway),
+    '* /v1/ready': readinessHandler(gateway),
     '* /v1/call/*': callHandler(gateway),
     // The facade answers 405 itself, but only where API Gateway would route: its one POST route.
     [OAUTH_TOKEN_ROUTE.replace(/^POST /, '* ')]: oauthTokenHandler(gateway),

@@ -19,7 +19,17 @@ const USAGE = `Usage: npm start [-- --config FILE] [--port N] [--host ADDR]
   --port N       listen port; default: $PORT, else 8080
   --host ADDR    listen address; default 127.0.0.1
 
-Embedded defaults: DEMO_API_KEY fixes the demo caller's API key, DEMO_CLIENT_SECRET the demo client's.`;
+Embedded defaults: DEMO_API_KEY fixes the demo caller's API key, DEMO_CLIENT_SECRET the demo client's.
+They write one file: .state/signing-key.json, the generated local signing key (reused at the next start;
+delete .state/ for a new key). Your own configuration writes only the files it names (generate: true).
+
+AWS (KMS keys, Secrets Manager, DynamoDB in your configuration), as for the AWS CLI and SDK:
+  AWS_REGION                            the region (or AWS_DEFAULT_REGION, or the profile's region)
+  AWS_PROFILE                           a profile from ~/.aws/config and ~/.aws/credentials, or
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN   credentials directly
+  AWS_ENDPOINT_URL                      one endpoint for every service (LocalStack, a VPC endpoint), or per
+  AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_DYNAMODB   service
+Nothing AWS is needed with embedded defaults.`;
 
 const { values } = parseArgs({
   options: {

@@ -3,6 +3,7 @@ import { buildAssertion, type SignedAssertion } from '../assertion/build-asserti
 import { mapSubject } from '../assertion/subject.ts';
 import { lookup } from '../config/lookup.ts';
 import type { GatewayConfig, TargetConfig } from '../config/schema.ts';
+import { transportAllowed } from '../config/transport.ts';
 import { AuthorizationServerError, GatewayError } from '../errors.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { SigningKeyRing } from '../signing/key-ring.ts';
@@ -208,6 +209,28 @@ export class TokenExchanger {
 
   private assertionSigner(config: TargetConfig): Signer {
     return this.deps.keyRing.signer(config.assertion.signingKey ?? this.onlyActiveKey());
+  }
+
+  /**
+   * Whether a target's authorization server answers, for the readiness probe: its metadata (configured,
+   * or discovered, a real metadata request until it once succeeds) and any HTTP answer below 500 from its
+   * token endpoint to a GET, which asks for no token. Bounded by `signal` and the target's timeout.
+   */
+  async probe(target: string, signal: AbortSignal): Promise<void> {
+    const { settings, authorizationServer } = this.prepare(target);
+    const endpoint = (await authorizationServer()).token_endpoint ?? '';
+    if (!endpoint.startsWith('https:') && !transportAllowed(endpoint, settings.allowInsecureHttp)) {
+      throw new GatewayError('ERR_AS_UNAVAILABLE', 'the token endpoint is not an https URL');
+    }
+    const response = await (settings.fetch ?? fetch)(endpoint, {
+      method: 'GET',
+      redirect: 'manual',
+      signal: AbortSignal.any([signal, AbortSignal.timeout(settings.timeoutMs)]),
+    });
+    await response.body?.cancel();
+    if (response.status >= 500) {
+      throw new GatewayError('ERR_AS_UNAVAILABLE', `the token endpoint answered ${response.status}`);
+    }
   }
 
   private onlyActiveKey(): string {

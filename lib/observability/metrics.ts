@@ -1,4 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MiddlewareObj } from '@middy/core';
 
 /**
  * CloudWatch metrics in Embedded Metric Format, flushed once per invocation by the `logMetrics` middleware.
@@ -12,6 +13,12 @@ export const metrics = new Metrics({
 
 /** What the use case reports; a port, so tests and other runtimes can count without EMF. */
 export interface GatewayMetrics {
+  /**
+   * The request is for this configured target: the invocation's metrics also count under a `target`
+   * dimension. Called only once the target is known to be configured (never with caller input that may
+   * name anything), so the dimension has as many values as the configuration has targets.
+   */
+  target(name: string): void;
   request(outcome: string): void;
   authorizationServerLatency(ms: number): void;
   signingLatency(ms: number): void;
@@ -26,37 +33,73 @@ export interface GatewayMetrics {
   apiLatency(ms: number): void;
 }
 
+/** The API error codes that mean the authorization server failed (infra/alarms.yml alarms on their sum). */
+const UPSTREAM_ERRORS: ReadonlySet<string> = new Set([
+  'upstream_unavailable',
+  'upstream_timeout',
+  'upstream_misconfigured',
+]);
+
 /**
  * The outcome is part of the metric name (`TokenError.access_denied`, `Cache.hit`) rather than a
  * dimension: a per-metric dimension needs `singleMetric()`, which builds a whole Metrics instance (and a
- * Console) per call, on the hot path of every cache hit.
+ * Console) per call, on the hot path of every cache hit. The target is a second dimension set
+ * (`addDimensions`): every metric is then published both for the service and per target, so alarms on the
+ * whole service and per target read the same blob.
  */
-export const powertoolsMetrics: GatewayMetrics = {
-  request(outcome) {
-    metrics.addMetric('TokenRequests', MetricUnit.Count, 1);
-    if (outcome !== 'success') metrics.addMetric(`TokenError.${outcome}`, MetricUnit.Count, 1);
-  },
-  authorizationServerLatency(ms) {
-    metrics.addMetric('AuthorizationServerLatency', MetricUnit.Milliseconds, ms);
-  },
-  signingLatency(ms) {
-    metrics.addMetric('SigningLatency', MetricUnit.Milliseconds, ms);
-  },
-  cacheResult(result) {
-    metrics.addMetric(`Cache.${result}`, MetricUnit.Count, 1);
-  },
-  cacheDegraded(operation) {
-    metrics.addMetric('CacheDegraded', MetricUnit.Count, 1);
-    void operation; // the log line names it; a metric per DynamoDB operation would be noise
-  },
-  call(outcome) {
-    metrics.addMetric('CallRequests', MetricUnit.Count, 1);
-    if (outcome !== 'success') metrics.addMetric(`CallError.${outcome}`, MetricUnit.Count, 1);
-  },
-  callRetried() {
-    metrics.addMetric('CallTokenRetries', MetricUnit.Count, 1);
-  },
-  apiLatency(ms) {
-    metrics.addMetric('ApiLatency', MetricUnit.Milliseconds, ms);
-  },
-};
+export function powertoolsMetricsFor(emf: Metrics): GatewayMetrics {
+  return {
+    target(name) {
+      // With any dimension set added, Powertools publishes only the sets: add the service's own (the
+      // default dimensions alone) back, then the per-target one.
+      emf.addDimensions({});
+      emf.addDimensions({ target: name });
+    },
+    request(outcome) {
+      emf.addMetric('TokenRequests', MetricUnit.Count, 1);
+      if (outcome === 'success') return;
+      emf.addMetric(`TokenError.${outcome}`, MetricUnit.Count, 1);
+      if (UPSTREAM_ERRORS.has(outcome)) emf.addMetric('UpstreamErrors', MetricUnit.Count, 1);
+    },
+    authorizationServerLatency(ms) {
+      emf.addMetric('AuthorizationServerLatency', MetricUnit.Milliseconds, ms);
+    },
+    signingLatency(ms) {
+      emf.addMetric('SigningLatency', MetricUnit.Milliseconds, ms);
+    },
+    cacheResult(result) {
+      emf.addMetric(`Cache.${result}`, MetricUnit.Count, 1);
+    },
+    cacheDegraded(operation) {
+      emf.addMetric('CacheDegraded', MetricUnit.Count, 1);
+      void operation; // the log line names it; a metric per DynamoDB operation would be noise
+    },
+    call(outcome) {
+      emf.addMetric('CallRequests', MetricUnit.Count, 1);
+      if (outcome !== 'success') emf.addMetric(`CallError.${outcome}`, MetricUnit.Count, 1);
+    },
+    callRetried() {
+      emf.addMetric('CallTokenRetries', MetricUnit.Count, 1);
+    },
+    apiLatency(ms) {
+      emf.addMetric('ApiLatency', MetricUnit.Milliseconds, ms);
+    },
+  };
+}
+
+/** The process-wide metrics port, publishing through `metrics`. */
+export const powertoolsMetrics: GatewayMetrics = powertoolsMetricsFor(metrics);
+
+/**
+ * Flushes the invocation's metrics after the handler (like Powertools' `logMetrics`), but only when there
+ * are some: `logMetrics` warns "No application metrics to publish" on every invocation that recorded none
+ * (a refused DELETE, a malformed body), which is noise in CloudWatch and in test output. The dimension sets
+ * are dropped either way, so one invocation's target never leaks into the next.
+ */
+export function flushMetrics(emf: Metrics = metrics): MiddlewareObj {
+  const flush = () => {
+    if (emf.hasStoredMetrics()) emf.publishStoredMetrics();
+    else emf.clearDimensions();
+  };
+  return { after: flush, onError: flush };
+}

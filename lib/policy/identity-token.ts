@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import {
   createRemoteJWKSet,
   customFetch,
@@ -104,6 +105,17 @@ export class IdentityTokenVerifier {
     // A PEM certificate (or SPKI public key) from a secret; read through the secret store's cache.
     this.keys = async (header) => {
       const pem = (await this.secrets.resolve(certificate!)).trim();
+      // A value that is no public key at all is the operator's to fix, not the caller's: checked apart
+      // from the import, which also fails when the token's alg does not fit the key (the token's fault).
+      try {
+        createPublicKey(pem);
+      } catch (cause) {
+        throw new GatewayError(
+          'ERR_CONFIG_INVALID',
+          'the trusted identity issuer certificate is not a PEM certificate or public key',
+          { cause },
+        );
+      }
       const alg = header.alg ?? '';
       return pem.startsWith('-----BEGIN CERTIFICATE') ? importX509(pem, alg) : importSPKI(pem, alg);
     };

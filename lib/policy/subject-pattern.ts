@@ -1,6 +1,9 @@
 import type { SubjectRule } from '../assertion/subject.ts';
 import { compileLinearPattern, type LinearPattern } from '../config/linear-pattern.ts';
 
+/** `\p{…}`, `\P{…}`, `\u{…}`: escapes only the `u` flag reads as written. */
+const UNICODE_ESCAPE = /\\[pPu]\{/;
+
 /**
  * Compiles a subject pattern for linear-time matching (lib/config/linear-pattern.ts), anchored whatever
  * the configuration says (an unanchored CICS[0-9]+ would admit SYSADM/CICS9). On a target that folds
@@ -13,6 +16,9 @@ import { compileLinearPattern, type LinearPattern } from '../config/linear-patte
 export function compileSubjectPattern(source: string, folding: SubjectRule['case']): LinearPattern {
   const anchored = `^(?:${source})$`;
   if (folding === 'preserve') return compileLinearPattern(anchored, 'u');
+  // Without `u`, `\p{Lu}` is no syntax error but the literal text p{Lu} (Annex B): it would refuse every
+  // user (or admit `{`). Such a pattern is read with `u`, as written.
+  if (UNICODE_ESCAPE.test(source)) return compileLinearPattern(anchored, 'iu');
   try {
     return compileLinearPattern(anchored, 'i');
   } catch (error) {

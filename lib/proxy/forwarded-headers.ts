@@ -1,22 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { GATEWAY_OWNED_HEADERS } from '../config/proxy-limits.ts';
+import { GATEWAY_OWNED_HEADERS, HOP_BY_HOP_HEADERS } from '../config/proxy-limits.ts';
 
 /**
  * Hop-by-hop headers: meant for one connection, never forwarded in either direction (plus any header the
  * `Connection` header names).
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
  */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+const HOP_BY_HOP = new Set<string>(HOP_BY_HOP_HEADERS);
 
 const OWNED = new Set<string>(GATEWAY_OWNED_HEADERS);
 
@@ -27,12 +17,13 @@ const GATEWAY_SET = new Set(['content-length', 'x-gateway-error']);
  * Request headers never forwarded besides the gateway-owned ones: those about the caller's connection to
  * the gateway, not about the call (client certificates: RFC 9440 `Client-Cert`, Envoy's
  * `X-Forwarded-Client-Cert`, what TLS terminators add; forwarding hints an API might build URLs or trust
- * decisions from: `X-Forwarded-Host` is host injection), and the overrides some frameworks honour in
+ * decisions from: `X-Forwarded-Host` is host injection), the overrides some frameworks honour in
  * place of the request line, which would step around the target's method and path allow-lists
- * (`X-HTTP-Method-Override: DELETE`, `X-Original-URL: /admin`). `x-subject-token` is gateway-owned.
+ * (`X-HTTP-Method-Override: DELETE`, `X-Original-URL: /admin`), and the rest of an IAM caller's SigV4
+ * signature besides `Authorization` (its STS session token above all). `x-subject-token` is gateway-owned.
  */
 const NOT_FORWARDED =
-  /^(?:x-forwarded-.*|forwarded|x-real-ip|client-cert(?:-chain)?|x-client-cert.*|x-ssl-client.*|ssl-client.*|x-amzn-mtls-.*|x-client-dn|x-http-method-override|x-http-method|x-method-override|x-original-url|x-rewrite-url|x-original-uri)$/;
+  /^(?:x-forwarded-.*|forwarded|x-real-ip|client-cert(?:-chain)?|x-client-cert.*|x-ssl-client.*|ssl-client.*|x-amzn-mtls-.*|x-client-dn|x-http-method-override|x-http-method|x-method-override|x-original-url|x-rewrite-url|x-original-uri|x-amz-security-token|x-amz-date|x-amz-content-sha256)$/;
 
 /**
  * The headers sent to the proxied API: the caller's, minus its credentials, hop-by-hop headers,

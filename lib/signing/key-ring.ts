@@ -1,6 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
 import { GatewayError } from '../errors.ts';
-import type { Signer } from './signer.ts';
+import type { Signer, SigningKeyDescription } from './signer.ts';
 
 export interface KeyRingEntry {
   readonly signer: Signer;
@@ -23,6 +23,14 @@ export class SigningKeyRing {
       throw new GatewayError('ERR_SIGNING_KEY_NOT_FOUND', `no signing key named "${id}" is configured`);
     if (entry.retired) throw new GatewayError('ERR_SIGNING_KEY_UNUSABLE', `signing key "${id}" is retired`);
     return entry.signer;
+  }
+
+  /** The description (public key, kid) of any configured key, retired ones included. */
+  describe(id: string): Promise<SigningKeyDescription> {
+    const entry = this.entries.get(id);
+    if (!entry)
+      throw new GatewayError('ERR_SIGNING_KEY_NOT_FOUND', `no signing key named "${id}" is configured`);
+    return entry.signer.describe();
   }
 
   /**

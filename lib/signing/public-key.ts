@@ -1,7 +1,7 @@
 import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, isGatewayError } from '../errors.ts';
 import type { JwsAlgorithm } from './algorithms.ts';
 import type { SigningKeyDescription } from './signer.ts';
 
@@ -10,6 +10,8 @@ export interface DescribeOptions {
   readonly kid?: string | undefined;
   /** PEM file of an X.509 certificate for this key, published as `x5t#S256`. */
   readonly certificateFile?: string | undefined;
+  /** Or the certificate from elsewhere (Secrets Manager): `label` names it in errors. */
+  readonly certificate?: { readonly label: string; readonly load: () => Promise<string> } | undefined;
 }
 
 /**
@@ -24,9 +26,10 @@ export async function describePublicKey(
 ): Promise<SigningKeyDescription> {
   const jwk = await exportJWK(publicKey);
   const kid = options.kid ?? (await calculateJwkThumbprint(jwk, 'sha256'));
-  const x5tS256 = options.certificateFile
-    ? await certificateThumbprint(options.certificateFile, publicKey)
-    : undefined;
+  const file = options.certificateFile;
+  const source =
+    options.certificate ?? (file ? { label: file, load: () => readFile(file, 'utf8') } : undefined);
+  const x5tS256 = source ? await certificateThumbprint(source, publicKey) : undefined;
   return {
     alg,
     kid,
@@ -35,15 +38,31 @@ export async function describePublicKey(
   };
 }
 
-async function certificateThumbprint(file: string, publicKey: KeyObject): Promise<string> {
+async function certificateThumbprint(
+  source: NonNullable<DescribeOptions['certificate']>,
+  publicKey: KeyObject,
+): Promise<string> {
+  let pem: string;
+  try {
+    pem = await source.load();
+  } catch (cause) {
+    // A Secrets Manager outage keeps its own code (retryable); a missing file is a configuration error.
+    if (isGatewayError(cause)) throw cause;
+    throw new GatewayError('ERR_CONFIG_INVALID', `cannot read the X.509 certificate ${source.label}`, {
+      cause,
+    });
+  }
   let certificate: X509Certificate;
   try {
-    certificate = new X509Certificate(await readFile(file));
+    certificate = new X509Certificate(pem);
   } catch (cause) {
-    throw new GatewayError('ERR_CONFIG_INVALID', `cannot read the X.509 certificate ${file}`, { cause });
+    throw new GatewayError('ERR_CONFIG_INVALID', `${source.label} is not a PEM X.509 certificate`, { cause });
   }
   if (!certificate.publicKey.equals(publicKey)) {
-    throw new GatewayError('ERR_CONFIG_INVALID', `the certificate ${file} is not for this signing key`);
+    throw new GatewayError(
+      'ERR_CONFIG_INVALID',
+      `the certificate ${source.label} is not for this signing key`,
+    );
   }
   return createHash('sha256').update(certificate.raw).digest('base64url');
 }

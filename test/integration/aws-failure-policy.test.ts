@@ -78,7 +78,11 @@ let wrappedKey: Uint8Array;
 
 beforeAll(async () => {
   // The SDK's default credential chain, with nothing to find (no variables, files or instance role).
-  for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
+  // Every AWS setting goes, except the suppression of the SDK's Node 20 notice (vitest.config.ts).
+  for (const name of Object.keys(process.env)) {
+    if (name.startsWith('AWS_') && name !== 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED')
+      delete process.env[name];
+  }
   process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/credentials';
   process.env.AWS_CONFIG_FILE = '/nonexistent/config';
   process.env.AWS_EC2_METADATA_DISABLED = 'true';

@@ -19,6 +19,7 @@ import type { GatewayConfigInput } from '#lib/config/schema.ts';
 import { API_ERRORS } from '#lib/http/api-errors.ts';
 import { tokenHandler } from '#lib/http/handlers.ts';
 import type { HttpResult } from '#lib/http/middleware.ts';
+import { oauthTokenHandler } from '#lib/http/oauth-token-handler.ts';
 import {
   type DemoAuthorizationServer,
   startDemoAuthorizationServer,
@@ -343,6 +344,24 @@ describe('request deadline', () => {
       expect(result.statusCode).toBe(504);
       expect(JSON.parse(result.body ?? '{}')).toMatchObject({ error: 'upstream_timeout' });
       expect(API_ERRORS.upstream_timeout.retryable).toBe(true);
+    });
+
+    it('answers the RFC 6749 facade with a retryable 504 temporarily_unavailable too', async () => {
+      // Prepare
+      const handler = oauthTokenHandler(() => new Promise(() => undefined));
+      const event = httpApiEvent({
+        path: '/oauth2/demo/token',
+        headers: { 'x-api-key': INLINE_KEY, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=password&username=CICSUSR1&password=unused',
+      });
+
+      // Act
+      const result = (await handler(event, lambdaContextOf(800))) as HttpResult;
+
+      // Assess
+      expect(result.statusCode).toBe(504);
+      expect(JSON.parse(result.body ?? '{}')).toMatchObject({ error: 'temporarily_unavailable' });
+      expect(result.headers).toMatchObject({ 'cache-control': 'no-store', 'x-gateway-error': 'true' });
     });
   });
 

@@ -20,6 +20,7 @@ import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
 import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
+import { identityTokenRefusals } from '#test/support/identity-token-refusals.ts';
 
 /**
  * The RFC 6749 facade driven over HTTP the way IBM documents that z/OS Connect's OAuth client calls a
@@ -44,6 +45,7 @@ const ZCEE03 = { id: 'ZCEE03', secret: 'zcee03-secret-8e2a' };
 const APP01 = { id: 'APP01', secret: 'app01-secret-1f7c' };
 const RACF01 = { id: 'RACF01', secret: 'racf01-secret-6a9b' };
 const RACF02 = { id: 'RACF02', secret: 'racf02-secret-3c5e' };
+const RACF05 = { id: 'RACF05', secret: 'racf05-secret-2e8c' };
 const RACF03 = { id: 'RACF03', secret: 'racf03-secret-0d4f' };
 const RACF04 = { id: 'RACF04', secret: 'racf04-secret-7a1b' };
 /** The password z/OS Connect sends (BAQR-OAUTH-PASSWORD): it must go nowhere. */
@@ -211,6 +213,13 @@ beforeAll(async () => {
           },
           targets: { demo: {} },
         },
+        racfbadpem: {
+          oauth: {
+            clients: [client(RACF05)],
+            identityTokens: { ...trust, certificate: { env: 'RACF_BAD_PEM' } },
+          },
+          targets: { demo: {} },
+        },
       },
     },
     'oauth facade test',
@@ -223,6 +232,8 @@ beforeAll(async () => {
       ZCEE02_SECRET_SHA256: apiKeyHash(ZCEE02.secret),
       ZCEE02_PASSWORD: FIXED_PASSWORD,
       RACF_PEM: await exportSPKI(pair.publicKey),
+      // An operator's paste gone wrong: no PEM at all.
+      RACF_BAD_PEM: 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA (truncated, no BEGIN line)',
     },
     // Captured, and logged as in production, so the password test sees the audit log lines too.
     audit: {
@@ -263,7 +274,14 @@ function basic(client: { id: string; secret: string }, encode = true): string {
 
 async function tokenRequest(
   params: Record<string, string>,
-  options: { target?: string; authorization?: string; contentType?: string; method?: string } = {},
+  options: {
+    target?: string;
+    authorization?: string;
+    contentType?: string;
+    method?: string;
+    /** The form as sent, instead of encoding `params`. */
+    rawBody?: string;
+  } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = {
     'content-type': options.contentType ?? 'application/x-www-form-urlencoded',
@@ -273,7 +291,7 @@ async function tokenRequest(
   const response = await fetch(`${origin}/oauth2/${options.target ?? 'demo'}/token`, {
     method: options.method ?? 'POST',
     headers,
-    body: options.method === 'GET' ? undefined : new URLSearchParams(params).toString(),
+    body: options.method === 'GET' ? undefined : (options.rawBody ?? new URLSearchParams(params).toString()),
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, text, json: text ? JSON.parse(text) : {} };
@@ -512,6 +530,9 @@ describe('oauthTokenHandler', () => {
         return true;
       });
       logger.setLogLevel('DEBUG');
+      // injectLambdaContext resets the level to the initial one (SILENT in tests) on every invocation after
+      // the first, as part of Powertools' debug sampling: keep DEBUG for this test.
+      vi.spyOn(logger, 'refreshSampleRateCalculation').mockImplementation(() => undefined);
       const upstreamBefore = upstream.length;
 
       // Act: ignored (zosconnect), required and right, required and wrong (zosfixed).
@@ -581,40 +602,11 @@ describe('oauthTokenHandler', () => {
       expect(answer.status).toBe(200);
     });
 
-    const now = () => Math.floor(Date.now() / 1000);
-    const refusals: Array<[string, () => Promise<string>]> = [
-      ['an expired token', () => identityToken({}, { issuedAt: now() - 200, expiresAt: now() - 100 })],
-      ['a wrong issuer', () => identityToken({ iss: 'https://evil.example.com' })],
-      ['a wrong audience', () => identityToken({ aud: 'someone-else' })],
-      [
-        'a token older than maxAgeSeconds',
-        () => identityToken({}, { issuedAt: now() - 3600, expiresAt: now() + 600 }),
-      ],
-      [
-        'alg none',
-        async () => {
-          const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-          const claims = {
-            iss: IDENTITY_ISSUER,
-            aud: GATEWAY_AUDIENCE,
-            sub: 'CICSUSR1',
-            iat: now(),
-            exp: now() + 60,
-          };
-          return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;
-        },
-      ],
-      [
-        'an unknown kid',
-        async () =>
-          identityToken({}, { key: (await generateKeyPair('ES256')).privateKey, kid: 'not-published' }),
-      ],
-      [
-        'a signature by another key under the published kid',
-        async () => identityToken({}, { key: (await generateKeyPair('ES256')).privateKey }),
-      ],
-      ['a token that is no JWT', async () => 'not-a-jwt'],
-    ];
+    const refusals = identityTokenRefusals(identityToken, {
+      iss: IDENTITY_ISSUER,
+      aud: GATEWAY_AUDIENCE,
+      sub: 'CICSUSR1',
+    });
     it.each(refusals)('refuses %s with invalid_request and no upstream exchange', async (_name, make) => {
       // Prepare
       const subjectToken = await make();
@@ -647,6 +639,19 @@ describe('oauthTokenHandler', () => {
         expect(as.tokenRequests.length).toBe(before);
       },
     );
+
+    it('answers a configured certificate that is no PEM as the gateway misconfiguration it is, not the token', async () => {
+      // Prepare
+      const before = as.tokenRequests.length;
+
+      // Act
+      const answer = await tokenRequest(exchange(await identityToken()), { authorization: basic(RACF05) });
+
+      // Assess
+      expectOAuthError(answer, 500, 'server_error');
+      expect(as.tokenRequests.length).toBe(before);
+      expect(audit.at(-1)).toMatchObject({ caller: 'racfbadpem', outcome: 'gateway_misconfigured' });
+    });
 
     it('checks the verified sub against the caller policy like any subject (invalid_grant)', async () => {
       // Prepare
@@ -728,6 +733,19 @@ describe('oauthTokenHandler', () => {
           tokenRequest(
             { ...password, client_id: ZCEE01.id, client_secret: ZCEE01.secret },
             { authorization: basic(ZCEE01) },
+          ),
+        400,
+        'invalid_request',
+      ],
+      [
+        'a percent-encoded byte that is not UTF-8 (it must not become U+FFFD in the subject)',
+        () =>
+          tokenRequest(
+            {},
+            {
+              authorization: basic(ZCEE01),
+              rawBody: 'grant_type=password&username=CICS%FFUSR&password=unused',
+            },
           ),
         400,
         'invalid_request',

@@ -23,6 +23,7 @@ import { createLambdaHttpServer } from '#lib/local/lambda-http-server.ts';
 import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { type HttpApiEventOptions, httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
+import { identityTokenRefusals } from '#test/support/identity-token-refusals.ts';
 
 /**
  * Proxy mode with the end user proven, not named: `x-subject-token` carries a JWT the mainframe signed
@@ -38,6 +39,7 @@ const PLAIN_KEY = 'plain-proxy-key-9d3b7f1a5c';
 const DOWN_KEY = 'down-proxy-key-4e6a8c0b2d';
 const STRICT_CLIENT = { id: 'ZCEESTRICT', secret: 'strict-client-secret-8b2d' };
 const SHARED_KEY = 'shared-proxy-key-1a3c5e7b9d';
+const NAMING_KEY = 'naming-proxy-key-6b8d0f2a4c';
 const SHARED_CLIENT = { id: 'ZCEESHARED', secret: 'shared-client-secret-6f0b' };
 const CLIENT_ID = 'demo-gateway';
 const CLIENT_SECRET = 'identity-proxy-secret-3c5e7a';
@@ -141,8 +143,14 @@ beforeAll(async () => {
           apiKeys: [{ sha256: apiKeyHash(STRICT_KEY) }],
           oauth: {
             clients: [{ clientId: STRICT_CLIENT.id, secret: { sha256: apiKeyHash(STRICT_CLIENT.secret) } }],
-            identityTokens: { ...trust, required: true },
+            // No `required`: proof is the default once an identity issuer is configured.
+            identityTokens: trust,
           },
+          targets: { api: {} },
+        },
+        naming: {
+          apiKeys: [{ sha256: apiKeyHash(NAMING_KEY) }],
+          oauth: { identityTokens: { ...trust, required: false } },
           targets: { api: {} },
         },
         shared: {
@@ -213,8 +221,6 @@ function callEvent(path: string, headers: Record<string, string>, options: HttpA
     headers: { 'x-api-key': RACF_KEY, ...headers },
   });
 }
-
-const now = () => Math.floor(Date.now() / 1000);
 
 async function identityToken(
   claims: Record<string, unknown> = {},
@@ -290,39 +296,11 @@ describe('callHandler', () => {
       expect(decodeJwt(accessToken)).toMatchObject({ sub: 'CICSUSR8', aud: API_AUDIENCE });
     });
 
-    const refusals: Array<[string, () => Promise<string>]> = [
-      ['an expired token', () => identityToken({}, { issuedAt: now() - 200, expiresAt: now() - 100 })],
-      ['a wrong issuer', () => identityToken({ iss: 'https://evil.example.com' })],
-      ['a wrong audience', () => identityToken({ aud: 'someone-else' })],
-      [
-        'a token older than maxAgeSeconds',
-        () => identityToken({}, { issuedAt: now() - 3600, expiresAt: now() + 600 }),
-      ],
-      [
-        'alg none',
-        async () => {
-          const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-          const claims = {
-            iss: IDENTITY_ISSUER,
-            aud: GATEWAY_AUDIENCE,
-            sub: 'CICSUSR7',
-            iat: now(),
-            exp: now() + 60,
-          };
-          return `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;
-        },
-      ],
-      [
-        'an unknown kid',
-        async () =>
-          identityToken({}, { key: (await generateKeyPair('ES256')).privateKey, kid: 'not-published' }),
-      ],
-      [
-        'a signature by another key under the published kid',
-        async () => identityToken({}, { key: (await generateKeyPair('ES256')).privateKey }),
-      ],
-      ['a token that is no JWT', async () => 'not-a-jwt'],
-    ];
+    const refusals = identityTokenRefusals(identityToken, {
+      iss: IDENTITY_ISSUER,
+      aud: GATEWAY_AUDIENCE,
+      sub: 'CICSUSR7',
+    });
     it.each(refusals)(
       'refuses %s with invalid_identity_token, no token request and no upstream call',
       async (_name, make) => {
@@ -441,7 +419,22 @@ describe('callHandler', () => {
     });
   });
 
-  describe('for a caller that must prove every user (identityTokens.required)', () => {
+  describe('for a caller that opted out of proof (identityTokens.required: false)', () => {
+    it('accepts a named user in x-subject', async () => {
+      // Prepare
+      const event = callEvent('api/accounts/7', { 'x-api-key': NAMING_KEY, 'x-subject': 'CICSUSR7' });
+
+      // Act
+      const { result, upstream: calls } = await counting(() => invoke(call, event));
+
+      // Assess
+      expect(result.status).toBe(200);
+      expect(calls).toBe(1);
+      expect(decodeJwt(String(seen.at(-1)?.headers.authorization).slice(7)).sub).toBe('CICSUSR7');
+    });
+  });
+
+  describe('for a caller that must prove every user (identityTokens.required, the default)', () => {
     it('refuses a bare x-subject with access_denied and no calls', async () => {
       // Prepare
       const event = callEvent('api/accounts/7', { 'x-api-key': STRICT_KEY, 'x-subject': 'CICSUSR7' });

@@ -362,6 +362,27 @@ describe('callHandler', () => {
       }
     });
 
+    it('drops the AWS SigV4 credential headers of an IAM-signed call (session token, date, payload hash)', async () => {
+      // Prepare: what an IAM-authorized route receives from a signing client, besides its Authorization.
+      const event = callEvent('api/accounts', {
+        headers: {
+          'x-amz-security-token': 'IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN',
+          'x-amz-date': '20261202T111500Z',
+          'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+        },
+      });
+
+      // Act
+      const answer = await invoke(event);
+
+      // Assess
+      expect(answer.status).toBe(200);
+      const request = seen.at(-1)!;
+      for (const name of ['x-amz-security-token', 'x-amz-date', 'x-amz-content-sha256']) {
+        expect(request.headers[name], name).toBeUndefined();
+      }
+    });
+
     it("returns the API's status, headers, cookies and binary body unchanged, minus hop-by-hop headers", async () => {
       // Prepare
       const bytes = Buffer.from([0, 255, 254, 10, 13, 0x80, 0x7f, 34, 92]);

@@ -100,6 +100,25 @@ describe('CallerPolicy', () => {
       ).not.toThrow();
     });
 
+    it('reads Unicode property escapes as such on a case-folding target (\\p{Lu} is no literal p{Lu})', () => {
+      // Prepare
+      const rules = policy(
+        {
+          mainframe: {
+            apiKeys: [{ sha256: apiKeyHash('k') }],
+            targets: { demo: { subjects: '[\\p{Lu}\\d]{1,8}' } },
+          },
+        },
+        { targets: { demo: { ...target, subject: { case: 'upper' } } } },
+      );
+
+      // Act + Assess
+      expect(() => rules.authorize(mainframe, { target: 'demo', subject: 'CICSUSR1' })).not.toThrow();
+      expect(() => rules.authorize(mainframe, { target: 'demo', subject: 'CICS{}' })).toThrow(
+        expect.objectContaining({ code: 'ERR_ACCESS_DENIED' }),
+      );
+    });
+
     it('anchors subject patterns whatever the configuration says', () => {
       // Prepare
       const rules = policy({
@@ -177,8 +196,11 @@ describe('CallerPolicy', () => {
       await expect(rules.identify({ apiKey: 'key-B' })).resolves.toEqual(mainframe);
     });
 
-    it('answers an unmatched key with "unavailable" while Secrets Manager cannot be read, not "wrong key"', async () => {
-      // Prepare: the key's hash lives in Secrets Manager, which is down (and was never read).
+    it.each([
+      ['"unavailable" while Secrets Manager cannot be read', 'ERR_SECRET_UNAVAILABLE'],
+      ['the configuration error when there are no AWS credentials', 'ERR_AWS_UNCONFIGURED'],
+    ] as const)('answers an unmatched key with %s, not "wrong key"', async (_name, code) => {
+      // Prepare: the key's hash lives in Secrets Manager, which cannot be read (and was never read).
       const { config } = parseConfig({
         signingKeys: { k: { type: 'kms', keyId: 'alias/k' } },
         targets: { demo: target },
@@ -189,38 +211,11 @@ describe('CallerPolicy', () => {
           },
         },
       });
-      const down = {
-        get: async () => Promise.reject(new GatewayError('ERR_SECRET_UNAVAILABLE', 'throttled')),
-      };
-      const rules = new CallerPolicy(config, new SecretResolver({ secretsManager: down }));
+      const failing = { get: async () => Promise.reject(new GatewayError(code, 'cannot read')) };
+      const rules = new CallerPolicy(config, new SecretResolver({ secretsManager: failing }));
 
       // Act + Assess
-      await expect(rules.identify({ apiKey: 'the-right-key' })).rejects.toMatchObject({
-        code: 'ERR_SECRET_UNAVAILABLE',
-      });
-    });
-
-    it('answers an unmatched key with the configuration error when there are no AWS credentials, not "wrong key"', async () => {
-      // Prepare
-      const { config } = parseConfig({
-        signingKeys: { k: { type: 'kms', keyId: 'alias/k' } },
-        targets: { demo: target },
-        callers: {
-          mainframe: {
-            apiKeys: [{ secretsManager: { secretId: 'callers/mainframe' } }],
-            targets: { demo: {} },
-          },
-        },
-      });
-      const noCredentials = {
-        get: async () => Promise.reject(new GatewayError('ERR_AWS_UNCONFIGURED', 'no AWS credentials')),
-      };
-      const rules = new CallerPolicy(config, new SecretResolver({ secretsManager: noCredentials }));
-
-      // Act + Assess
-      await expect(rules.identify({ apiKey: 'the-right-key' })).rejects.toMatchObject({
-        code: 'ERR_AWS_UNCONFIGURED',
-      });
+      await expect(rules.identify({ apiKey: 'the-right-key' })).rejects.toMatchObject({ code });
     });
 
     it("lets one caller's unreadable key secret disable only that key", async () => {

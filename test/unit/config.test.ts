@@ -218,6 +218,23 @@ describe('parseConfig', () => {
       /no signing key named "toString"/,
     ],
     [
+      'an identity token JWKS fetched over plain http (anyone on the path could forge users)',
+      (doc) => ({
+        ...doc,
+        callers: {
+          c: {
+            oauth: {
+              clients: [{ clientId: 'ZCEE', secret: { sha256: 'a'.repeat(64) } }],
+              identityTokens: { issuer: 'https://sysa', audience: 'gw', jwksUrl: 'http://sysa.example/jwks' },
+            },
+            targets: { demo: {} },
+          },
+        },
+      }),
+      'callers.c.oauth.identityTokens.jwksUrl',
+      /use https/,
+    ],
+    [
       'an invalid target name',
       (doc) => ({ ...doc, targets: { 'bad name!': doc.targets.demo } }),
       'targets.bad name!',
@@ -316,6 +333,40 @@ describe('loadConfigFile', () => {
     expect(config.signingKeys.primary).toMatchObject({ keyId: 'arn:aws:kms:eu-west-1:1:key/k' });
     expect((missing as ConfigError).issues).toEqual([
       { path: 'signingKeys.primary.keyId', message: 'environment variable SIGNING_KEY is not set' },
+    ]);
+  });
+
+  it('needs only the placeholders of the sections a function uses', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(tmpdir(), 'config-'));
+    const path = join(dir, 'gateway.yaml');
+    const document = minimal() as ReturnType<typeof minimal> & { cache?: unknown };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the placeholder syntax under test
+    document.signingKeys.primary.keyId = '${env:SIGNING_KEY}';
+    const placeholder = (name: string) => ['$', '{env:', name, '}'].join('');
+    document.cache = {
+      dynamodb: {
+        tableName: placeholder('TOKEN_TABLE'),
+        encryption: { kmsKeyId: placeholder('CACHE_KEY_ID') },
+      },
+    };
+    await writeFile(path, JSON.stringify(document));
+    const options = { placeholdersRequiredUnder: ['signingKeys'] };
+
+    // Act
+    const { config } = await loadConfigFile(path, { SIGNING_KEY: 'arn:aws:kms:eu-west-1:1:key/k' }, options);
+    const missing = await loadConfigFile(path, { TOKEN_TABLE: 't' }, options).catch((e: unknown) => e);
+    const everything = await loadConfigFile(path, { SIGNING_KEY: 'k' }).catch((e: unknown) => e);
+
+    // Assess
+    expect(config.signingKeys.primary).toMatchObject({ keyId: 'arn:aws:kms:eu-west-1:1:key/k' });
+    expect(config.cache.dynamodb).toMatchObject({ tableName: 'unset-TOKEN_TABLE' });
+    expect((missing as ConfigError).issues).toEqual([
+      { path: 'signingKeys.primary.keyId', message: 'environment variable SIGNING_KEY is not set' },
+    ]);
+    expect((everything as ConfigError).issues.map((issue) => issue.path)).toEqual([
+      'cache.dynamodb.tableName',
+      'cache.dynamodb.encryption.kmsKeyId',
     ]);
   });
 

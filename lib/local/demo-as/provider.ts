@@ -109,6 +109,8 @@ async function providerConfiguration(settings: Settings): Promise<Configuration>
       AccessToken: () => settings.accessTokenTtlSeconds,
       ClientCredentials: () => settings.accessTokenTtlSeconds,
       RefreshToken: () => REFRESH_TOKEN_TTL_SECONDS,
+      // A refresh with openid in scope issues an ID token too.
+      IdToken: () => settings.accessTokenTtlSeconds,
       // Introspection and refresh look the Grant up, so it must outlive every token issued under it.
       Grant: () => Math.max(settings.accessTokenTtlSeconds, REFRESH_TOKEN_TTL_SECONDS),
     },

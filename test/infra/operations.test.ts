@@ -1,0 +1,390 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub strings, not templates.
+// What a platform team approves and watches, checked on the template `osls package` generates: one role
+// per function with only what it uses, the caller authorizers and the mutual TLS domain when their params
+// turn them on, the alarms, the dashboard, tracing. Each variant is packaged from serverless.yml as a
+// deployer would (`--param name=value`), offline.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { packageTemplate, type Resource, type Statement, type Template } from './packaged-template.ts';
+
+const FUNCTIONS = ['token', 'jwks', 'health'] as const;
+const SLOTS = ['Blue', 'Green'] as const;
+const capitalized = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
+const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const ifSlot = (slot: string, value: unknown) => ({
+  'Fn::If': [`HasSigningKey${slot}`, value, { Ref: 'AWS::NoValue' }],
+});
+const actions = (statement: Statement): string[] =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+const AUTHORIZER_ARN = 'arn:aws:lambda:eu-central-1:123456789012:function:corp-caller-authorizer';
+
+function resource(template: Template, id: string): Resource {
+  const found = template.Resources[id];
+  if (!found) throw new Error(`no resource ${id}`);
+  return found;
+}
+
+/** The statements of a role's policies; conditional ones (Fn::If) as [condition, statement]. */
+function statementsOf(
+  template: Template,
+  role: string,
+): { plain: Statement[]; conditional: [string, Statement][] } {
+  const policies = resource(template, role).Properties.Policies as Array<{
+    PolicyDocument: { Statement: unknown[] };
+  }>;
+  const plain: Statement[] = [];
+  const conditional: [string, Statement][] = [];
+  for (const item of policies.flatMap((policy) => policy.PolicyDocument.Statement)) {
+    const ifs = (item as { 'Fn::If'?: [string, Statement, unknown] })['Fn::If'];
+    if (ifs) {
+      expect(ifs[2]).toEqual({ Ref: 'AWS::NoValue' });
+      conditional.push([ifs[0], ifs[1]]);
+    } else plain.push(item as Statement);
+  }
+  return { plain, conditional };
+}
+
+/** action -> the resources it is granted on, over the role's unconditional statements. */
+function grants(statements: Statement[]): Record<string, unknown[]> {
+  const granted: Record<string, unknown[]> = {};
+  for (const statement of statements) {
+    expect(statement.Effect).toBe('Allow');
+    for (const action of actions(statement))
+      granted[action] = [...(granted[action] ?? []), statement.Resource];
+  }
+  return granted;
+}
+
+let defaults: Template;
+let lambdaAuthorizer: Template;
+let iamAuthorizer: Template;
+
+beforeAll(async () => {
+  // Three variants, one after the other: each is a few seconds of osls on a loaded machine.
+  defaults = await packageTemplate();
+  lambdaAuthorizer = await packageTemplate({
+    callerAuthorization: 'lambda',
+    callerAuthorizerArn: AUTHORIZER_ARN,
+    callerAuthorizerTtlSeconds: '300',
+    alarmTopicArn: 'arn:aws:sns:eu-central-1:123456789012:gateway-alarms',
+    tracing: 'true',
+    domainName: 'token-gateway.corp.example',
+    certificateArn: 'arn:aws:acm:eu-central-1:123456789012:certificate/abc',
+    truststoreUri: 's3://corp-pki/gateway/truststore.pem',
+  });
+  iamAuthorizer = await packageTemplate({ callerAuthorization: 'iam' });
+}, 120_000);
+
+describe('IAM roles', () => {
+  describe('one per function', () => {
+    it.each(FUNCTIONS)('runs %s under its own role, trusted by Lambda only', (name) => {
+      // Prepare
+      const fn = resource(defaults, `${capitalized(name)}LambdaFunction`).Properties;
+      const role = resource(defaults, `${capitalized(name)}Role`).Properties;
+
+      // Assess
+      expect(fn.Role).toEqual(getAtt(`${capitalized(name)}Role`));
+      expect(role.RoleName).toBe(`jwt-bearer-gateway-dev-eu-central-1-${name}`);
+      expect(role.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] },
+        ],
+      });
+      expect(role.ManagedPolicyArns).toBeUndefined();
+      expect(defaults.Resources.IamRoleLambdaExecution).toBeUndefined();
+    });
+
+    it.each(FUNCTIONS)('lets %s write only its own log group', (name) => {
+      // Act
+      const granted = grants(statementsOf(defaults, `${capitalized(name)}Role`).plain);
+
+      // Assess
+      const ownLogGroup = {
+        'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/jwt-bearer-gateway-dev-${name}:*`,
+      };
+      expect(granted['logs:CreateLogStream']).toEqual([ownLogGroup]);
+      expect(granted['logs:PutLogEvents']).toEqual([ownLogGroup]);
+      expect(resource(defaults, `${capitalized(name)}LogGroup`).Properties.LogGroupName).toBe(
+        `/aws/lambda/jwt-bearer-gateway-dev-${name}`,
+      );
+    });
+  });
+
+  describe('what each may do', () => {
+    const withoutLogs = (granted: Record<string, unknown[]>) =>
+      Object.fromEntries(Object.entries(granted).filter(([action]) => !action.startsWith('logs:')));
+    const signingKeys = SLOTS.map((slot) => ifSlot(slot, getAtt(`SigningKey${slot}`)));
+
+    it('lets token sign, encrypt the cache, read the gateway secrets and the table, each on its own resource', () => {
+      // Act
+      const granted = withoutLogs(grants(statementsOf(defaults, 'TokenRole').plain));
+
+      // Assess
+      expect(granted).toEqual({
+        'kms:Sign': [signingKeys],
+        'kms:GetPublicKey': [signingKeys],
+        'kms:GenerateDataKey': [getAtt('CacheKey')],
+        'kms:Decrypt': [getAtt('CacheKey')],
+        'secretsmanager:GetSecretValue': [
+          {
+            'Fn::Sub':
+              'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/*',
+          },
+        ],
+        'dynamodb:GetItem': [getAtt('TokenTable')],
+        'dynamodb:PutItem': [getAtt('TokenTable')],
+        'dynamodb:DeleteItem': [getAtt('TokenTable')],
+      });
+    });
+
+    it('lets jwks only read the signing keys’ public halves', () => {
+      expect(withoutLogs(grants(statementsOf(defaults, 'JwksRole').plain))).toEqual({
+        'kms:GetPublicKey': [signingKeys],
+      });
+    });
+
+    it('lets health do nothing', () => {
+      expect(withoutLogs(grants(statementsOf(defaults, 'HealthRole').plain))).toEqual({});
+    });
+
+    it.each(FUNCTIONS)('gives %s no wildcard action and no Resource "*" outside X-Ray', (name) => {
+      // Act
+      const { plain, conditional } = statementsOf(defaults, `${capitalized(name)}Role`);
+
+      // Assess
+      for (const statement of plain) {
+        for (const action of actions(statement)) expect(action).not.toContain('*');
+        const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+        for (const item of resources) expect(item).not.toBe('*');
+      }
+      // X-Ray's actions have no resource-level permissions: "*" is the only resource AWS accepts.
+      expect(conditional).toEqual([
+        [
+          'HasTracing',
+          {
+            Sid: 'SendTraces',
+            Effect: 'Allow',
+            Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+            Resource: '*',
+          },
+        ],
+      ]);
+    });
+  });
+});
+
+describe('caller authorization', () => {
+  const CALLER_ROUTES = [
+    'HttpApiRoutePostV1Token',
+    'HttpApiRouteDeleteV1Token',
+    'HttpApiRouteGetV1Ready',
+    'HttpApiRouteAnyV1CallTargetVarPathVar',
+    'HttpApiRoutePostOauth2TargetVarToken',
+  ];
+  const OPEN_ROUTES = ['HttpApiRouteGetWellDashknownJwksjson', 'HttpApiRouteGetHealth'];
+  const routeAuth = (template: Template, id: string) => {
+    const { AuthorizationType, AuthorizerId } = resource(template, id).Properties;
+    return { AuthorizationType, AuthorizerId };
+  };
+
+  it('leaves every route to the gateway’s caller policy by default, and says so in a checked parameter', () => {
+    // Assess
+    for (const id of [...CALLER_ROUTES, ...OPEN_ROUTES]) {
+      expect(routeAuth(defaults, id)).toEqual({ AuthorizationType: undefined, AuthorizerId: undefined });
+    }
+    expect(defaults.Parameters.CallerAuthorization).toMatchObject({
+      Default: 'none',
+      AllowedValues: ['none', 'iam', 'lambda'],
+    });
+  });
+
+  it('with callerAuthorization=iam, requires SigV4 on the caller routes only', () => {
+    // Assess
+    for (const id of CALLER_ROUTES) {
+      expect(routeAuth(iamAuthorizer, id)).toEqual({ AuthorizationType: 'AWS_IAM', AuthorizerId: undefined });
+    }
+    for (const id of OPEN_ROUTES) expect(routeAuth(iamAuthorizer, id).AuthorizationType).toBeUndefined();
+    expect(iamAuthorizer.Parameters.CallerAuthorization!.Default).toBe('iam');
+  });
+
+  it('with callerAuthorization=lambda, puts the given Lambda authorizer (simple responses) on the caller routes only', () => {
+    // Prepare
+    const authorizer = resource(lambdaAuthorizer, 'HttpApiAuthorizerCaller').Properties;
+    const permission = resource(lambdaAuthorizer, 'CallerLambdaAuthorizerPermissionHttpApi').Properties;
+
+    // Assess
+    for (const id of CALLER_ROUTES) {
+      expect(routeAuth(lambdaAuthorizer, id)).toEqual({
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: 'HttpApiAuthorizerCaller' },
+      });
+    }
+    for (const id of OPEN_ROUTES) expect(routeAuth(lambdaAuthorizer, id).AuthorizationType).toBeUndefined();
+    expect(authorizer).toMatchObject({
+      AuthorizerType: 'REQUEST',
+      EnableSimpleResponses: true,
+      AuthorizerPayloadFormatVersion: '2.0',
+      AuthorizerResultTtlInSeconds: 300,
+      IdentitySource: ['$request.header.Authorization'],
+    });
+    expect(JSON.stringify(authorizer.AuthorizerUri)).toContain(AUTHORIZER_ARN);
+    expect(permission).toMatchObject({ Action: 'lambda:InvokeFunction', FunctionName: AUTHORIZER_ARN });
+  });
+
+  it('with a domain and a truststore, requires client certificates and closes the execute-api endpoint', () => {
+    // Assess
+    expect(lambdaAuthorizer.Parameters.DomainName!.Default).toBe('token-gateway.corp.example');
+    expect(lambdaAuthorizer.Parameters.TruststoreUri!.Default).toBe('s3://corp-pki/gateway/truststore.pem');
+    const domain = resource(lambdaAuthorizer, 'CustomDomain');
+    expect(domain.Condition).toBe('HasCustomDomain');
+    expect(JSON.stringify(domain.Properties.MutualTlsAuthentication)).toContain(
+      '"TruststoreUri":{"Ref":"TruststoreUri"}',
+    );
+    expect(resource(lambdaAuthorizer, 'HttpApi').Properties.DisableExecuteApiEndpoint).toEqual({
+      'Fn::If': ['HasMutualTls', true, false],
+    });
+  });
+});
+
+describe('alarms', () => {
+  const alarms = (template: Template) =>
+    Object.fromEntries(
+      Object.entries(template.Resources)
+        .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
+        .map(([id, r]) => [id, r.Properties]),
+    );
+  const topic = { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] };
+  const service = { Name: 'service', Value: 'jwt-bearer-gateway' };
+
+  it('watch what the issue names, each on its metric', () => {
+    // Act
+    const found = alarms(defaults);
+    const watch = (id: string) => {
+      const { Namespace, MetricName, Dimensions, Statistic, ExtendedStatistic } = found[id]!;
+      return { Namespace, MetricName, Dimensions, statistic: Statistic ?? ExtendedStatistic };
+    };
+
+    // Assess
+    expect(watch('SigningUnavailableAlarm')).toEqual({
+      Namespace: 'JwtBearerGateway',
+      MetricName: 'TokenError.signing_unavailable',
+      Dimensions: [service],
+      statistic: 'Sum',
+    });
+    expect(watch('CacheDegradedAlarm')).toMatchObject({ MetricName: 'CacheDegraded', Dimensions: [service] });
+    expect(watch('AuthorizationServerLatencyAlarm')).toMatchObject({
+      MetricName: 'AuthorizationServerLatency',
+      statistic: 'p99',
+    });
+    expect(watch('Api5xxAlarm')).toEqual({
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5xx',
+      Dimensions: [
+        { Name: 'ApiId', Value: { Ref: 'HttpApi' } },
+        { Name: 'Stage', Value: '$default' },
+      ],
+      statistic: 'Sum',
+    });
+    for (const name of FUNCTIONS) {
+      for (const metric of ['Errors', 'Throttles']) {
+        expect(watch(`${capitalized(name)}${metric}Alarm`)).toEqual({
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: `${capitalized(name)}LambdaFunction` } }],
+          statistic: 'Sum',
+        });
+      }
+    }
+  });
+
+  it('watch each configured target’s upstream errors and p99 latency', () => {
+    // Act
+    const perTarget = Object.values(alarms(defaults)).filter((a) =>
+      JSON.stringify(a.Dimensions).includes('"target"'),
+    );
+
+    // Assess: config/gateway.yaml has one target, okta
+    expect(perTarget.map((a) => [a.AlarmName, a.MetricName, a.Dimensions])).toEqual([
+      [
+        'jwt-bearer-gateway-dev-upstream-errors-okta',
+        'UpstreamErrors',
+        [service, { Name: 'target', Value: 'okta' }],
+      ],
+      [
+        'jwt-bearer-gateway-dev-as-latency-p99-okta',
+        'AuthorizationServerLatency',
+        [service, { Name: 'target', Value: 'okta' }],
+      ],
+    ]);
+  });
+
+  it('have unique names and notify the SNS topic when one is given', () => {
+    // Act
+    const all = Object.values(alarms(defaults));
+
+    // Assess
+    expect(new Set(all.map((a) => a.AlarmName)).size).toBe(all.length);
+    for (const alarm of all) {
+      expect(alarm.AlarmActions).toEqual(topic);
+      expect(alarm.OKActions).toEqual(topic);
+      expect(alarm.TreatMissingData).toBe('notBreaching');
+    }
+    expect(defaults.Conditions.HasAlarmTopic).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlarmTopicArn' }, ''] }],
+    });
+    expect(defaults.Parameters.AlarmTopicArn!.Default).toBe('');
+    expect(lambdaAuthorizer.Parameters.AlarmTopicArn!.Default).toBe(
+      'arn:aws:sns:eu-central-1:123456789012:gateway-alarms',
+    );
+  });
+});
+
+describe('dashboard', () => {
+  it('is valid JSON once CloudFormation substitutes it, and shows the per-target metrics', () => {
+    // Prepare
+    const [body, variables] = (
+      resource(defaults, 'Dashboard').Properties.DashboardBody as {
+        'Fn::Sub': [string, Record<string, string>];
+      }
+    )['Fn::Sub'];
+    const substituted = body.replace(
+      /\$\{([^}]+)\}/g,
+      (_, name: string) => variables[name] ?? `value-of-${name}`,
+    );
+
+    // Act
+    const dashboard = JSON.parse(substituted) as {
+      widgets: Array<{ properties: { title: string; metrics: unknown[] } }>;
+    };
+
+    // Assess
+    expect(variables).toEqual({ Service: 'jwt-bearer-gateway' });
+    const titles = dashboard.widgets.map((w) => w.properties.title);
+    expect(titles).toEqual(
+      expect.arrayContaining([
+        'Upstream errors by target',
+        'Authorization server latency p99 by target (ms)',
+      ]),
+    );
+    expect(substituted).toContain(
+      'SEARCH(\'{JwtBearerGateway,service,target} service=\\"jwt-bearer-gateway\\" MetricName=\\"UpstreamErrors\\"\'',
+    );
+    for (const name of ['TokenLambdaFunction', 'JwksLambdaFunction', 'HealthLambdaFunction', 'HttpApi']) {
+      expect(substituted).toContain(`value-of-${name}`);
+    }
+  });
+});
+
+describe('tracing', () => {
+  it('is off by default and, with tracing=true, active on every function with its X-Ray statement', () => {
+    // Assess
+    for (const name of FUNCTIONS) {
+      const id = `${capitalized(name)}LambdaFunction`;
+      expect(resource(defaults, id).Properties.TracingConfig).toEqual({ Mode: 'PassThrough' });
+      expect(resource(lambdaAuthorizer, id).Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+    expect(defaults.Conditions.HasTracing).toEqual({ 'Fn::Equals': [{ Ref: 'Tracing' }, 'true'] });
+    expect(defaults.Parameters.Tracing!.Default).toBe('false');
+    expect(lambdaAuthorizer.Parameters.Tracing!.Default).toBe('true');
+  });
+});
