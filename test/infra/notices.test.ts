@@ -25,9 +25,7 @@ describe('THIRD-PARTY-NOTICES.txt', () => {
   it('names every bundled package once, with its version and declared licence', () => {
     // Assess
     const names = notices.packages.map((p) => p.name);
-    expect(names).toEqual(
-      expect.arrayContaining(['jose', '@aws-sdk/client-kms', '@middy/core', 'zod', 'yaml']),
-    );
+    expect(names).toEqual(expect.arrayContaining(['jose', '@aws-sdk/client-kms', '@middy/core']));
     expect(new Set(names.map((name, i) => `${name}@${notices.packages[i]!.version}`)).size).toBe(
       names.length,
     );
