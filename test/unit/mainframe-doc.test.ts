@@ -1,0 +1,108 @@
+// docs/MAINFRAME.md is what a CICS team copies into a region: its copybooks must hold every value the
+// OpenAPI documents allow, and its samples must retry exactly the codes the API says are transient.
+// Both drift silently when a schema or an error code changes, so they are read from the page here.
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { API_ERRORS } from '#lib/http/api-errors.ts';
+
+type Schema = { maxLength?: number; format?: string; properties?: Record<string, Schema> };
+type OpenApi = {
+  components: { schemas: Record<string, Schema>; parameters: Record<string, { schema: Schema }> };
+};
+
+const readJson = async (path: string): Promise<OpenApi> => JSON.parse(await readFile(path, 'utf8'));
+
+/** The COBOL blocks of the page, in order. */
+async function cobolBlocks(): Promise<string[]> {
+  const text = await readFile('docs/MAINFRAME.md', 'utf8');
+  return [...text.matchAll(/```cobol\n([\s\S]*?)```/g)].map((match) => match[1]!);
+}
+
+/** `05 NAME PIC X(n).` items of a copybook: name -> n. */
+function pictureLengths(copybook: string): Map<string, number> {
+  const items = [...copybook.matchAll(/^\s+05 ([A-Z0-9-]+)\s+PIC X\((\d+)\)\./gm)];
+  return new Map(items.map((item) => [item[1]!, Number(item[2])]));
+}
+
+/** The codes of the `WHEN` branches that fall through to the "transient: retry" comment. */
+function retriedCodes(program: string): string[] {
+  const evaluate = /EVALUATE ERROR-CODE\n([\s\S]*?)\*\s+Transient/.exec(program);
+  return [...(evaluate?.[1] ?? '').matchAll(/WHEN '([a-z_]+)'/g)].map((match) => match[1]!);
+}
+
+const retryable = Object.entries(API_ERRORS)
+  .filter(([, row]) => row.retryable)
+  .map(([code]) => code);
+
+describe('docs/MAINFRAME.md', () => {
+  describe('the copybooks', () => {
+    it('size JBGTOKC from docs/openapi-requester.json, field by field', async () => {
+      // Prepare
+      const { components } = await readJson('docs/openapi-requester.json');
+      const { TokenRequest, TokenResponse, Error } = components.schemas;
+      const copybook = (await cobolBlocks()).find((block) => block.includes('JBGTOKC'))!;
+
+      // Act
+      const lengths = pictureLengths(copybook);
+
+      // Assess
+      expect(Object.fromEntries(lengths)).toEqual({
+        'JBG-TARGET': TokenRequest!.properties!.target!.maxLength,
+        'JBG-SUBJECT': TokenRequest!.properties!.subject!.maxLength,
+        'JBG-SCOPE': TokenRequest!.properties!.scope!.maxLength,
+        'ACCESS-TOKEN': TokenResponse!.properties!.access_token!.maxLength,
+        'TOKEN-TYPE': TokenResponse!.properties!.token_type!.maxLength,
+        'TOKEN-SCOPE': TokenResponse!.properties!.scope!.maxLength,
+        'ERROR-CODE': Error!.properties!.error!.maxLength,
+        'ERROR-DESCRIPTION': Error!.properties!.error_description!.maxLength,
+        'REQUEST-ID': Error!.properties!.request_id!.maxLength,
+      });
+    });
+
+    it('size JBGCALC from the proxy-mode parameters of docs/openapi.json', async () => {
+      // Prepare
+      const { components } = await readJson('docs/openapi.json');
+      const { parameters } = components;
+      const copybook = (await cobolBlocks()).find((block) => block.includes('JBGCALC -'))!;
+
+      // Act
+      const lengths = pictureLengths(copybook);
+
+      // Assess
+      expect(Object.fromEntries(lengths)).toEqual({
+        'JBG-CALL-TARGET': parameters.target!.schema.maxLength,
+        'JBG-CALL-PATH': parameters.path!.schema.maxLength,
+        'JBG-CALL-SUBJECT': parameters['x-subject']!.schema.maxLength,
+        'JBG-CALL-SUBJECT-TOKEN': parameters['x-subject-token']!.schema.maxLength,
+        'JBG-CALL-REQUEST-ID': parameters['x-request-id']!.schema.maxLength,
+        'ERROR-CODE': components.schemas.Error!.properties!.error!.maxLength,
+        'ERROR-DESCRIPTION': components.schemas.Error!.properties!.error_description!.maxLength,
+        'REQUEST-ID': components.schemas.Error!.properties!.request_id!.maxLength,
+      });
+    });
+
+    it('hold the longest error code the gateway answers', async () => {
+      // Prepare
+      const copybook = (await cobolBlocks()).find((block) => block.includes('JBGTOKC'))!;
+
+      // Act
+      const longest = Math.max(...Object.keys(API_ERRORS).map((code) => code.length));
+
+      // Assess
+      expect(longest).toBeLessThanOrEqual(pictureLengths(copybook).get('ERROR-CODE')!);
+    });
+  });
+
+  describe('the proxy-mode program JBGONE', () => {
+    it('retries every code the API marks retryable, except the DELETE-only cache_unavailable', async () => {
+      // Prepare
+      const program = (await cobolBlocks()).find((block) => block.includes('PROGRAM-ID. JBGONE.'))!;
+
+      // Act
+      const retried = retriedCodes(program);
+
+      // Assess
+      expect(retried.toSorted()).toEqual(retryable.filter((code) => code !== 'cache_unavailable').toSorted());
+    });
+  });
+});
