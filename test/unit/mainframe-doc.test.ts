@@ -39,7 +39,7 @@ describe('docs/MAINFRAME.md', () => {
     it('size JBGTOKC from docs/openapi-requester.json, field by field', async () => {
       // Prepare
       const { components } = await readJson('docs/openapi-requester.json');
-      const { TokenRequest, TokenResponse, Error } = components.schemas;
+      const { TokenRequest, TokenResponse, Error: ErrorBody } = components.schemas;
       const copybook = (await cobolBlocks()).find((block) => block.includes('JBGTOKC'))!;
 
       // Act
@@ -53,9 +53,9 @@ describe('docs/MAINFRAME.md', () => {
         'ACCESS-TOKEN': TokenResponse!.properties!.access_token!.maxLength,
         'TOKEN-TYPE': TokenResponse!.properties!.token_type!.maxLength,
         'TOKEN-SCOPE': TokenResponse!.properties!.scope!.maxLength,
-        'ERROR-CODE': Error!.properties!.error!.maxLength,
-        'ERROR-DESCRIPTION': Error!.properties!.error_description!.maxLength,
-        'REQUEST-ID': Error!.properties!.request_id!.maxLength,
+        'ERROR-CODE': ErrorBody!.properties!.error!.maxLength,
+        'ERROR-DESCRIPTION': ErrorBody!.properties!.error_description!.maxLength,
+        'REQUEST-ID': ErrorBody!.properties!.request_id!.maxLength,
       });
     });
 
