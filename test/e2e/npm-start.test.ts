@@ -80,6 +80,24 @@ function parseCurl(command: string): Banner['curl'] {
   return { method, url, headers, body };
 }
 
+/** Shell words of a command, single quotes removed, as `sh` would pass them to curl. */
+function shellWords(command: string): string[] {
+  return [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
+}
+
+/** Each `curl` command among lines, its backslash continuations joined: what a user pastes. */
+function curlCommands(text: readonly string[]): string[] {
+  const commands: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (!text[i]!.trim().startsWith('curl ')) continue;
+    let command = text[i]!.trim();
+    while (command.endsWith('\\') && i + 1 < text.length)
+      command = `${command.slice(0, -1)} ${text[++i]!.trim()}`;
+    commands.push(command);
+  }
+  return commands;
+}
+
 function isAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
@@ -279,6 +297,54 @@ describe('npm start', () => {
       for (const requestId of failed) {
         expect(refused.filter((entry) => entry.correlation_id === requestId)).toHaveLength(1);
       }
+    });
+
+    it("shows in README.md's Quick start the banner's commands and the fields they answer", async () => {
+      // Prepare: the README's sh blocks of the Quick start, with the key and port a reader substitutes.
+      const readme = await readFile(join(REPO, 'README.md'), 'utf8');
+      const quickStart = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## What it does'));
+      const blocks = [...quickStart.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.split('\n'));
+      const documented = blocks.flatMap((block) => curlCommands(block));
+      const outputs = blocks.flatMap((block) => block.filter((line) => line.startsWith('# {')));
+      const printed = curlCommands(lines.map((line) => line.text));
+      const substituted = (command: string) =>
+        command.replaceAll('<printed at start>', API_KEY).replaceAll('http://127.0.0.1:8080', banner.url);
+      const send = async (command: string) => {
+        const words = shellWords(command);
+        const curl = parseCurl(command);
+        const basic = words.includes('-u') ? words[words.indexOf('-u') + 1] : undefined;
+        const form = words.flatMap((word, i) => (words[i - 1] === '-d' && word.includes('=') ? [word] : []));
+        const response = basic
+          ? await fetch(curl.url, {
+              method: 'POST',
+              headers: {
+                authorization: `Basic ${Buffer.from(basic).toString('base64')}`,
+                'content-type': 'application/x-www-form-urlencoded',
+              },
+              body: form.join('&'),
+            })
+          : await fetch(curl.url, {
+              // curl posts a -d body unless -X says otherwise.
+              method: curl.method === 'GET' && curl.body ? 'POST' : curl.method,
+              headers: curl.headers,
+              ...(curl.body ? { body: curl.body } : {}),
+            });
+        return Object.keys((await response.json()) as object).toSorted();
+      };
+
+      // Act
+      const answered = await Promise.all(documented.map((command) => send(substituted(command))));
+
+      // Assess: the same commands, word for word, in the order the banner prints them...
+      expect(documented.map((command) => shellWords(substituted(command))).toSorted()).toEqual(
+        printed.map((command) => shellWords(command)).toSorted(),
+      );
+      expect(documented).toHaveLength(3);
+      // ...and each README example answer names the fields the command really returns.
+      const fields = outputs.map((output) =>
+        [...output.matchAll(/"([a-z_]+)":/g)].map((m) => m[1]!).toSorted(),
+      );
+      expect(fields).toEqual(answered);
     });
 
     it('stops on SIGTERM with every process of it, and no line it wrote holds a secret', async () => {
