@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import {
   COMPILED_CONFIG_FORMAT,
@@ -10,7 +8,7 @@ import {
 } from './compiled-config.ts';
 import { ConfigError, type ConfigIssue, formatPath, type LoadedConfig } from './config-error.ts';
 import { ENV_PLACEHOLDER } from './env-placeholders.ts';
-import { parseConfig } from './load-config.ts';
+import { parseConfig, readConfigDocument } from './load-config.ts';
 import { gatewayConfig } from './schema.ts';
 
 /**
@@ -22,13 +20,7 @@ import { gatewayConfig } from './schema.ts';
  * or one another field refers to (a signing key name).
  */
 export async function compileConfigFile(path: string, source = path): Promise<CompiledConfig> {
-  let document: unknown;
-  try {
-    document = parseYaml(await readFile(path, 'utf8'));
-  } catch (cause) {
-    throw new ConfigError(source, [{ path: '', message: 'not valid YAML or JSON' }], { cause });
-  }
-  return compileConfig(document, source);
+  return compileConfig(await readConfigDocument(path, source), source);
 }
 
 export function compileConfig(document: unknown, source = 'configuration'): CompiledConfig {

@@ -24,27 +24,35 @@ export interface LoadConfigOptions {
   readonly placeholdersRequiredUnder?: readonly string[];
 }
 
+/**
+ * A configuration file as written (YAML, or JSON, which is YAML), parsed: what `npm start`, `npm run
+ * build` and `check-config` all read, so that they say the same about an unreadable file (its errno) or a
+ * syntax error (line, column and code, never the text around it). `source` names the file in messages.
+ */
+export async function readConfigDocument(path: string, source = path): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(source, [{ path: '', message: `cannot read the file (${errnoOf(cause)})` }], {
+      cause,
+    });
+  }
+  try {
+    // prettyErrors for the line and column; logLevel error: warnings would be printed with their text.
+    return parseYaml(text, { prettyErrors: true, logLevel: 'error' });
+  } catch (error) {
+    // No cause: the parser's message quotes the offending line, and a literal secret may stand on it.
+    throw new ConfigError(source, [{ path: '', message: `not valid YAML or JSON${yamlProblem(error)}` }]);
+  }
+}
+
 export async function loadConfigFile(
   path: string,
   env: NodeJS.ProcessEnv = process.env,
   options: LoadConfigOptions = {},
 ): Promise<LoadedConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new ConfigError(path, [{ path: '', message: `cannot read the file (${errnoOf(cause)})` }], {
-      cause,
-    });
-  }
-  let document: unknown;
-  try {
-    // prettyErrors for the line and column; logLevel error: warnings would be printed with their text.
-    document = parseYaml(text, { prettyErrors: true, logLevel: 'error' });
-  } catch (error) {
-    // No cause: the parser's message quotes the offending line, and a literal secret may stand on it.
-    throw new ConfigError(path, [{ path: '', message: `not valid YAML or JSON${yamlProblem(error)}` }]);
-  }
+  const document = await readConfigDocument(path);
   const expanded = expandEnvPlaceholders(document, env);
   const loaded = loadExpanded(path, document, expanded, env, options);
   return { ...loaded, config: withFilesRelativeTo(dirname(resolve(path)), loaded.config) };

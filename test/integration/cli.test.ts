@@ -239,6 +239,39 @@ describe('jwt-bearer-gateway CLI', () => {
       expect(text.stdout.trim()).toBe((build as ConfigError).message);
       expect(json.json).toMatchObject({ ok: false, valid: false, issues: (build as ConfigError).issues });
     });
+
+    it('says a file it cannot read is unreadable, as npm start does, not that it is invalid YAML', async () => {
+      // Prepare
+      const path = join(dir, 'no-such-gateway.yaml');
+
+      // Act
+      const run = await cli(['check-config', '--config', path, '--json']);
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.json).toMatchObject({
+        valid: false,
+        issues: [{ path: '', message: 'cannot read the file (ENOENT)' }],
+      });
+    });
+
+    it('says where and what a YAML syntax error is, as npm start does, never the text around it', async () => {
+      // Prepare
+      const secret = 'Hunter2-literal-secret';
+      const path = join(dir, 'unclosed.yaml');
+      await writeFile(path, `targets:\n  demo:\n    clientAuthentication: { secret: { value: "${secret} }\n`);
+      const started = (await loadConfigFile(path).catch((error: unknown) => error)) as ConfigError;
+
+      // Act
+      const run = await cli(['check-config', '--config', path, '--json']);
+      const build = (await checkDeployConfig(path).catch((error: unknown) => error)) as ConfigError;
+
+      // Assess
+      expect(started.issues[0]?.message).toMatch(/^not valid YAML or JSON at line 4, column 1: MISSING_CHAR/);
+      expect(run.json).toMatchObject({ valid: false, issues: started.issues });
+      expect(build.issues).toEqual(started.issues);
+      expect(JSON.stringify({ run, build: build.message, cause: String(build.cause) })).not.toContain(secret);
+    });
   });
 
   describe('hash-key', () => {
