@@ -24,6 +24,9 @@ import { compileConfig } from '#lib/config/compile-config.ts';
 import { httpApiEvent } from '#test/support/api-gateway-events.ts';
 import { startAwsEmulator } from '#test/support/aws-emulator.ts';
 import { type BundleResult, build, ROOT } from '../scripts/build.ts';
+import { exitWithUsageIfAsked } from './usage.ts';
+
+exitWithUsageIfAsked(import.meta.url);
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);

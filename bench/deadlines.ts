@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayConfigInput } from '#lib/config/schema.ts';
 import type { HttpResult } from '#lib/http/middleware.ts';
+import { exitWithUsageIfAsked } from './usage.ts';
+
+exitWithUsageIfAsked(import.meta.url);
 
 // Before the gateway's modules load: the failures below are expected, their log lines are noise here.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
