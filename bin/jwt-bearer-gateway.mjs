@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // The operator CLI (package.json "bin"): cli/main.ts run through tsx, like `npm start`. See `--help`.
-import { pathToFileURL } from 'node:url';
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import(pathToFileURL(new URL('../cli/main.ts', import.meta.url).pathname).href);
+// The URL as it is: its pathname is percent-encoded, and turning that back into a file URL would encode it
+// twice (a checkout under a path with a space or a non-ASCII letter would not start).
+const { main } = await import(new URL('../cli/main.ts', import.meta.url).href);
 const chunks = [];
 process.exitCode = await main(process.argv.slice(2), {
   env: process.env,

@@ -12,7 +12,9 @@ import { parseArgs } from 'node:util';
 import { build as esbuild, type Metafile, type Plugin } from 'esbuild';
 import { parse as parseYaml } from 'yaml';
 import { compileConfigFile } from '#lib/config/compile-config.ts';
+import type { CompiledConfig } from '#lib/config/compiled-config.ts';
 import { ConfigError } from '#lib/config/load-config.ts';
+import { secretAccessIssues } from './secret-access.ts';
 import { thirdPartyNotices } from './third-party-notices.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -213,8 +215,13 @@ async function writeMetafile(name: string, metafile: Metafile): Promise<void> {
  * Checks the deploy configuration before it is bundled, so `npm run package` fails on a typo rather
  * than the first cold start (the operator CLI's check-config runs the same): see compileConfigFile.
  */
-export async function checkDeployConfig(path: string): Promise<void> {
-  await compileConfigFile(path, relative(ROOT, path));
+export async function checkDeployConfig(path: string): Promise<CompiledConfig> {
+  const source = relative(ROOT, path);
+  const compiled = await compileConfigFile(path, source);
+  // Valid, but in Lambda an AccessDenied on every request that needs the secret: refused here instead.
+  const issues = secretAccessIssues(compiled.config);
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return compiled;
 }
 
 /**
@@ -249,7 +256,7 @@ export async function build(options: BuildOptions = {}): Promise<BundleResult[]>
   const config = resolve(ROOT, options.config ?? process.env.GATEWAY_CONFIG_SOURCE ?? 'config/gateway.yaml');
   // Validated here, so `npm run package` fails on a typo rather than the first cold start; what ships is
   // the validated JSON, which the functions read without a YAML parser or zod (lib/config/compiled-config.ts).
-  const compiled = JSON.stringify(await compileConfigFile(config, relative(ROOT, config)));
+  const compiled = JSON.stringify(await checkDeployConfig(config));
   const files = await bundledFiles(config);
   await rm(DIST, { recursive: true, force: true });
   const results: BundleResult[] = [];

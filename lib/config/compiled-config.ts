@@ -1,3 +1,4 @@
+import { clientIdIssues } from './client-id-rules.ts';
 import { ConfigError, type ConfigIssue, formatPath, type LoadedConfig } from './config-error.ts';
 import { expandEnvPlaceholders } from './env-placeholders.ts';
 import type { GatewayConfig } from './schema.ts';
@@ -84,7 +85,13 @@ export function readCompiledConfig(
     .filter(({ path }) => isRequired(path))
     .flatMap(({ path, rules }) => checkRules(valueAt(filled.document, path), rules, formatPath(path)));
   if (ruleIssues.length > 0) throw new ConfigError(source, ruleIssues);
-  return { config: filled.document as GatewayConfig, warnings: compiled.warnings };
+  const config = filled.document as GatewayConfig;
+  // The build checked these rules with distinct stand-ins; the filled values may still break them.
+  const crossIssues = clientIdIssues(config)
+    .filter(({ path }) => isRequired(path))
+    .map(({ path, message }) => ({ path: formatPath(path), message }));
+  if (crossIssues.length > 0) throw new ConfigError(source, crossIssues);
+  return { config, warnings: compiled.warnings };
 }
 
 function valueAt(document: unknown, path: ReadonlyArray<string | number>): unknown {

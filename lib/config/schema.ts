@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JWS_ALGORITHMS } from '../signing/algorithms.ts';
+import { clientIdIssues } from './client-id-rules.ts';
 import { linearPatternProblem } from './linear-pattern.ts';
 import { lookup } from './lookup.ts';
 import { GATEWAY_OWNED_HEADERS, PROXY_BODY_LIMIT_BYTES, PROXY_METHODS } from './proxy-limits.ts';
@@ -610,10 +611,6 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
         ctx.addIssue({ code: 'custom', path: at('clientAuthentication', 'audience'), message });
       }
     }
-    if (auth.method === 'client_secret_basic' && auth.encoding === 'raw' && t.clientId.includes(':')) {
-      const message = 'a client id with ":" cannot be sent raw in Basic (RFC 7617): use encoding form';
-      ctx.addIssue({ code: 'custom', path: at('clientId'), message });
-    }
     if (t.grant === 'password' && !t.password) {
       ctx.addIssue({
         code: 'custom',
@@ -627,20 +624,9 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
       ctx.addIssue({ code: 'custom', path: at('allowInsecureHttp'), message });
     }
   }
-  const clientIds = new Map<string, string>();
+  // Also run at cold start on filled placeholders (compiled-config.ts): in a module of their own, without zod.
+  for (const { path, message } of clientIdIssues(config)) ctx.addIssue({ code: 'custom', path, message });
   for (const [id, c] of Object.entries(config.callers)) {
-    c.oauth.clients.forEach((client, index) => {
-      const other = clientIds.get(client.clientId);
-      if (other !== undefined) {
-        const message = `client id already used by caller "${other}"`;
-        ctx.addIssue({
-          code: 'custom',
-          path: ['callers', id, 'oauth', 'clients', index, 'clientId'],
-          message,
-        });
-      }
-      clientIds.set(client.clientId, id);
-    });
     const trust = c.oauth.identityTokens;
     if (trust && (trust.jwksUrl === undefined) === (trust.certificate === undefined)) {
       const message = 'set exactly one of jwksUrl, certificate';

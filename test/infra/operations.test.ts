@@ -137,9 +137,17 @@ describe('IAM roles', () => {
       });
     });
 
-    it('lets jwks only read the signing keys’ public halves', () => {
+    it('lets jwks only read the signing keys’ public halves and their certificates', () => {
+      // A key's certificate may be held in Secrets Manager (signingKeys.<id>.certificate), and the JWKS
+      // publishes its x5t#S256: without the read, that JWKS would fail. Certificates only, no other secret.
       expect(withoutLogs(grants(statementsOf(defaults, 'JwksRole').plain))).toEqual({
         'kms:GetPublicKey': [signingKeys],
+        'secretsmanager:GetSecretValue': [
+          {
+            'Fn::Sub':
+              'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/certificates/*',
+          },
+        ],
       });
     });
 

@@ -251,7 +251,8 @@ describe('KMS keys', () => {
   it.each(SLOTS)(
     'lets only the token role sign with the %s key, the jwks role read its public key, and the account administer',
     (slot) => {
-      const statements = keyPolicy(`SigningKey${slot}`);
+      // The operator's statement is conditional (param keyOperatorArn, empty by default): see below.
+      const statements = keyPolicy(`SigningKey${slot}`).filter((s) => !('Fn::If' in s));
       for (const statement of statements) {
         for (const action of actions(statement)) expect(action).not.toContain('*');
       }
@@ -269,6 +270,38 @@ describe('KMS keys', () => {
       });
       expect(actions(admin)).toContain('kms:PutKeyPolicy');
       expect(actions(admin).filter((a) => CRYPTO.test(a))).toEqual([]);
+    },
+  );
+
+  it.each(SLOTS)(
+    'lets the operator principal of param keyOperatorArn, and only when set, also sign with the %s key (CLI certificate, test-target)',
+    (slot) => {
+      // Act
+      const conditional = keyPolicy(`SigningKey${slot}`).filter((s) => 'Fn::If' in s) as unknown as Array<{
+        'Fn::If': [string, Statement, unknown];
+      }>;
+
+      // Assess
+      expect(template.Parameters.KeyOperatorArn).toMatchObject({ Default: '' });
+      expect(template.Conditions.HasKeyOperator).toEqual({
+        'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'KeyOperatorArn' }, ''] }],
+      });
+      expect(conditional).toEqual([
+        {
+          'Fn::If': [
+            'HasKeyOperator',
+            {
+              Sid: 'SignWithTheKeyOperator',
+              Effect: 'Allow',
+              Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+              Action: ['kms:Sign', 'kms:GetPublicKey'],
+              Resource: '*',
+              Condition: { ArnEquals: { 'aws:PrincipalArn': { Ref: 'KeyOperatorArn' } } },
+            },
+            { Ref: 'AWS::NoValue' },
+          ],
+        },
+      ]);
     },
   );
 

@@ -4,7 +4,7 @@
 // the gateway's own JWKS. One test runs the bin file itself.
 import { execFile } from 'node:child_process';
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -174,6 +174,33 @@ describe('jwt-bearer-gateway CLI', () => {
       }
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    });
+    it('runs from a checkout whose path needs percent-encoding in a URL (a space, non-ASCII)', async () => {
+      // Prepare: the bin in a directory named like many home directories; the rest of the checkout linked.
+      const checkout = join(await mkdtemp(join(tmpdir(), 'cli-bin-')), 'Jürgen’s gateway');
+      await mkdir(join(checkout, 'bin'), { recursive: true });
+      await copyFile(
+        join(ROOT, 'bin', 'jwt-bearer-gateway.mjs'),
+        join(checkout, 'bin', 'jwt-bearer-gateway.mjs'),
+      );
+      for (const name of ['cli', 'lib', 'node_modules', 'package.json']) {
+        await symlink(join(ROOT, name), join(checkout, name));
+      }
+
+      // Act
+      const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [join(checkout, 'bin', 'jwt-bearer-gateway.mjs'), '--help'],
+          { cwd: checkout },
+          (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+        );
+      });
+
+      // Assess
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('check-config');
     });
   });
 

@@ -186,6 +186,62 @@ describe('compiled configuration', () => {
         { path: 'callers.cics.apiKeys[0].env', message: 'expected an environment variable name' },
       ]);
     });
+
+    it('repeats the rules that read filled values together: a client id twice, a raw Basic client id with ":"', () => {
+      // Prepare: two callers' facade client ids and a target's client id from the deployment's variables,
+      // which the build checked only with distinct stand-ins without ":".
+      const document = deployed() as ReturnType<typeof deployed> & Record<string, never>;
+      const callers = document.callers as Record<string, unknown>;
+      callers.cics = {
+        ...document.callers.cics,
+        oauth: { clients: [{ clientId: '${env:CICS_CLIENT}', secret: { sha256: 'a'.repeat(64) } }] },
+      };
+      callers.batch = {
+        oauth: { clients: [{ clientId: '${env:BATCH_CLIENT}', secret: { sha256: 'b'.repeat(64) } }] },
+        targets: { demo: {} },
+      };
+      const target = document.targets.demo as Record<string, unknown>;
+      target.clientId = '${env:TARGET_CLIENT}';
+      target.clientAuthentication = {
+        method: 'client_secret_basic',
+        encoding: 'raw',
+        secret: { env: 'TARGET_SECRET' },
+      };
+      const compiled = compileConfig(document);
+      const filled = { CICS_CLIENT: 'zos', BATCH_CLIENT: 'zos', TARGET_CLIENT: 'gw:prod' };
+      const fromSchema = issuesOf(() =>
+        parseConfig({
+          ...document,
+          targets: { demo: { ...target, clientId: 'gw:prod' } },
+          callers: {
+            cics: {
+              ...(callers.cics as object),
+              oauth: { clients: [{ clientId: 'zos', secret: { sha256: 'a'.repeat(64) } }] },
+            },
+            batch: {
+              ...(callers.batch as object),
+              oauth: { clients: [{ clientId: 'zos', secret: { sha256: 'b'.repeat(64) } }] },
+            },
+          },
+        }),
+      );
+
+      // Act
+      const issues = issuesOf(() => readCompiledConfig(compiled, { ...ENV, ...filled }, 'gateway.json'));
+
+      // Assess: what the schema says of the same values, and nothing else.
+      expect(issues).toEqual(fromSchema);
+      expect(issues).toEqual([
+        {
+          path: 'targets.demo.clientId',
+          message: 'a client id with ":" cannot be sent raw in Basic (RFC 7617): use encoding form',
+        },
+        {
+          path: 'callers.batch.oauth.clients[0].clientId',
+          message: 'client id already used by caller "cics"',
+        },
+      ]);
+    });
   });
 
   describe('readConfigFile', () => {
