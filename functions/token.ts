@@ -1,4 +1,4 @@
-// POST /v1/token, DELETE /v1/token, GET /v1/ready (lib/http/handlers.ts), ANY /v1/call/{target}/{path+},
+// POST /v1/token, DELETE /v1/token, POST /v1/token/invalidate, GET /v1/ready (lib/http/handlers.ts), ANY /v1/call/{target}/{path+},
 // proxy mode (lib/http/call-handler.ts), and the RFC 6749 facade POST /oauth2/{target}/token
 // (lib/http/oauth-token-handler.ts): one function, because each is a token request (plus one HTTP call for
 // proxy mode) with the same permissions and the same in-memory token cache (docs/ARCHITECTURE.md);
@@ -6,7 +6,12 @@
 import type { Context } from 'aws-lambda';
 import { gatewayFromEnvironment } from '#lib/composition.ts';
 import { CALL_ROUTE_KEY, callHandler } from '#lib/http/call-handler.ts';
-import { readinessHandler, tokenHandler } from '#lib/http/handlers.ts';
+import {
+  isTokenInvalidationRoute,
+  readinessHandler,
+  tokenHandler,
+  tokenInvalidationHandler,
+} from '#lib/http/handlers.ts';
 import type { HttpEvent } from '#lib/http/middleware.ts';
 import { isOAuthTokenRoute, oauthTokenHandler } from '#lib/http/oauth-token-handler.ts';
 
@@ -16,6 +21,7 @@ const gateway = gatewayFromEnvironment();
 await gateway();
 
 const token = tokenHandler(gateway);
+const invalidation = tokenInvalidationHandler(gateway);
 const ready = readinessHandler(gateway);
 const call = callHandler(gateway);
 const facade = oauthTokenHandler(gateway);
@@ -23,5 +29,7 @@ const facade = oauthTokenHandler(gateway);
 export const handler = (event: HttpEvent, context: Context) => {
   if (event.requestContext?.routeKey === CALL_ROUTE_KEY) return call(event, context);
   if (isOAuthTokenRoute(event)) return facade(event, context);
+  // Before the token route: a POST here is an invalidation, never a token request.
+  if (isTokenInvalidationRoute(event)) return invalidation(event, context);
   return event.rawPath === '/v1/ready' ? ready(event, context) : token(event, context);
 };

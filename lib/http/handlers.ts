@@ -1,10 +1,11 @@
+import type { Context } from 'aws-lambda';
 import type { GatewayProvider } from '../composition.ts';
 import { withDeadline } from '../deadline.ts';
 import { flushMetrics } from '../observability/metrics.ts';
 import { callerCredentials } from './caller-credentials.ts';
 import { parseJsonBody } from './middleware.ts';
 import { tokenInvalidationBody, tokenRequestBody } from './request-schemas.ts';
-import { type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
+import { type HttpEvent, type HttpResult, jsonResponse, requestIdOf } from './responses.ts';
 import { requestDeadline, route } from './route.ts';
 import type { ReadinessResponseBody, TokenInvalidationResponseBody, TokenResponseBody } from './schemas.ts';
 
@@ -17,6 +18,23 @@ export { DEADLINE_MARGIN_MS, deadlineBoundHandler, requestDeadline, route } from
 export const MAX_BODY_BYTES = 16 * 1024;
 
 /**
+ * `POST /v1/token/invalidate`: `DELETE /v1/token` for clients that cannot send a body with DELETE. CICS
+ * as an HTTP client bars a message body on DELETE (IBM, "HTTP method reference for CICS web support"),
+ * so a CICS program cannot send the invalidation; this route takes the same body and gives the same
+ * answers through the same code (`invalidate` below).
+ */
+export const TOKEN_INVALIDATION_ROUTE = 'POST /v1/token/invalidate';
+
+/** Whether API Gateway routed this event to `POST /v1/token/invalidate` (the token function serves all). */
+export function isTokenInvalidationRoute(event: HttpEvent): boolean {
+  return (
+    event.routeKey === TOKEN_INVALIDATION_ROUTE ||
+    event.requestContext?.routeKey === TOKEN_INVALIDATION_ROUTE ||
+    event.rawPath === '/v1/token/invalidate'
+  );
+}
+
+/**
  * `POST /v1/token`: parse, ask the broker, shape the response (`Cache-Status` says what the cache did).
  * `DELETE /v1/token`: the same body plus the `access_token` an API refused; drops it from the cache if it
  * is still the cached one.
@@ -25,24 +43,12 @@ export function tokenHandler(gateway: GatewayProvider) {
   return route('POST', 'DELETE')
     .use(flushMetrics())
     .handler(async (event, context): Promise<HttpResult> => {
+      if (event.requestContext.http.method === 'DELETE') return invalidate(gateway, event, context);
       const credentials = callerCredentials(event);
       const requestId = requestIdOf(event);
       // Answer (even with an error) before Lambda or API Gateway give up on us: every AWS call and
       // authorization server attempt below is bounded by this deadline.
       const deadline = requestDeadline(context);
-      if (event.requestContext.http.method === 'DELETE') {
-        const { access_token: accessToken, ...request } = parseJsonBody(event, tokenInvalidationBody, {
-          maxBytes: MAX_BODY_BYTES,
-        });
-        const { broker } = await gateway();
-        const result: TokenInvalidationResponseBody = await broker.invalidateToken(
-          credentials,
-          { ...request, deadline },
-          accessToken,
-          requestId,
-        );
-        return jsonResponse(200, result);
-      }
       const body = parseJsonBody(event, tokenRequestBody, { maxBytes: MAX_BODY_BYTES });
       const { broker } = await gateway();
       const token = await broker.getToken(credentials, { ...body, deadline }, requestId);
@@ -57,6 +63,35 @@ export function tokenHandler(gateway: GatewayProvider) {
       // RFC 6749 5.1: responses carrying tokens must not be cached.
       return jsonResponse(200, response, { pragma: 'no-cache', 'cache-status': token.cache });
     });
+}
+
+/** `POST /v1/token/invalidate` (TOKEN_INVALIDATION_ROUTE): the invalidation of `DELETE /v1/token`, as a POST. */
+export function tokenInvalidationHandler(gateway: GatewayProvider) {
+  return route('POST')
+    .use(flushMetrics())
+    .handler((event, context) => invalidate(gateway, event, context));
+}
+
+/**
+ * The one invalidation both routes serve: the token request body plus the `access_token` an API
+ * refused; drops it from the cache only if it is still the cached one, after the same caller policy.
+ */
+async function invalidate(gateway: GatewayProvider, event: HttpEvent, context: Context): Promise<HttpResult> {
+  const credentials = callerCredentials(event);
+  const requestId = requestIdOf(event);
+  // Bounded like a token request: the shared cache's DeleteItem is an AWS call.
+  const deadline = requestDeadline(context);
+  const { access_token: accessToken, ...request } = parseJsonBody(event, tokenInvalidationBody, {
+    maxBytes: MAX_BODY_BYTES,
+  });
+  const { broker } = await gateway();
+  const result: TokenInvalidationResponseBody = await broker.invalidateToken(
+    credentials,
+    { ...request, deadline },
+    accessToken,
+    requestId,
+  );
+  return jsonResponse(200, result);
 }
 
 /**

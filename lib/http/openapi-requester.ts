@@ -1,5 +1,12 @@
 import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
-import { CACHE_STATUS_HEADER, oauthTokenOperation, REQUEST_ERRORS, schema, TOKEN_ERRORS } from './openapi.ts';
+import {
+  CACHE_STATUS_HEADER,
+  INVALIDATE_BY_POST_DESCRIPTION,
+  INVALIDATION_ERRORS,
+  oauthTokenOperation,
+  schema,
+  TOKEN_ERRORS,
+} from './openapi.ts';
 import {
   errorResponseBody,
   oauthErrorResponseBody,
@@ -35,8 +42,32 @@ const body = (component: string) => ({
 });
 
 /**
+ * `DELETE /v1/token` and `POST /v1/token/invalidate` (CICS cannot send a body with DELETE, so a CICS
+ * program needs the POST form): one operation, two routes.
+ */
+function invalidationOperation(operationId: 'invalidateToken' | 'invalidateTokenByPost') {
+  return {
+    operationId,
+    tags: ['token'],
+    summary: 'Drop a cached token an API refused (401), then ask again once',
+    ...(operationId === 'invalidateTokenByPost' ? { description: INVALIDATE_BY_POST_DESCRIPTION } : {}),
+    security: [{ apiKey: [] }, { basic: [] }],
+    requestBody: body('TokenInvalidation'),
+    responses: {
+      '200': {
+        description: 'Whether the cached token was dropped',
+        content: {
+          'application/json': { schema: { $ref: '#/components/schemas/TokenInvalidationResponse' } },
+        },
+      },
+      ...errors(INVALIDATION_ERRORS),
+    },
+  };
+}
+
+/**
  * The OpenAPI 3.0 document for API requesters (the z/OS Connect build toolkit, which generates COBOL
- * and PL/I structures from it): only what a mainframe program calls, `/v1/token` and the RFC 6749
+ * and PL/I structures from it): only what a mainframe program calls, `/v1/token`, `/v1/token/invalidate` and the RFC 6749
  * facade. Every string has a maxLength and every integer a format or tight bounds, so each generated
  * field has a fixed size; operations are tagged. docs/openapi-requester.json (npm run openapi).
  * Proxy mode (`/v1/call`) is left out: what lies below `/v1/call/{target}/` is the proxied API's own
@@ -49,7 +80,8 @@ export function requesterOpenApiDocument(version: string): Record<string, unknow
       title: 'jwt-bearer-gateway (API requester)',
       version,
       description:
-        'Access tokens for an end user, for mainframe API requesters. POST /v1/token (JSON) or the ' +
+        'Access tokens for an end user, for mainframe API requesters. POST /v1/token (JSON; after a 401, ' +
+        'POST /v1/token/invalidate, which CICS can send where it cannot send DELETE with a body) or the ' +
         'RFC 6749 token endpoint /oauth2/{target}/token (form). See docs/MAINFRAME.md.',
     },
     tags: [
@@ -73,22 +105,10 @@ export function requesterOpenApiDocument(version: string): Record<string, unknow
             ...errors(TOKEN_ERRORS),
           },
         },
-        delete: {
-          operationId: 'invalidateToken',
-          tags: ['token'],
-          summary: 'Drop a cached token an API refused (401), then ask again once',
-          security: [{ apiKey: [] }, { basic: [] }],
-          requestBody: body('TokenInvalidation'),
-          responses: {
-            '200': {
-              description: 'Whether the cached token was dropped',
-              content: {
-                'application/json': { schema: { $ref: '#/components/schemas/TokenInvalidationResponse' } },
-              },
-            },
-            ...errors(REQUEST_ERRORS),
-          },
-        },
+        delete: invalidationOperation('invalidateToken'),
+      },
+      '/v1/token/invalidate': {
+        post: invalidationOperation('invalidateTokenByPost'),
       },
       '/oauth2/{target}/token': oauthTokenOperation({
         form: 'OAuthTokenRequest',

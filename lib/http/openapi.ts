@@ -68,8 +68,8 @@ export const TOKEN_ERRORS: ApiErrorCode[] = [
   'signing_unavailable',
 ];
 
-/** DELETE also drops the token from the shared cache, which may be unreachable. */
-const INVALIDATION_ERRORS: ApiErrorCode[] = [...REQUEST_ERRORS, 'cache_unavailable'];
+/** An invalidation also drops the token from the shared cache, which may be unreachable. */
+export const INVALIDATION_ERRORS: ApiErrorCode[] = [...REQUEST_ERRORS, 'cache_unavailable'];
 
 /** A proxied call meets the token errors, then its own: the target's allow-list, the API's failures. */
 const CALL_ERRORS: ApiErrorCode[] = [
@@ -253,6 +253,33 @@ export function oauthTokenOperation(refs: { form: string; response: string; erro
   };
 }
 
+/** Why `POST /v1/token/invalidate` exists, in both documents. */
+export const INVALIDATE_BY_POST_DESCRIPTION =
+  'The same request body, policy, answers and error codes as DELETE /v1/token, for clients that cannot ' +
+  'send a body with DELETE: CICS as an HTTP client bars a message body on DELETE (IBM, "HTTP method ' +
+  'reference for CICS web support").';
+
+/** `DELETE /v1/token` and `POST /v1/token/invalidate`: one operation, two routes. */
+function invalidationOperation(operationId: 'invalidateToken' | 'invalidateTokenByPost') {
+  return {
+    operationId,
+    summary: 'Drop a cached token that an API refused (only if it is still the cached one)',
+    ...(operationId === 'invalidateTokenByPost' ? { description: INVALIDATE_BY_POST_DESCRIPTION } : {}),
+    security: [{ apiKey: [] }, { basic: [] }, {}],
+    requestBody: {
+      required: true,
+      content: json('TokenInvalidation'),
+    },
+    responses: {
+      '200': {
+        description: 'Whether the cached token was dropped',
+        content: json('TokenInvalidationResponse'),
+      },
+      ...errorResponses(INVALIDATION_ERRORS),
+    },
+  };
+}
+
 /** The OpenAPI 3 document of the v1 API, generated from the same schemas the handlers validate with. */
 export function openApiDocument(version: string): Record<string, unknown> {
   return {
@@ -283,22 +310,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
             ...errorResponses(TOKEN_ERRORS),
           },
         },
-        delete: {
-          operationId: 'invalidateToken',
-          summary: 'Drop a cached token that an API refused (only if it is still the cached one)',
-          security: [{ apiKey: [] }, { basic: [] }, {}],
-          requestBody: {
-            required: true,
-            content: json('TokenInvalidation'),
-          },
-          responses: {
-            '200': {
-              description: 'Whether the cached token was dropped',
-              content: json('TokenInvalidationResponse'),
-            },
-            ...errorResponses(INVALIDATION_ERRORS),
-          },
-        },
+        delete: invalidationOperation('invalidateToken'),
+      },
+      '/v1/token/invalidate': {
+        post: invalidationOperation('invalidateTokenByPost'),
       },
       '/v1/ready': {
         get: {

@@ -6,7 +6,14 @@ import type { Context } from 'aws-lambda';
 import type { GatewayProvider } from '../composition.ts';
 import { callHandler } from '../http/call-handler.ts';
 
-import { healthHandler, jwksHandler, readinessHandler, tokenHandler } from '../http/handlers.ts';
+import {
+  healthHandler,
+  jwksHandler,
+  readinessHandler,
+  TOKEN_INVALIDATION_ROUTE,
+  tokenHandler,
+  tokenInvalidationHandler,
+} from '../http/handlers.ts';
 
 import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '../http/oauth-token-handler.ts';
 import { openApiDocument } from '../http/openapi.ts';
@@ -42,6 +49,8 @@ export function gatewayRoutes(gateway: GatewayProvider): Routes {
   const openapi = JSON.stringify(openApiDocument(VERSION));
   return {
     '* /v1/token': tokenHandler(gateway),
+    // Answers 405 itself for any method but POST, as the facade does.
+    [TOKEN_INVALIDATION_ROUTE.replace(/^POST /, '* ')]: tokenInvalidationHandler(gateway),
     '* /v1/ready': readinessHandler(gateway),
     '* /v1/call/*': callHandler(gateway),
     // The facade answers 405 itself, but only where API Gateway would route: its one POST route.

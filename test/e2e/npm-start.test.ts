@@ -263,6 +263,35 @@ describe('npm start', () => {
       expect(badJson).toMatchObject({ status: 400, json: { error: 'invalid_request' } });
     });
 
+    it('drops a refused token on POST /v1/token/invalidate, the form CICS can send (no body on DELETE)', async () => {
+      // Prepare
+      const request = { target: 'demo', subject: 'CICSUSR9' };
+      const refused = String(
+        (await post(JSON.stringify(request), { 'x-api-key': API_KEY })).json.access_token,
+      );
+      const invalidate = (method: string) =>
+        fetch(`${banner.url}/v1/token/invalidate`, {
+          method,
+          headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+          body: JSON.stringify({ ...request, access_token: refused }),
+        });
+
+      // Act
+      const dropped = await invalidate('POST');
+      const wrongMethod = await invalidate('PUT');
+      const renewed = await fetch(`${banner.url}/v1/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+        body: JSON.stringify(request),
+      });
+
+      // Assess
+      expect([dropped.status, await dropped.json()]).toEqual([200, { invalidated: true }]);
+      expect([wrongMethod.status, wrongMethod.headers.get('allow')]).toEqual([405, 'POST']);
+      expect(renewed.headers.get('cache-status')).toBe('miss');
+      expect(((await renewed.json()) as { access_token: string }).access_token).not.toBe(refused);
+    });
+
     it('logs each of concurrent requests under its own request id', async () => {
       // Prepare
       const subjects = Array.from({ length: 12 }, (_, i) => `CICSU${String(i).padStart(3, '0')}`);

@@ -4,7 +4,9 @@
 // Node process with no TypeScript loader and no node_modules in reach, and invoked once with a real API
 // Gateway HTTP API (payload 2.0) event. Configurations are compiled as `npm run build` compiles them; no
 // network but the AWS emulator on loopback, for the KMS key of the jwks cold start.
+
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -220,6 +222,35 @@ describe('bundled functions', () => {
     });
     expect(json.result?.statusCode).toBe(415);
     expect(JSON.parse(json.result!.body)).toMatchObject({ error: 'invalid_request' });
+  });
+
+  it('token serves POST /v1/token/invalidate as the invalidation DELETE /v1/token is, not as a token request', async () => {
+    // Prepare: a caller whose key the test holds; the body carries access_token, which a token request refuses.
+    const key = 'cics-invalidate-key-5e1b7a9c3d';
+    const hash = createHash('sha256').update(key).digest('hex');
+    const config = await writeConfig('token-invalidate.yaml', localConfig().replace('0'.repeat(64), hash));
+    const event = httpApiEvent({
+      method: 'POST',
+      path: '/v1/token/invalidate',
+      headers: { 'x-api-key': key },
+      body: { target: 'demo', subject: 'CICSUSR1', access_token: 'refused-by-the-api' },
+    });
+
+    // Act
+    const { result, error } = await invoke(
+      'token',
+      {
+        ...event,
+        routeKey: 'POST /v1/token/invalidate',
+        requestContext: { ...event.requestContext, routeKey: 'POST /v1/token/invalidate' },
+      },
+      { GATEWAY_CONFIG: config },
+    );
+
+    // Assess
+    expect(error).toBeUndefined();
+    expect(result?.statusCode).toBe(200);
+    expect(JSON.parse(result!.body)).toEqual({ invalidated: false });
   });
 
   it('token serves proxy mode on its /v1/call route: a caller without a credential gets 401', async () => {

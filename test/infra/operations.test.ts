@@ -185,6 +185,7 @@ describe('caller authorization', () => {
   const CALLER_ROUTES = [
     'HttpApiRoutePostV1Token',
     'HttpApiRouteDeleteV1Token',
+    'HttpApiRoutePostV1TokenInvalidate',
     'HttpApiRouteGetV1Ready',
     'HttpApiRouteAnyV1CallTargetVarPathVar',
     'HttpApiRoutePostOauth2TargetVarToken',

@@ -16,6 +16,7 @@ const FUNCTIONS = ['token', 'jwks', 'health'] as const;
 const ROUTES: Record<string, (typeof FUNCTIONS)[number]> = {
   'POST /v1/token': 'token',
   'DELETE /v1/token': 'token',
+  'POST /v1/token/invalidate': 'token',
   'GET /v1/ready': 'token',
   'POST /oauth2/{target}/token': 'token',
   'ANY /v1/call/{target}/{path+}': 'token',
@@ -100,6 +101,7 @@ describe('npm run package', () => {
       HttpApiIntegrationHealth: 'AWS::ApiGatewayV2::Integration',
       HttpApiRoutePostV1Token: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteDeleteV1Token: 'AWS::ApiGatewayV2::Route',
+      HttpApiRoutePostV1TokenInvalidate: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteGetV1Ready: 'AWS::ApiGatewayV2::Route',
       HttpApiRoutePostOauth2TargetVarToken: 'AWS::ApiGatewayV2::Route',
       HttpApiRouteAnyV1CallTargetVarPathVar: 'AWS::ApiGatewayV2::Route',

@@ -1,15 +1,17 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsClientSettings, DYNAMODB_CALL_LIMITS } from '#lib/aws/call-limits.ts';
 import { createGateway, type Gateway, type GatewayProvider } from '#lib/composition.ts';
 import { parseConfig } from '#lib/config/load-config.ts';
 import { API_ERRORS, type ApiErrorCode } from '#lib/http/api-errors.ts';
-import { healthHandler, jwksHandler, tokenHandler } from '#lib/http/handlers.ts';
+import { healthHandler, jwksHandler, tokenHandler, tokenInvalidationHandler } from '#lib/http/handlers.ts';
 import type { HttpResult } from '#lib/http/middleware.ts';
 import { errorResponseBody, jwksResponseBody, tokenResponseBody } from '#lib/http/schemas.ts';
 import {
@@ -55,6 +57,7 @@ async function closedPort(): Promise<number> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'handlers-'));
+  await writeFile(join(dir, 'cache.key'), Buffer.alloc(32, 7).toString('base64'));
   // The AS fetches the gateway's JWKS from the real JWKS handler, as in AWS.
   jwksServer = createLambdaHttpServer({ '* /.well-known/jwks.json': jwksHandler(provider) });
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
@@ -144,6 +147,36 @@ afterAll(async () => {
 });
 
 const token = tokenHandler(provider);
+const invalidationByPost = tokenInvalidationHandler(provider);
+
+type Handler = (event: APIGatewayProxyEventV2, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+
+/** The two routes of one invalidation: DELETE /v1/token and POST /v1/token/invalidate. */
+const INVALIDATION_ROUTES: Array<{
+  label: string;
+  subject: string;
+  handler: Handler;
+  handlerFor: (gateway: GatewayProvider) => Handler;
+  event: (body: unknown, options: HttpApiEventOptions) => APIGatewayProxyEventV2;
+}> = [
+  {
+    label: 'DELETE /v1/token',
+    subject: 'CACHED2',
+    handler: token,
+    handlerFor: tokenHandler,
+    event: (body, options) => httpApiEvent({ method: 'DELETE', path: '/v1/token', body, ...options }),
+  },
+  {
+    label: 'POST /v1/token/invalidate',
+    subject: 'CACHED3',
+    handler: invalidationByPost,
+    handlerFor: tokenInvalidationHandler,
+    event: (body, options) => ({
+      ...httpApiEvent({ method: 'POST', path: '/v1/token/invalidate', body, ...options }),
+      routeKey: 'POST /v1/token/invalidate',
+    }),
+  },
+];
 
 async function invoke(
   handler: (event: APIGatewayProxyEventV2, context: ReturnType<typeof lambdaContext>) => Promise<unknown>,
@@ -345,13 +378,6 @@ describe('tokenHandler', () => {
 
   describe('caches and invalidates', () => {
     const request = { target: 'demo', subject: 'CACHED1' };
-    const invalidation = (accessToken: string, key = MAINFRAME_KEY) =>
-      httpApiEvent({
-        method: 'DELETE',
-        path: '/v1/token',
-        body: { ...request, access_token: accessToken },
-        ...withKey(key),
-      });
 
     it('answers a repeated request from the cache (Cache-Status: hit) without the authorization server', async () => {
       // Prepare
@@ -370,57 +396,133 @@ describe('tokenHandler', () => {
       expect(audit.at(-1)).toMatchObject({ action: 'issue', cache: 'hit', assertion_jti: null });
     });
 
-    it('drops the cached token on DELETE only while it is the cached one', async () => {
+    // DELETE /v1/token, and the same invalidation as a POST for clients that cannot send a body with
+    // DELETE (CICS): one code path, so every answer below must be the same on both routes.
+    for (const route of INVALIDATION_ROUTES) {
+      describe(route.label, () => {
+        const request = { target: 'demo', subject: route.subject };
+        const invalidation = (accessToken: string, key = MAINFRAME_KEY) =>
+          route.event({ ...request, access_token: accessToken }, withKey(key));
+
+        it('drops the cached token only while it is the cached one', async () => {
+          // Prepare
+          const cached = (await invoke(token, tokenEvent(request, withKey(MAINFRAME_KEY)))).json as {
+            access_token: string;
+          };
+
+          // Act
+          const dropped = await invoke(route.handler, invalidation(cached.access_token));
+          const renewed = await invoke(token, tokenEvent(request, withKey(MAINFRAME_KEY)));
+          const late = await invoke(route.handler, invalidation(cached.access_token));
+          const again = await invoke(token, tokenEvent(request, withKey(MAINFRAME_KEY)));
+
+          // Assess
+          expect([dropped.statusCode, dropped.json]).toEqual([200, { invalidated: true }]);
+          expect(renewed.headers['cache-status']).toBe('miss');
+          expect([late.statusCode, late.json]).toEqual([200, { invalidated: false }]);
+          expect(again.headers['cache-status']).toBe('hit');
+          expect((again.json as { access_token: string }).access_token).toBe(
+            (renewed.json as { access_token: string }).access_token,
+          );
+          expect(audit.at(-2)).toMatchObject({
+            action: 'invalidate',
+            outcome: 'success',
+            caller: 'mainframe',
+          });
+        });
+
+        it('accepts an invalidation carrying the longest token the API can issue', async () => {
+          // Act
+          const response = await invoke(route.handler, invalidation('t'.repeat(8192)));
+
+          // Assess
+          expect([response.statusCode, response.json]).toEqual([200, { invalidated: false }]);
+        });
+
+        it('applies the caller policy and the body schema', async () => {
+          // Prepare
+          const byStranger = invalidation('whatever', 'not-a-key');
+          const byPartner = invalidation('whatever', PARTNER_KEY);
+          const withoutToken = route.event(request, withKey(MAINFRAME_KEY));
+          const withUnknownField = route.event(
+            { ...request, access_token: 'whatever', extra: 'x' },
+            withKey(MAINFRAME_KEY),
+          );
+
+          // Act
+          const responses = await Promise.all(
+            [byStranger, byPartner, withoutToken, withUnknownField].map((event) =>
+              invoke(route.handler, event),
+            ),
+          );
+
+          // Assess
+          expectRefusal(responses[0]!, byStranger, 'unauthorized_caller');
+          expectRefusal(responses[1]!, byPartner, 'access_denied');
+          expectRefusal(responses[2]!, withoutToken, 'invalid_request');
+          expectRefusal(responses[3]!, withUnknownField, 'invalid_request');
+          expect(audit.find((e) => e.request_id === byPartner.requestContext.requestId)).toMatchObject({
+            action: 'invalidate',
+            outcome: 'access_denied',
+          });
+        });
+
+        it('answers 503 cache_unavailable when the shared cache cannot drop the token', async () => {
+          // Prepare: the shared cache (DynamoDB) refuses connections; memory alone cannot say "gone".
+          const { config } = parseConfig(
+            {
+              signingKeys: { primary: { type: 'local', path: join(dir, 'primary.json') } },
+              targets: {
+                demo: {
+                  tokenEndpoint: as.tokenEndpoint,
+                  clientId: CLIENT_ID,
+                  clientAuthentication: { method: 'none' },
+                },
+              },
+              callers: {
+                mainframe: { apiKeys: [{ sha256: apiKeyHash(MAINFRAME_KEY) }], targets: { demo: {} } },
+              },
+              cache: {
+                dynamodb: { tableName: 'tokens', encryption: { localKeyFile: join(dir, 'cache.key') } },
+              },
+            },
+            'handlers test, DynamoDB down',
+          );
+          const dynamodb = new DynamoDBClient({
+            ...awsClientSettings(DYNAMODB_CALL_LIMITS, 2),
+            endpoint: `http://127.0.0.1:${await closedPort()}`,
+            region: 'us-east-1',
+            credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+          });
+          const withoutTable = createGateway(config, { aws: { dynamodb } });
+          const handler = route.handlerFor(async () => withoutTable);
+          const event = invalidation('refused-by-the-api');
+
+          // Act
+          const response = await invoke(handler, event);
+
+          // Assess
+          expectRefusal(response, event, 'cache_unavailable');
+          expect(API_ERRORS.cache_unavailable.retryable).toBe(true);
+        });
+      });
+    }
+
+    it('answers a POST to /v1/token/invalidate only: other methods get 405 with Allow: POST', async () => {
       // Prepare
-      const cached = (await invoke(token, tokenEvent(request, withKey(MAINFRAME_KEY)))).json as {
-        access_token: string;
-      };
-
-      // Act
-      const dropped = await invoke(token, invalidation(cached.access_token));
-      const renewed = await invoke(token, tokenEvent(request, withKey(MAINFRAME_KEY)));
-      const late = await invoke(token, invalidation(cached.access_token));
-      const again = await invoke(token, tokenEvent(request, withKey(MAINFRAME_KEY)));
-
-      // Assess
-      expect([dropped.statusCode, dropped.json]).toEqual([200, { invalidated: true }]);
-      expect(renewed.headers['cache-status']).toBe('miss');
-      expect([late.statusCode, late.json]).toEqual([200, { invalidated: false }]);
-      expect(again.headers['cache-status']).toBe('hit');
-      expect((again.json as { access_token: string }).access_token).toBe(
-        (renewed.json as { access_token: string }).access_token,
-      );
-      expect(audit.at(-2)).toMatchObject({ action: 'invalidate', outcome: 'success', caller: 'mainframe' });
-    });
-
-    it('accepts an invalidation carrying the longest token the API can issue', async () => {
-      // Act
-      const response = await invoke(token, invalidation('t'.repeat(8192)));
-
-      // Assess
-      expect([response.statusCode, response.json]).toEqual([200, { invalidated: false }]);
-    });
-
-    it('applies the caller policy to DELETE as well', async () => {
-      // Prepare
-      const byStranger = invalidation('whatever', 'not-a-key');
-      const byPartner = invalidation('whatever', PARTNER_KEY);
-      const withoutToken = httpApiEvent({
+      const event = httpApiEvent({
         method: 'DELETE',
-        path: '/v1/token',
-        body: request,
+        path: '/v1/token/invalidate',
+        body: { target: 'demo', subject: 'CACHED1', access_token: 'x' },
         ...withKey(MAINFRAME_KEY),
       });
 
       // Act
-      const responses = await Promise.all(
-        [byStranger, byPartner, withoutToken].map((event) => invoke(token, event)),
-      );
+      const response = await invoke(invalidationByPost, event);
 
       // Assess
-      expectRefusal(responses[0]!, byStranger, 'unauthorized_caller');
-      expectRefusal(responses[1]!, byPartner, 'access_denied');
-      expectRefusal(responses[2]!, withoutToken, 'invalid_request');
+      expectRefusal(response, event, 'method_not_allowed');
+      expect(response.headers.allow).toBe('POST');
     });
   });
 

@@ -93,8 +93,58 @@ describe('docs/MAINFRAME.md', () => {
     });
   });
 
+  describe('the CICS WEB CONVERSE calls', () => {
+    /** Each `EXEC CICS WEB CONVERSE ... END-EXEC` of the page: its method, literal path and body. */
+    async function converses() {
+      const blocks = await cobolBlocks();
+      return blocks.flatMap((block) =>
+        [...block.matchAll(/EXEC CICS WEB CONVERSE([\s\S]*?)END-EXEC/g)].map(([, options]) => ({
+          program: /PROGRAM-ID\. ([A-Z0-9]+)\./.exec(block)?.[1],
+          session: /SESSTOKEN\(([A-Z0-9-]+)\)/.exec(options!)?.[1],
+          method: /\b(GET|HEAD|POST|PUT|PATCH|OPTIONS|DELETE)\b/.exec(options!)?.[1],
+          path: /PATH\('([^']*)'\)/.exec(options!)?.[1],
+          pathLength: Number(/PATHLENGTH\((\d+)\)/.exec(options!)?.[1] ?? Number.NaN),
+          hasBody: /\bFROM\(/.test(options!),
+        })),
+      );
+    }
+
+    it('send no message body with GET, HEAD or DELETE, which CICS as an HTTP client bars (INVREQ)', async () => {
+      // Act
+      const calls = await converses();
+      const barred = calls.filter((call) => call.hasBody && ['GET', 'HEAD', 'DELETE'].includes(call.method!));
+
+      // Assess
+      expect(calls.length).toBeGreaterThan(3);
+      expect(calls.every((call) => call.method !== undefined)).toBe(true);
+      expect(barred).toEqual([]);
+    });
+
+    it("call JBGCALL's gateway paths with the methods docs/openapi-requester.json has, each PATHLENGTH its path's length", async () => {
+      // Prepare
+      const { paths } = JSON.parse(await readFile('docs/openapi-requester.json', 'utf8')) as {
+        paths: Record<string, Record<string, unknown>>;
+      };
+
+      // Act
+      const toGateway = (await converses()).filter(
+        (call) => call.program === 'JBGCALL' && call.session === 'WS-SESSTOKEN',
+      );
+
+      // Assess
+      expect(toGateway.map((call) => `${call.method} ${call.path}`)).toEqual([
+        'POST /v1/token',
+        'POST /v1/token/invalidate',
+      ]);
+      for (const call of toGateway) {
+        expect(paths[call.path!]?.[call.method!.toLowerCase()]).toBeDefined();
+        expect(call.pathLength).toBe(call.path!.length);
+      }
+    });
+  });
+
   describe('the proxy-mode program JBGONE', () => {
-    it('retries every code the API marks retryable, except the DELETE-only cache_unavailable', async () => {
+    it('retries every code the API marks retryable, except the invalidation-only cache_unavailable', async () => {
       // Prepare
       const program = (await cobolBlocks()).find((block) => block.includes('PROGRAM-ID. JBGONE.'))!;
 

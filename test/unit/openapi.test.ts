@@ -99,7 +99,7 @@ describe('requesterOpenApiDocument', () => {
     expect(committed).toEqual(document());
   });
 
-  it('holds only what a requester calls: /v1/token and the RFC 6749 facade, every operation tagged', () => {
+  it('holds only what a requester calls: /v1/token, its POST invalidation and the RFC 6749 facade, every operation tagged', () => {
     // Act
     const paths = document().paths as Record<string, Record<string, { tags?: string[] }>>;
     const untagged = Object.entries(paths).flatMap(([path, operations]) =>
@@ -109,7 +109,11 @@ describe('requesterOpenApiDocument', () => {
     );
 
     // Assess
-    expect(Object.keys(paths).sort()).toEqual(['/oauth2/{target}/token', '/v1/token']);
+    expect(Object.keys(paths).sort()).toEqual([
+      '/oauth2/{target}/token',
+      '/v1/token',
+      '/v1/token/invalidate',
+    ]);
     expect(untagged).toEqual([]);
   });
 
@@ -130,6 +134,34 @@ describe('requesterOpenApiDocument', () => {
     // Assess
     expect(unbounded).toEqual([]);
   });
+});
+
+describe('POST /v1/token/invalidate (CICS cannot send a body with DELETE)', () => {
+  type Operation = { operationId: string; requestBody: unknown; responses: Record<string, unknown> };
+  const documents = {
+    'docs/openapi.json': () => openApiDocument(VERSION),
+    'docs/openapi-requester.json': () => requesterOpenApiDocument(VERSION),
+  };
+
+  for (const [name, document] of Object.entries(documents)) {
+    describe(name, () => {
+      it('has the same request body and answers as DELETE /v1/token, cache_unavailable included', () => {
+        // Prepare
+        const paths = document().paths as Record<string, Record<string, Operation>>;
+
+        // Act
+        const byDelete = paths['/v1/token']?.delete;
+        const byPost = paths['/v1/token/invalidate']?.post;
+
+        // Assess
+        expect(byPost?.operationId).toBe('invalidateTokenByPost');
+        expect(byPost?.requestBody).toEqual(byDelete?.requestBody);
+        expect(byPost?.responses).toEqual(byDelete?.responses);
+        expect(Object.keys(paths['/v1/token/invalidate'] ?? {})).toEqual(['post']);
+        expect(JSON.stringify(byPost?.responses['503'])).toContain('`cache_unavailable`');
+      });
+    });
+  }
 });
 
 describe('VERSION', () => {
