@@ -108,7 +108,8 @@ export const API_ERRORS = {
   cache_unavailable: {
     status: 503,
     retryable: true,
-    meaning: 'DELETE only: the shared token cache could not be reached to drop the token; retry.',
+    meaning:
+      'Invalidation only (DELETE /v1/token, POST /v1/token/invalidate): the shared token cache could not be reached to drop the token; retry.',
   },
   secrets_unavailable: {
     status: 503,

@@ -47,7 +47,7 @@ const BY_API_ERROR: Record<ApiErrorCode, { status: number; error: OAuthErrorCode
   upstream_timeout: { status: 504, error: 'temporarily_unavailable' },
   signing_unavailable: { status: 503, error: 'temporarily_unavailable' },
   secrets_unavailable: { status: 503, error: 'temporarily_unavailable' },
-  // Only DELETE /v1/token meets it; mapped for completeness.
+  // Only the invalidation (DELETE /v1/token, POST /v1/token/invalidate) meets it; mapped for completeness.
   cache_unavailable: { status: 503, error: 'temporarily_unavailable' },
   // Proxy mode's own codes never arise on the facade; mapped for completeness, as server-side failures.
   proxy_not_enabled: { status: 400, error: 'unauthorized_client' },

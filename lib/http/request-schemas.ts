@@ -11,7 +11,7 @@ export const tokenRequestBody = z.strictObject(tokenRequest.shape);
 
 export type TokenRequestBody = z.infer<typeof tokenRequestBody>;
 
-/** `DELETE /v1/token`: the same, plus the token an API refused. */
+/** `DELETE /v1/token` and `POST /v1/token/invalidate`: the same, plus the token an API refused. */
 export const tokenInvalidationBody = z.strictObject({
   ...tokenRequest.shape,
   access_token: z

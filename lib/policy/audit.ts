@@ -5,7 +5,7 @@
 export interface AuditEvent {
   readonly request_id: string;
   /**
-   * `issue` (POST /v1/token, or the token of a proxied call), `invalidate` (DELETE /v1/token, or a token
+   * `issue` (POST /v1/token, or the token of a proxied call), `invalidate` (DELETE /v1/token or POST /v1/token/invalidate, or a token
    * the proxied API refused), `call` (one proxied call, /v1/call).
    */
   readonly action: 'issue' | 'invalidate' | 'call';
