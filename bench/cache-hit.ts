@@ -2,10 +2,9 @@
 // ratio to a bare node:http server answering a fixed JSON body, both measured in this run, each in its
 // own process, with autocannon at 64 connections. The RFC 6749 facade (POST /oauth2/demo/token, form body,
 // HTTP Basic) is measured alike in the same rounds. Results: docs/PERFORMANCE.md.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
+import { freePort, median, startScript } from './support.ts';
 import { exitWithUsageIfAsked } from './usage.ts';
 
 exitWithUsageIfAsked(import.meta.url);
@@ -29,37 +28,8 @@ interface Result {
   readonly errors: number;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
 async function startProcess(script: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DEMO_API_KEY: API_KEY,
-      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  // Read (and keep draining) the child's output with a listener: breaking out of an async iteration
-  // would destroy the pipe, and the child's next log line would then fail with EPIPE.
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk) => {
-      if (output.includes('listening on')) return;
-      output += String(chunk);
-      if (output.includes('listening on')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-  return child;
+  return (await startScript(script, port, API_KEY, 'listening on')).child;
 }
 
 async function measure(
@@ -82,11 +52,6 @@ async function measure(
 }
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 async function run(): Promise<void> {
   const [barePort, gatewayPort] = [await freePort(), await freePort()];

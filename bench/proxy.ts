@@ -3,10 +3,9 @@
 // GET /whoami on the demo API directly with a valid token (the API alone: verifying an RFC 9068 JWT), then
 // GET /v1/call/demo/whoami on the gateway with the API key and x-subject (gateway + API), alternating
 // the two for several rounds in one run. Results as ratios: docs/PERFORMANCE.md, "Proxy overhead".
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
+import { freePort, median, startScript } from './support.ts';
 import { exitWithUsageIfAsked } from './usage.ts';
 
 exitWithUsageIfAsked(import.meta.url);
@@ -23,36 +22,9 @@ interface Result {
   readonly p99: number;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
 /** npm start in its own process; resolves with the gateway's and the demo API's origins from the banner. */
 async function startGateway(port: number): Promise<{ child: ChildProcess; gateway: string; api: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/local/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      DEMO_API_KEY: API_KEY,
-      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  // Keep draining the child's output: an unread pipe would block its next log line.
-  const banner = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk) => {
-      if (output.includes('/v1/call/')) return;
-      output += String(chunk);
-      if (output.includes('/v1/call/')) resolve(output);
-    });
-    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}`)));
-  });
+  const { child, output: banner } = await startScript('lib/local/main.ts', port, API_KEY, '/v1/call/');
   const gateway = /listening on (http:\/\/\S+)/.exec(banner)?.[1];
   const api = /demo API \(behind the demo target\): (http:\/\/\S+)/.exec(banner)?.[1];
   if (!gateway || !api) throw new Error(`unexpected banner:\n${banner}`);
@@ -65,11 +37,6 @@ async function measure(url: string, headers: Record<string, string>): Promise<Re
   const result = await autocannon({ ...options, duration: DURATION_SECONDS });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: errors under load`);
   return { requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 async function run(): Promise<void> {
