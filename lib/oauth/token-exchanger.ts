@@ -5,6 +5,7 @@ import { lookup } from '../config/lookup.ts';
 import type { GatewayConfig, TargetConfig } from '../config/schema.ts';
 import { transportAllowed } from '../config/transport.ts';
 import { AuthorizationServerError, GatewayError } from '../errors.ts';
+import { readOnce } from '../secrets/read-once.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { SigningKeyRing } from '../signing/key-ring.ts';
 import type { Signer } from '../signing/signer.ts';
@@ -56,7 +57,8 @@ export interface TokenExchangerDependencies {
 interface PreparedTarget {
   readonly config: TargetConfig;
   readonly client: oauth.Client;
-  readonly clientAuthentication: oauth.ClientAuth;
+  /** Client authentication reading its secret through a request's own store (see `readOnce`). */
+  readonly clientAuthentication: (secrets: SecretStore) => oauth.ClientAuth;
   readonly settings: TokenEndpointSettings;
   /** Static metadata, or discovery's cached answer. */
   readonly authorizationServer: () => Promise<oauth.AuthorizationServer>;
@@ -105,16 +107,17 @@ export class TokenExchanger {
     const refreshToken = previous.refreshToken;
     const target = this.prepare(request.target);
     const as = await target.authorizationServer();
+    const secrets = readOnce(this.deps.secrets);
     const token = await requestToken(
       {
         as,
         client: target.client,
-        clientAuthentication: target.clientAuthentication,
+        clientAuthentication: target.clientAuthentication(secrets),
         grantType: 'refresh_token',
         // The same scope, audience, resource and static parameters, so the renewed token still matches
         // the cache key it is stored under.
         parameters: async () => {
-          await this.readClientSecret(target.config);
+          await readClientSecret(target.config, secrets);
           return { ...requestParameters(target.config, request), refresh_token: refreshToken };
         },
       },
@@ -140,16 +143,18 @@ export class TokenExchanger {
     const mappedSubject = signsAssertion ? mapSubject(request.subject, config.subject) : undefined;
     let lastAssertion: SignedAssertion | undefined;
     const audience = signsAssertion ? assertionAudience(config, as) : '';
+    // Read once for the whole request, its retry and its client authentication included.
+    const secrets = readOnce(this.deps.secrets);
 
     const parameters = async (): Promise<Record<string, string>> => {
-      await this.readClientSecret(config);
+      await readClientSecret(config, secrets);
       const material: { assertion?: string; username?: string; password?: string } = {};
       if (mappedSubject !== undefined) {
         lastAssertion = await this.signAssertion(config, mappedSubject, audience);
         material.assertion = lastAssertion.jwt;
       } else if (config.grant === 'password' && config.password) {
-        material.username = await this.deps.secrets.resolve(config.password.username);
-        material.password = await this.deps.secrets.resolve(config.password.password);
+        material.username = await secrets.resolve(config.password.username);
+        material.password = await secrets.resolve(config.password.password);
       }
       return { ...requestParameters(config, request), ...grantParameters(config.grant, material) };
     };
@@ -160,7 +165,7 @@ export class TokenExchanger {
       {
         as,
         client: target.client,
-        clientAuthentication: target.clientAuthentication,
+        clientAuthentication: target.clientAuthentication(secrets),
         grantType: GRANT_TYPE_URIS[config.grant],
         parameters,
       },
@@ -178,16 +183,6 @@ export class TokenExchanger {
       throw new GatewayError('ERR_AS_RESPONSE_INVALID', `token exchange issued a ${token.issuedTokenType}`);
     }
     return { token: grantedAsRequested(token, request, config), mappedSubject, assertion };
-  }
-
-  /**
-   * Reads the client secret before an attempt's timeout starts: client authentication reads it again
-   * inside the attempt, where the secret store's cache answers at once. A slow or failing Secrets Manager
-   * so ends the request as `secrets_unavailable`, and never eats the authorization server's time.
-   */
-  private async readClientSecret(config: TargetConfig): Promise<void> {
-    const auth = config.clientAuthentication;
-    if ('secret' in auth && auth.secret) await this.deps.secrets.resolve(auth.secret);
   }
 
   private signAssertion(config: TargetConfig, subject: string, audience: string): Promise<SignedAssertion> {
@@ -258,7 +253,7 @@ export class TokenExchanger {
     const prepared: PreparedTarget = {
       config,
       client: { client_id: config.clientId },
-      clientAuthentication: clientAuthentication(auth, this.deps.secrets, authSigner),
+      clientAuthentication: (secrets) => clientAuthentication(auth, secrets, authSigner),
       settings,
       authorizationServer: this.authorizationServer(config, settings),
     };
@@ -278,6 +273,16 @@ export class TokenExchanger {
     }
     return () => this.discovery.discover(issuer ?? '', settings);
   }
+}
+
+/**
+ * Reads the client secret before an attempt's timeout starts: client authentication uses it again inside
+ * the attempt, where the request's `readOnce` store answers at once. A slow or failing Secrets Manager so
+ * ends the request as `secrets_unavailable`, and never eats the authorization server's time.
+ */
+async function readClientSecret(config: TargetConfig, secrets: SecretStore): Promise<void> {
+  const auth = config.clientAuthentication;
+  if ('secret' in auth && auth.secret) await secrets.resolve(auth.secret);
 }
 
 function assertionAudience(config: TargetConfig, as: oauth.AuthorizationServer): string {

@@ -8,7 +8,7 @@ export interface SecretsManagerStoreOptions {
   /** How long a fetched secret is reused; rotation is picked up after this. 0 disables caching. */
   readonly ttlSeconds: number;
   readonly now?: () => number;
-  /** Secrets Manager failed after the TTL: the last value read was served (for another TTL). */
+  /** Secrets Manager failed after the TTL: the last value read was served (for another TTL from then). */
   readonly onStale?: (secretId: string, error: unknown) => void;
   /** The last value read is served through an outage for at most this long after it was read. */
   readonly maxStaleSeconds?: number;
@@ -78,7 +78,10 @@ export class SecretsManagerStore {
     return this.cache.get(secretId, () =>
       this.getSecretValue(secretId).then(
         (fetched) => {
-          this.lastRead.set(secretId, { value: fetched, readAt: this.now() });
+          // A TTL of 0 caches nothing, not even for an outage: the operator asked for every read to be
+          // Secrets Manager's current answer (a revoked API key hash must stop working at once).
+          if (this.options.ttlSeconds > 0)
+            this.lastRead.set(secretId, { value: fetched, readAt: this.now() });
           return fetched;
         },
         (error: unknown) => {
@@ -88,6 +91,9 @@ export class SecretsManagerStore {
           const maxStaleMs = (this.options.maxStaleSeconds ?? DEFAULT_MAX_STALE_SECONDS) * 1000;
           if (!last || this.now() - last.readAt > maxStaleMs || !isOutage(error)) throw error;
           this.options.onStale?.(secretId, error);
+          // Another TTL from now, when the failed read ended: counted from its start, a TTL no longer than
+          // the read (up to 5 s) would already be over, and the next use would wait on Secrets Manager again.
+          this.cache.set(secretId, Promise.resolve(last.value));
           return last.value;
         },
       ),

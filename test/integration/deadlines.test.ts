@@ -241,6 +241,68 @@ describe('request deadline', () => {
       expect(proxy.requests.length).toBe(seen); // the authorization server was never asked
     });
 
+    describe('Secrets Manager hanging once the cached value is due (issue 17, item 8)', () => {
+      /** A gateway whose client secret is held in Secrets Manager, read once while it answered. */
+      async function warmGateway(secretId: string, cacheTtlSeconds: number) {
+        emulator.putSecret(secretId, CLIENT_SECRET);
+        const target = {
+          ...demoTarget(),
+          clientAuthentication: {
+            method: 'client_secret_basic' as const,
+            secret: { secretsManager: { secretId } },
+          },
+        };
+        const send = tokenEndpointFor(
+          { targets: { demo: target }, secrets: { cacheTtlSeconds } },
+          awsAt(emulator.endpoint),
+        );
+        const warm = await send(lambdaContextOf(10_000), 'WARMUSR');
+        emulator.setLatency('GetSecretValue', 60_000);
+        cleanups.push(async () => emulator.setLatency('GetSecretValue', 0));
+        return { send, warm };
+      }
+      const reads = () => emulator.calls.filter((call) => call.operation === 'GetSecretValue').length;
+
+      it('answers secrets_unavailable within the 5 s Secrets Manager limit when caching is off (TTL 0)', async () => {
+        // Prepare
+        const { send, warm } = await warmGateway('gateway/uncached-client', 0);
+        const seen = proxy.requests.length;
+        const readsBefore = reads();
+
+        // Act: the production Lambda's time, so that only the Secrets Manager limit can end the wait.
+        const answer = await send(lambdaContextOf(30_000));
+
+        // Assess
+        expect(warm).toMatchObject({ status: 200 });
+        expect(answer).toMatchObject({ status: 503, error: 'secrets_unavailable' });
+        expect(answer.elapsedMs).toBeLessThan(6_000);
+        expect(proxy.requests.length).toBe(seen); // the authorization server was never blamed
+        // One read (the SDK makes at most 3 attempts within it), not one per use of the secret.
+        expect(reads() - readsBefore).toBeLessThanOrEqual(3);
+      }, 40_000);
+
+      it('serves the last value once, from the end of the failed read, when the TTL is shorter than the read', async () => {
+        // Prepare: a 1 s TTL, past by the time Secrets Manager hangs.
+        const { send, warm } = await warmGateway('gateway/short-ttl-client', 1);
+        await new Promise((resolve) => setTimeout(resolve, 1_100));
+        const readsBefore = reads();
+
+        // Act
+        const first = await send(lambdaContextOf(30_000), 'CICSUSR7');
+        const readsInFirst = reads() - readsBefore;
+        const second = await send(lambdaContextOf(30_000), 'CICSUSR8');
+
+        // Assess: the stale value is served after one read, and kept a TTL from when that read failed.
+        expect(warm).toMatchObject({ status: 200 });
+        expect(first).toMatchObject({ status: 200 });
+        expect(first.elapsedMs).toBeLessThan(6_000);
+        expect(readsInFirst).toBeLessThanOrEqual(3);
+        expect(second).toMatchObject({ status: 200 });
+        expect(second.elapsedMs).toBeLessThan(1_000);
+        expect(reads() - readsBefore).toBe(readsInFirst);
+      }, 40_000);
+    });
+
     it('serves a caller whose API key hash is inline without touching a hanging Secrets Manager', async () => {
       // Prepare: another caller's hash lives in Secrets Manager, which hangs.
       const before = hanging.connections;
