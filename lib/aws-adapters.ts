@@ -59,7 +59,7 @@ export class AwsAdapters {
     await checkAwsAccess(clients);
   }
 
-  secretsManagerStore(config: GatewayConfig): Pick<SecretsManagerStore, 'get'> {
+  secretsManagerStore(config: GatewayConfig): Pick<SecretsManagerStore, 'get' | 'check'> {
     const injected = this.#aws.secretsManager;
     return this.#lazy(
       async () => {
@@ -80,7 +80,7 @@ export class AwsAdapters {
             }),
         });
       },
-      { get: true },
+      { get: true, check: true },
       {},
     );
   }

@@ -4,7 +4,7 @@ import { TOKEN_TABLE } from '../cache/table.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import { secretReferences } from '../config/secret-references.ts';
 import type { TokenExchanger } from '../oauth/token-exchanger.ts';
-import type { SecretStore } from '../secrets/secret-store.ts';
+import type { SecretResolver } from '../secrets/resolve-secret.ts';
 import type { SigningKeyRing } from '../signing/key-ring.ts';
 import type { DependencyCheck } from './probe.ts';
 
@@ -12,7 +12,8 @@ export interface ReadinessDependencies {
   readonly config: GatewayConfig;
   readonly kms: () => KMSClient;
   readonly keyRing: SigningKeyRing;
-  readonly secrets: SecretStore;
+  /** Checks secrets past the cache: readiness must see Secrets Manager, not what we kept of it. */
+  readonly secrets: Pick<SecretResolver, 'check'>;
   readonly exchanger: TokenExchanger;
   /** The shared cache table, when the configuration has one. */
   readonly table?: { readonly client: DynamoDBClient; readonly tableName: string } | undefined;
@@ -24,7 +25,8 @@ const PROBE_KEY = 'readiness-probe';
 /**
  * One check per dependency of the token function, each a real call with only the permissions the function
  * already has: KMS GetPublicKey per signing key (what Sign needs too: exists, enabled, the role may use it),
- * every secret the configuration references (through the secret cache: a value read within its TTL counts),
+ * every secret the configuration references (a GetSecretValue past the secret cache: a value kept through an
+ * outage must not hide it),
  * a GetItem on the table, and each target's authorization server (TokenExchanger.probe).
  */
 export function dependencyChecks(deps: ReadinessDependencies): DependencyCheck[] {
@@ -47,9 +49,7 @@ export function dependencyChecks(deps: ReadinessDependencies): DependencyCheck[]
   for (const { path, reference } of secretReferences(deps.config)) {
     checks.push({
       name: `secret:${path}`,
-      run: async () => {
-        await deps.secrets.resolve(reference);
-      },
+      run: (signal) => deps.secrets.check(reference, signal),
     });
   }
   const table = deps.table;

@@ -5,7 +5,7 @@ import type { SecretsManagerStore } from './secrets-manager-store.ts';
 
 export interface SecretResolverOptions {
   /** Needed only when the configuration references Secrets Manager. */
-  readonly secretsManager?: Pick<SecretsManagerStore, 'get'> | undefined;
+  readonly secretsManager?: Pick<SecretsManagerStore, 'get' | 'check'> | undefined;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -38,5 +38,18 @@ export class SecretResolver implements SecretStore {
       );
     }
     throw new GatewayError('ERR_SECRET_NOT_FOUND', 'empty secret reference');
+  }
+
+  /**
+   * Whether the reference can be read now, for the readiness probe: a Secrets Manager reference is read
+   * from Secrets Manager (never from the cache), bounded by `signal`; the others as `resolve` reads them.
+   */
+  async check(reference: SecretReference, signal: AbortSignal): Promise<void> {
+    const held = reference.secretsManager;
+    if (held === undefined || !this.options.secretsManager) {
+      await this.resolve(reference);
+      return;
+    }
+    await this.options.secretsManager.check(held.secretId, held.field, signal);
   }
 }

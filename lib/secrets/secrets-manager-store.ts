@@ -53,24 +53,16 @@ export class SecretsManagerStore {
 
   /** The secret's string, or one field of a JSON secret. */
   async get(secretId: string, field?: string): Promise<string> {
-    const raw = await this.fetch(secretId);
-    if (field === undefined) return raw;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      // The parser's message would quote the secret.
-      throw new GatewayError(
-        'ERR_SECRET_NOT_FOUND',
-        `secret "${secretId}" is not JSON, so it has no field "${field}"`,
-      );
-    }
-    // Only an object's own members are fields: not a string's characters, an array's items or `constructor`.
-    const value = isJsonObject(parsed) && Object.hasOwn(parsed, field) ? parsed[field] : undefined;
-    if (typeof value !== 'string' || value.length === 0) {
-      throw new GatewayError('ERR_SECRET_NOT_FOUND', `secret "${secretId}" has no string field "${field}"`);
-    }
-    return value;
+    return fieldOf(secretId, await this.fetch(secretId), field);
+  }
+
+  /**
+   * Reads the secret from Secrets Manager now, past the cache and its stale values, for the readiness
+   * probe: a value cached an hour ago says nothing about whether Secrets Manager answers today. Bounded by
+   * `signal` as well as by the call limits; fails as `get` would.
+   */
+  async check(secretId: string, field: string | undefined, signal: AbortSignal): Promise<void> {
+    fieldOf(secretId, await this.getSecretValue(secretId, signal), field);
   }
 
   /** One shared GetSecretValue per secret per TTL; a failure is not remembered: the next request asks again. */
@@ -100,11 +92,12 @@ export class SecretsManagerStore {
     );
   }
 
-  private async getSecretValue(secretId: string): Promise<string> {
+  private async getSecretValue(secretId: string, signal?: AbortSignal): Promise<string> {
     try {
+      const options = awsCallOptions(this.options.callLimits ?? SECRETS_MANAGER_CALL_LIMITS);
       const output = await this.client.send(
         new GetSecretValueCommand({ SecretId: secretId }),
-        awsCallOptions(this.options.callLimits ?? SECRETS_MANAGER_CALL_LIMITS),
+        signal ? { ...options, abortSignal: AbortSignal.any([options.abortSignal, signal]) } : options,
       );
       if (output.SecretString !== undefined) return output.SecretString;
       if (output.SecretBinary !== undefined) return Buffer.from(output.SecretBinary).toString('utf8');
@@ -129,4 +122,25 @@ function secretErrorCode(cause: unknown): GatewayError['code'] {
 
 function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The secret's string, or one field of it read as a JSON object. */
+function fieldOf(secretId: string, raw: string, field: string | undefined): string {
+  if (field === undefined) return raw;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    // The parser's message would quote the secret.
+    throw new GatewayError(
+      'ERR_SECRET_NOT_FOUND',
+      `secret "${secretId}" is not JSON, so it has no field "${field}"`,
+    );
+  }
+  // Only an object's own members are fields: not a string's characters, an array's items or `constructor`.
+  const value = isJsonObject(parsed) && Object.hasOwn(parsed, field) ? parsed[field] : undefined;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new GatewayError('ERR_SECRET_NOT_FOUND', `secret "${secretId}" has no string field "${field}"`);
+  }
+  return value;
 }

@@ -189,6 +189,31 @@ describe('GET /v1/ready', () => {
     });
   });
 
+  describe('Secrets Manager hanging while its value is cached (issue 17, item 9)', () => {
+    it('reports the secret failed: the check reads Secrets Manager, not the cache', async () => {
+      // Prepare: the secret is read (and cached) by a token request; then Secrets Manager hangs.
+      const gateway = gatewayWith({ demo: demoTarget() });
+      await gateway.exchanger.exchange({ target: 'demo', subject: 'CICSUSR1' }).catch(() => undefined);
+      expect(emulator.countCalls('GetSecretValue')).toBe(1);
+      emulator.setLatency('GetSecretValue', 10_000);
+
+      // Act
+      const started = Date.now();
+      const { status, body } = await ready(gateway);
+      const elapsedMs = Date.now() - started;
+      emulator.setLatency('GetSecretValue', 0);
+
+      // Assess: a real, bounded read, within the probe's 3 s.
+      expect(status).toBe(503);
+      expect(body.checks['secret:targets.demo.clientAuthentication.secret']).toMatchObject({
+        status: 'failed',
+        error: 'timeout',
+      });
+      expect(emulator.countCalls('GetSecretValue')).toBe(2);
+      expect(elapsedMs).toBeLessThan(4_000);
+    });
+  });
+
   describe('who may ask', () => {
     it('refuses an unknown caller with 401 before checking anything', async () => {
       // Prepare

@@ -211,7 +211,8 @@ describe('CallerPolicy', () => {
           },
         },
       });
-      const failing = { get: async () => Promise.reject(new GatewayError(code, 'cannot read')) };
+      const fail = async () => Promise.reject(new GatewayError(code, 'cannot read'));
+      const failing = { get: fail, check: fail };
       const rules = new CallerPolicy(config, new SecretResolver({ secretsManager: failing }));
 
       // Act + Assess
