@@ -245,18 +245,35 @@ export class TokenCache {
     if (entry) await this.deps.local.put(key, entry);
     if (entry?.kind === 'token' && this.replaces(entry, replaceOlderThanMs)) {
       // Another instance replacing it at the same time holds the lease; obtain waits for its newer token.
-      return flightOf(await this.obtain(key, request, entry, storable), 'replace');
+      // A replacement that fails (KMS or the server down) serves the cached token, as a failed refresh
+      // does: the API may have refused it for a reason of its own, and a 503 would leave the caller nothing.
+      return this.orStale(this.obtain(key, request, entry, storable), 'replace', this.stillValid(entry));
     }
     if (entry && this.answersAlone(entry)) return this.serve(entry);
     // A token too close to expiry is not served, but its refresh token may renew it without a signature.
     const previous = entry?.kind === 'token' ? entry : undefined;
-    const current = previous && previous.expiresAt - this.now() > this.minRemainingMs ? previous : undefined;
+    const current = this.stillValid(previous);
     if (!current) return flightOf(await this.obtain(key, request, previous, storable), 'miss');
+    return this.orStale(this.obtain(key, request, current, storable), 'refresh', current);
+  }
+
+  /** The token, if it has more than the minimum remaining lifetime: it may still be served. */
+  private stillValid(token: CachedToken | undefined): CachedToken | undefined {
+    return token && token.expiresAt - this.now() > this.minRemainingMs ? token : undefined;
+  }
+
+  /** A new token, or (stale-if-error) the still-valid `current` one when obtaining it failed. */
+  private async orStale(
+    obtaining: Promise<Obtained>,
+    cache: CacheStatus,
+    current: CachedToken | undefined,
+  ): Promise<Flight> {
     try {
-      return flightOf(await this.obtain(key, request, current, storable), 'refresh');
+      return flightOf(await obtaining, cache);
     } catch (error) {
       // The server refusing this user is a decision, not an outage: no stale token after it.
-      if (error instanceof AuthorizationServerError && error.error === 'invalid_grant') throw error;
+      if (!current || (error instanceof AuthorizationServerError && error.error === 'invalid_grant'))
+        throw error;
       this.observer.servedStale(error);
       return { token: current, cache: 'stale' };
     }

@@ -508,6 +508,42 @@ describe('TokenCache', () => {
     });
   });
 
+  describe('replacement during an outage (issue 17, item 10)', () => {
+    it('serves the still-valid cached token when its replacement cannot be signed (KMS down)', async () => {
+      // Prepare: a caching client holds a token; past the interval it asks again. The server refuses the
+      // refresh token (as it does once one has expired), so the replacement needs a new assertion, and
+      // KMS fails every attempt of that Sign (3, the SDK's default: none is left for the next test).
+      let t = 1_700_000_000_000;
+      const now = () => t;
+      const { cache, stale } = instance({ now, shared: false, tokenEndpoint: `${proxy.origin}/token` });
+      const request = { target: 'demo', subject: 'CICSUSR10' };
+      const replace = { replaceOlderThanMs: 30_000 };
+      const first = await cache.get(request, replace);
+      t += 31_000;
+      proxy.inject({
+        kind: 'status',
+        status: 400,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ error: 'invalid_grant', error_description: 'refresh token expired' }),
+      });
+      aws.failNext('Sign', 'KMSInternalException', 3);
+      const signs = aws.countCalls('Sign');
+      const before = proxy.requests.length;
+
+      // Act
+      const repeat = await cache.get(request, replace);
+
+      // Assess: the token is valid for another 14 minutes; a 503 would leave the caller with nothing.
+      expect(first.token.refreshToken).toBeDefined();
+      expect(repeat.cache).toBe('stale');
+      expect(repeat.token.accessToken).toBe(first.token.accessToken);
+      expect(stale).toHaveLength(1);
+      expect(stale[0]).toMatchObject({ code: 'ERR_SIGNING_UNAVAILABLE' });
+      expect(proxy.requests.length - before).toBe(1); // the refused refresh only
+      expect(aws.countCalls('Sign') - signs).toBe(3);
+    });
+  });
+
   describe('invalidate', () => {
     it('removes the entry only when the presented token is the cached one', async () => {
       // Prepare
