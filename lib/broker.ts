@@ -70,13 +70,17 @@ export class TokenBroker {
     credentials: CallerCredentials,
     request: ExchangeRequest,
     requestId: string,
-    options: { readonly subjectProven?: boolean } = {},
+    options: {
+      readonly subjectProven?: boolean;
+      /** Replace a cached token obtained at least this long ago (see CacheGetOptions). */
+      readonly replaceOlderThanMs?: number;
+    } = {},
   ): Promise<IssuedToken> {
     return this.issue(credentials, request, requestId, (caller) => {
       if (request.subject !== '' && options.subjectProven !== true) {
         this.deps.policy.authorizeNamedSubject(caller);
       }
-      return { request };
+      return { request, replaceOlderThanMs: options.replaceOlderThanMs };
     });
   }
 

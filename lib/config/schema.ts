@@ -254,6 +254,16 @@ export const proxySettings = z
       .max(PROXY_BODY_LIMIT_BYTES)
       .default(PROXY_BODY_LIMIT_BYTES)
       .describe('Largest API response body (502 api_response_too_large above).'),
+    reissueAfterSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(30)
+      .describe(
+        "After the API's 401, a cached token at least this old is replaced and the call sent once more; a " +
+          'younger one is kept and the 401 passed on: at most one new token per user and target per interval.',
+      ),
   })
   .strict();
 

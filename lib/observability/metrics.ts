@@ -27,8 +27,13 @@ export interface GatewayMetrics {
   cacheDegraded(operation: string): void;
   /** A proxied call ended: `success` (whatever the API answered) or the API error code. */
   call(outcome: string): void;
-  /** The proxied API refused the token with 401: it was dropped and the call retried once. */
+  /** The proxied API refused the token with 401: it was replaced and the call sent once more. */
   callRetried(): void;
+  /**
+   * The proxied API refused the token with 401, and it was kept (younger than the target's
+   * `proxy.reissueAfterSeconds`, or its replacement failed): the 401 was passed on.
+   */
+  callTokenKept(): void;
   /** How long the proxied API took to answer (per attempt). */
   apiLatency(ms: number): void;
 }
@@ -80,6 +85,9 @@ export function powertoolsMetricsFor(emf: Metrics): GatewayMetrics {
     },
     callRetried() {
       emf.addMetric('CallTokenRetries', MetricUnit.Count, 1);
+    },
+    callTokenKept() {
+      emf.addMetric('CallTokenKept', MetricUnit.Count, 1);
     },
     apiLatency(ms) {
       emf.addMetric('ApiLatency', MetricUnit.Milliseconds, ms);

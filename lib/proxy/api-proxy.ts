@@ -39,7 +39,7 @@ export interface ApiProxyDependencies {
   readonly policy: Pick<CallerPolicy, 'identify' | 'authorize' | 'authorizeNamedSubject'>;
   /** Verifies `x-subject-token` against the caller's trusted issuer, as the RFC 8693 facade does. */
   readonly identities: Pick<IdentityProof, 'verify'>;
-  readonly broker: Pick<TokenBroker, 'getToken' | 'invalidateToken'>;
+  readonly broker: Pick<TokenBroker, 'getToken'>;
   readonly audit: AuditLog;
   readonly metrics: GatewayMetrics;
   /** Names a failure for the audit log and metrics (the API error code); the GatewayError code by default. */
@@ -77,9 +77,9 @@ interface Outcome {
  * Proxy mode, the use case: a caller's one request reaches the target's API as the end user. The caller
  * is identified and checked by the same policy as on /v1/token, the path is normalised and checked
  * against the target's allow-list, the token comes from the same cache, and the gateway's Authorization
- * replaces the caller's credentials. A 401 from the API drops that token (only if it is still the cached
- * one) and the call is sent once more with a new one; every body is buffered, so every call can be
- * replayed. Nothing reaches the API, and no token is obtained, unless every check passed.
+ * replaces the caller's credentials. A 401 from the API replaces that token, at most once per user and
+ * target per `reissueAfterSeconds`, and the call is sent once more with the new one; every body is
+ * buffered, so every call can be replayed. Nothing reaches the API, and no token is obtained, unless every check passed.
  */
 export class ApiProxy {
   private readonly transport: UpstreamTransport;
@@ -186,28 +186,31 @@ export class ApiProxy {
         authorization: `${token.tokenType} ${token.accessToken}`,
       });
 
-    const getToken = () =>
+    const getToken = (replaceOlderThanMs?: number) =>
       this.deps.broker.getToken(request.credentials, tokenRequest, request.requestId, {
         subjectProven: proven,
+        replaceOlderThanMs,
       });
     const first = await getToken();
     outcome.cache = first.cache;
     let response = await send(first);
     outcome.apiStatus = response.status;
     if (response.status === 401) {
-      // The token may have been revoked or the API's keys rotated: drop it, if no one has yet, and try
-      // once more with a new one. A second 401 is the API's answer about this user, passed on as it is.
-      outcome.retried = true;
-      this.deps.metrics.callRetried();
-      await this.deps.broker.invalidateToken(
-        request.credentials,
-        tokenRequest,
-        first.accessToken,
-        request.requestId,
-      );
-      const second = await getToken();
-      response = await send(second);
-      outcome.apiStatus = response.status;
+      // A 401 may mean the token was revoked (or the API's keys rotated), or only that this path refuses
+      // this user. So the token is replaced (the cache's caching-client replacement: one flight, one lease
+      // across instances), not dropped, and only if it is older than reissueAfterSeconds: at most one
+      // exchange per user and target per interval, however many calls are refused, and every other
+      // caller of this user keeps a valid token. A younger token is kept and the 401 passed on; so is a
+      // second 401, the API's answer about this user.
+      const second = await getToken(proxy.reissueAfterSeconds * 1000);
+      if (second.accessToken === first.accessToken) {
+        this.deps.metrics.callTokenKept();
+      } else {
+        outcome.retried = true;
+        this.deps.metrics.callRetried();
+        response = await send(second);
+        outcome.apiStatus = response.status;
+      }
     }
     const { headers: responseHeaders, cookies } = callerResponseHeaders(
       response.headers as IncomingHttpHeaders,

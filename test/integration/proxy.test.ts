@@ -82,6 +82,10 @@ const metrics: GatewayMetrics = {
     counted.push('call-retried');
     powertoolsMetrics.callRetried();
   },
+  callTokenKept: () => {
+    counted.push('call-token-kept');
+    powertoolsMetrics.callTokenKept();
+  },
 };
 
 async function listen(server: Server): Promise<string> {
@@ -147,6 +151,7 @@ beforeAll(async () => {
           proxy: {
             baseUrl: `${upstreamOrigin}/base/`,
             headers: { 'x-ibm-client-id': 'gateway-client', 'X-Channel': 'cics' },
+            reissueAfterSeconds: 1,
           },
         },
         narrow: {
@@ -461,7 +466,10 @@ describe('callHandler', () => {
   });
 
   describe('on 401 from the API', () => {
-    it('drops the token, obtains a new one and retries once', async () => {
+    /** Past the api target's reissueAfterSeconds (1 s): the cached token may be replaced once. */
+    const pastReissueInterval = () => new Promise((resolve) => setTimeout(resolve, 1_100));
+
+    it('replaces a token older than reissueAfterSeconds and retries once', async () => {
       // Prepare: the API refuses the first token it sees for this user, as after a revocation.
       const subject = 'CICSU401';
       await invoke(callEvent('api/warm', { headers: { 'x-subject': subject } }));
@@ -469,6 +477,7 @@ describe('callHandler', () => {
       behaviour = (_req, res, request) => {
         res.writeHead(request.headers.authorization === refused ? 401 : 200).end();
       };
+      await pastReissueInterval();
       counted.length = 0;
 
       // Act
@@ -484,12 +493,18 @@ describe('callHandler', () => {
       expect(decodeJwt(second!.headers.authorization!.slice('Bearer '.length)).sub).toBe(subject);
       expect(counted).toContain('call-retried');
       const events = audit.filter((entry) => entry.request_id === event.requestContext.requestId);
-      expect(events.map((entry) => entry.action)).toEqual(['issue', 'invalidate', 'issue', 'call']);
+      expect(events.map((entry) => [entry.action, entry.cache])).toEqual([
+        ['issue', 'hit'],
+        ['issue', 'replace'],
+        ['call', 'hit'],
+      ]);
       expect(events.at(-1)).toMatchObject({ token_retried: true, api_status: 200, outcome: 'success' });
     });
 
     it('passes a second 401 through unchanged, without a third attempt', async () => {
       // Prepare
+      const subject = 'CICSU402';
+      await invoke(callEvent('api/warm', { headers: { 'x-subject': subject } }));
       behaviour = (_req, res) => {
         res.writeHead(401, {
           'www-authenticate': 'Bearer error="invalid_token"',
@@ -497,21 +512,55 @@ describe('callHandler', () => {
         });
         res.end('not you');
       };
+      await pastReissueInterval();
 
       // Act
       const {
         result,
         upstream: calls,
         as: exchanges,
-      } = await counting(() => invoke(callEvent('api/never', { headers: { 'x-subject': 'CICSU402' } })));
+      } = await counting(() => invoke(callEvent('api/never', { headers: { 'x-subject': subject } })));
 
       // Assess
-      expect({ calls, exchanges }).toEqual({ calls: 2, exchanges: 2 });
+      expect({ calls, exchanges }).toEqual({ calls: 2, exchanges: 1 });
       expect(result.status).toBe(401);
       expect(result.body.toString('utf8')).toBe('not you');
       expect(result.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
       expect(result.headers['x-gateway-error']).toBeUndefined();
       expect(audit.at(-1)).toMatchObject({ action: 'call', api_status: 401, token_retried: true });
+    });
+
+    it('makes at most one exchange per user and target per interval, however many calls one path refuses (issue 17, item 11)', async () => {
+      // Prepare: one path answers 401 to this user whatever the token (a 403 meant as 401, say); another
+      // path, and another caller's use of the same user, work with any valid token.
+      const subject = 'CICSU403';
+      await invoke(callEvent('api/warm', { headers: { 'x-subject': subject } }));
+      behaviour = (req, res) => {
+        res.writeHead(req.url?.includes('/refusing') ? 401 : 200).end();
+      };
+      await pastReissueInterval();
+      counted.length = 0;
+
+      // Act: 20 calls to the refusing path, then one to a path that works.
+      const storm = await counting(async () => {
+        const answers = [];
+        for (let i = 0; i < 20; i++) {
+          answers.push(await invoke(callEvent('api/refusing', { headers: { 'x-subject': subject } })));
+        }
+        return answers;
+      });
+      const afterwards = await counting(() =>
+        invoke(callEvent('api/working', { headers: { 'x-subject': subject } })),
+      );
+
+      // Assess: one replacement (the first call, past the interval), one retry; the 19 others keep the
+      // new token and pass the 401 on. The user's token was never dropped: the working path needs no exchange.
+      expect(storm.result.map((answer) => answer.status)).toEqual(Array(20).fill(401));
+      expect({ calls: storm.upstream, exchanges: storm.as }).toEqual({ calls: 21, exchanges: 1 });
+      expect(counted.filter((name) => name === 'call-retried')).toHaveLength(1);
+      expect(counted.filter((name) => name === 'call-token-kept')).toHaveLength(19);
+      expect(afterwards.result.status).toBe(200);
+      expect(afterwards.as).toBe(0);
     });
   });
 

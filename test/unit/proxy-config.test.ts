@@ -42,6 +42,7 @@ describe('proxy configuration', () => {
         timeoutMs: 10_000,
         maxRequestBytes: PROXY_BODY_LIMIT_BYTES,
         maxResponseBytes: PROXY_BODY_LIMIT_BYTES,
+        reissueAfterSeconds: 30,
       });
     });
 
