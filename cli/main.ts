@@ -95,7 +95,9 @@ export async function main(argv: readonly string[], context: CliContext): Promis
     else context.stderr(`${command} failed: ${explanation}`);
     return 1;
   }
-  context.stdout(values.json ? JSON.stringify({ ok: result.ok, ...result.json }, null, 2) : result.text);
+  if (values.json) context.stdout(JSON.stringify({ ok: result.ok, ...result.json }, null, 2));
+  // A command that printed its report as it went (test-target) has nothing left to say when it succeeds.
+  else if (result.text !== '') context.stdout(result.text);
   return result.ok ? 0 : 1;
 }
 

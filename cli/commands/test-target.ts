@@ -24,7 +24,7 @@ interface Step {
 /** `test-target`: one real exchange, every step reported, any failure explained. */
 export async function testTarget(
   target: string | undefined,
-  options: { subject?: string; scope?: string; config?: string; stage?: string },
+  options: { subject?: string; scope?: string; config?: string; stage?: string; json?: boolean },
   context: CliContext,
 ): Promise<CommandResult> {
   if (!target) throw new UsageError('test-target needs a TARGET (one of the configuration targets)');
@@ -44,15 +44,15 @@ export async function testTarget(
   // No region or credentials: say so in one line (ERR_AWS_UNCONFIGURED), before any call fails vaguely.
   await gateway.checkAws();
   const steps: Step[] = [];
+  // Each step is printed once, as it ends: on stdout as the report itself, or with --json (one document
+  // on stdout at the end) on stderr as progress. Both at once showed every step twice in a terminal.
+  const progress = options.json ? context.stderr : context.stdout;
   const record = (step: Step) => {
     steps.push(step);
-    context.stderr(`${step.ok ? 'ok  ' : 'FAIL'} ${step.step}: ${step.detail}`);
+    progress(`${step.ok ? 'ok  ' : 'FAIL'} ${step.step}: ${step.detail}`);
   };
   const finish = (ok: boolean, failure?: { code: string; explanation: string }): CommandResult => {
-    const text = [
-      ...steps.map((s) => `${s.ok ? 'ok  ' : 'FAIL'} ${s.step}: ${s.detail}`),
-      ...(failure ? ['', `Why: ${failure.explanation}`] : []),
-    ].join('\n');
+    const text = failure ? `\nWhy: ${failure.explanation}` : '';
     return { ok, text, json: { target, ok, steps, ...(failure ? { error: failure } : {}) } };
   };
 

@@ -402,6 +402,21 @@ describe('jwt-bearer-gateway CLI', () => {
       expect(run.stdout).toContain('iss an-issuer-the-server-does-not-trust');
     });
 
+    it('prints every step once in a terminal, where stdout and stderr are one screen (issue 17, item 18)', async () => {
+      // Act
+      const run = await cli(['test-target', 'demo', '--subject', 'CICSUSR1', '--config', localConfig]);
+
+      // Assess: what a terminal shows is both streams; each step is on it once, in order.
+      expect(run.code).toBe(0);
+      const screen = `${run.stderr}${run.stdout}`.split('\n').filter((line) => line !== '');
+      expect(screen.map((line) => line.split(':')[0])).toEqual([
+        'ok   signing key',
+        'ok   token endpoint',
+        'ok   assertion',
+        'ok   exchange',
+      ]);
+    });
+
     it('explains a refused client authentication', async () => {
       // Act
       const run = await cli(
