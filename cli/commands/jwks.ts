@@ -1,13 +1,15 @@
 import { createGateway } from '#lib/composition.ts';
 import type { CliContext, CommandResult } from '../context.ts';
-import { deployConfigPath, loadDeployConfig, stageEnv, withoutSharedCache } from '../deploy-config.ts';
+import { commandConfigPath, loadDeployConfig, stageEnv, withoutSharedCache } from '../deploy-config.ts';
 
 export const JWKS_HELP = `jwks [--config FILE] [--stage STAGE]
 
   Prints the JWKS the gateway publishes for a configuration, and each key's kid: what to register with an
   authorization server that takes keys by value. KMS keys are read with GetPublicKey (AWS credentials and
   region from the environment). --stage fills SIGNING_KEY_BLUE_ID / SIGNING_KEY_GREEN_ID with that stage's
-  key aliases (alias/jwt-bearer-gateway-<stage>-signing-<slot>) unless they are set.`;
+  key aliases (alias/jwt-bearer-gateway-<stage>-signing-<slot>) unless they are set. Without --config,
+  --stage or GATEWAY_CONFIG_SOURCE, an npm start on embedded defaults running in this directory is used
+  (else config/gateway.yaml).`;
 
 /** `jwks`: the public keys of a configuration (a stage's, with --stage). */
 export async function jwks(
@@ -15,9 +17,7 @@ export async function jwks(
   context: CliContext,
 ): Promise<CommandResult> {
   const env = stageEnv(options.stage, context.env);
-  const { config } = await loadDeployConfig(deployConfigPath(options.config, context.env), env, [
-    'signingKeys',
-  ]);
+  const { config } = await loadDeployConfig(await commandConfigPath(options, context), env, ['signingKeys']);
   const gateway = createGateway(withoutSharedCache(config), { aws: context.aws, env });
   // No region or credentials: say so in one line (ERR_AWS_UNCONFIGURED), before any call fails vaguely.
   await gateway.checkAws();

@@ -3,7 +3,7 @@ import { createGateway } from '#lib/composition.ts';
 import { lookup } from '#lib/config/lookup.ts';
 import { AuthorizationServerDiscovery } from '#lib/oauth/discovery.ts';
 import { type CliContext, type CommandResult, UsageError } from '../context.ts';
-import { deployConfigPath, loadDeployConfig, stageEnv, withoutSharedCache } from '../deploy-config.ts';
+import { commandConfigPath, loadDeployConfig, stageEnv, withoutSharedCache } from '../deploy-config.ts';
 import { explain } from '../explain.ts';
 
 export const TEST_TARGET_HELP = `test-target TARGET --subject USER [--scope S] [--config FILE] [--stage STAGE]
@@ -13,7 +13,9 @@ export const TEST_TARGET_HELP = `test-target TARGET --subject USER [--scope S] [
   (configured or discovered), exchanges it, and reports each step. A refusal is explained in plain words
   (which claim or registration to check). The access token itself is never printed.
   Needs what the token function needs: AWS credentials and region for KMS keys and Secrets Manager
-  secrets; --stage fills the signing key placeholders with that stage's key aliases.`;
+  secrets; --stage fills the signing key placeholders with that stage's key aliases. Without --config,
+  --stage or GATEWAY_CONFIG_SOURCE, an npm start on embedded defaults running in this directory is used
+  (try: test-target demo --subject CICSUSR1), else config/gateway.yaml.`;
 
 interface Step {
   readonly step: string;
@@ -30,7 +32,7 @@ export async function testTarget(
   if (!target) throw new UsageError('test-target needs a TARGET (one of the configuration targets)');
   if (!options.subject) throw new UsageError('test-target needs --subject USER');
   const env = stageEnv(options.stage, context.env);
-  const { config } = await loadDeployConfig(deployConfigPath(options.config, context.env), env, [
+  const { config } = await loadDeployConfig(await commandConfigPath(options, context), env, [
     'signingKeys',
     'targets',
   ]);

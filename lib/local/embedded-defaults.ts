@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GatewayConfigInput } from '../config/schema.ts';
 import { apiKeyHash } from '../policy/caller-policy.ts';
@@ -107,4 +108,56 @@ export async function startEmbeddedDefaults(options: EmbeddedOptions): Promise<E
       await Promise.all([api.close(), authorizationServer.close()]);
     },
   };
+}
+
+/**
+ * Where a running `npm start` on embedded defaults leaves its configuration (JSON, the demo client secret
+ * as a literal: `environment: development` allows it, and the demo server dies with the process) and its
+ * process id, so that `gw test-target demo` and `gw jwks` in another terminal work on the same gateway.
+ */
+const RUNNING_CONFIG_FILE = 'embedded-defaults.json';
+const RUNNING_PID_FILE = 'npm-start.pid';
+
+/** Writes the running defaults' configuration; returns what removes it again (at shutdown). */
+export async function recordRunningDefaults(
+  stateDirectory: string,
+  defaults: Pick<EmbeddedDefaults, 'config' | 'env'>,
+): Promise<() => Promise<void>> {
+  const secret = defaults.env[DEMO_CLIENT_SECRET_VARIABLE] ?? '';
+  const config = {
+    ...defaults.config,
+    targets: Object.fromEntries(
+      Object.entries(defaults.config.targets ?? {}).map(([id, target]) => [
+        id,
+        { ...target, clientAuthentication: { method: 'client_secret_basic', secret: { value: secret } } },
+      ]),
+    ),
+  };
+  const configPath = join(stateDirectory, RUNNING_CONFIG_FILE);
+  const pidPath = join(stateDirectory, RUNNING_PID_FILE);
+  await mkdir(stateDirectory, { recursive: true });
+  // Owner-only, like the signing key beside it.
+  await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  await writeFile(pidPath, `${process.pid}\n`, { mode: 0o600 });
+  return async () => {
+    await Promise.all([rm(configPath, { force: true }), rm(pidPath, { force: true })]);
+  };
+}
+
+/** The configuration file of an `npm start` on embedded defaults still running here, if there is one. */
+export async function runningDefaultsConfig(stateDirectory: string): Promise<string | undefined> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(join(stateDirectory, RUNNING_PID_FILE), 'utf8')).trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0); // signal 0 only asks whether the process exists
+  } catch (error) {
+    // EPERM: it exists, as another user's; ESRCH: npm start was killed without its shutdown.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  return join(stateDirectory, RUNNING_CONFIG_FILE);
 }

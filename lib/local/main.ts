@@ -11,7 +11,7 @@ const { loadConfigFile, parseConfig } = await import('../config/load-config.ts')
 const { describeError, logger } = await import('../observability/logger.ts');
 const { VERSION } = await import('../version.ts');
 const { createLambdaHttpServer, gatewayRoutes } = await import('./lambda-http-server.ts');
-const { startEmbeddedDefaults } = await import('./embedded-defaults.ts');
+const { recordRunningDefaults, startEmbeddedDefaults } = await import('./embedded-defaults.ts');
 
 const USAGE = `Usage: npm start [-- --config FILE] [--port N] [--host ADDR]
 
@@ -20,8 +20,10 @@ const USAGE = `Usage: npm start [-- --config FILE] [--port N] [--host ADDR]
   --host ADDR    listen address; default 127.0.0.1
 
 Embedded defaults: DEMO_API_KEY fixes the demo caller's API key, DEMO_CLIENT_SECRET the demo client's.
-They write one file: .state/signing-key.json, the generated local signing key (reused at the next start;
-delete .state/ for a new key). Your own configuration writes only the files it names (generate: true).
+They write .state/signing-key.json, the generated local signing key (reused at the next start; delete
+.state/ for a new key), and while running .state/embedded-defaults.json and .state/npm-start.pid, so that
+npm run gw -- test-target demo --subject CICSUSR1 and npm run gw -- jwks in another terminal use this
+gateway (removed at stop). Your own configuration writes only the files it names (generate: true).
 
 AWS (KMS keys, Secrets Manager, DynamoDB in your configuration), as for the AWS CLI and SDK:
   AWS_REGION                            the region (or AWS_DEFAULT_REGION, or the profile's region)
@@ -102,6 +104,8 @@ try {
     gateway = createGateway(parseConfig(defaults.config, 'embedded defaults').config, {
       env: { ...process.env, ...defaults.env },
     });
+    // For `npm run gw -- test-target demo` and `gw jwks` in another terminal (cli/deploy-config.ts).
+    stops.push(await recordRunningDefaults(resolve('.state'), defaults));
     banner = [
       `jwt-bearer-gateway ${VERSION} listening on ${origin} (embedded defaults: not for production)`,
       `demo authorization server: ${defaults.authorizationServer.issuer}`,

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -375,6 +375,43 @@ describe('npm start', () => {
       );
       expect(fields).toEqual(answered);
     });
+
+    it('lets the operator CLI test the demo target and print the JWKS with no options (issue 17, item 17)', async () => {
+      // Prepare: what a newcomer types in another terminal, in the same directory.
+      const gw = (args: string[]) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          const env: NodeJS.ProcessEnv = { ...process.env };
+          for (const name of ['GATEWAY_CONFIG_SOURCE', 'SIGNING_KEY_BLUE_ID', 'SIGNING_KEY_GREEN_ID']) {
+            delete env[name];
+          }
+          execFile(
+            'npm',
+            ['run', '--silent', 'gw', '--', ...args],
+            { cwd: REPO, env },
+            (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+          );
+        });
+      const published = (await (await fetch(`${banner.url}/.well-known/jwks.json`)).json()) as {
+        keys: Array<{ kid: string }>;
+      };
+
+      // Act
+      const tested = await gw(['test-target', 'demo', '--subject', 'CICSUSR1']);
+      const printed = await gw(['jwks', '--json']);
+
+      // Assess
+      expect(tested.stderr).toContain('embedded defaults of the running npm start');
+      expect({ code: tested.code, stdout: tested.stdout }).toMatchObject({
+        code: 0,
+        stdout: expect.stringContaining('ok   exchange'),
+      });
+      expect(printed.code).toBe(0);
+      const kids = (JSON.parse(printed.stdout) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+      expect(kids).toEqual(published.keys.map((key) => key.kid));
+      for (const output of [tested.stdout, tested.stderr, printed.stdout, printed.stderr]) {
+        expect(output).not.toContain(CLIENT_SECRET);
+      }
+    }, 60_000);
 
     it('stops on SIGTERM with every process of it, and no line it wrote holds a secret', async () => {
       // Prepare

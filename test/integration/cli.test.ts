@@ -364,6 +364,24 @@ describe('jwt-bearer-gateway CLI', () => {
   });
 
   describe('test-target', () => {
+    it('says how to fill the deploy configuration placeholders it lacks (issue 17, item 17)', async () => {
+      // Act: the deploy configuration, whose key ids serverless.yml fills, and nothing to fill them.
+      const run = await cli([
+        'test-target',
+        'okta',
+        '--subject',
+        'CICSUSR1',
+        '--config',
+        join(ROOT, 'config', 'gateway.yaml'),
+      ]);
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('SIGNING_KEY_BLUE_ID is not set');
+      expect(run.stderr).toMatch(/--stage STAGE/);
+      expect(run.stderr).toMatch(/npm start/);
+    });
+
     it('signs, exchanges once at the demo authorization server and reports each step', async () => {
       // Act
       const run = await cli([
