@@ -35,6 +35,10 @@ export interface EmbeddedOptions {
   readonly apiKey?: string | undefined;
   /** `DEMO_CLIENT_SECRET` fixes the demo client's secret (a test proves it never reaches the output). */
   readonly clientSecret?: string | undefined;
+  /** `DEMO_AS_PORT` pins the demo authorization server's port (an AS registration may name it); random by default. */
+  readonly authorizationServerPort?: number | undefined;
+  /** `DEMO_API_PORT` pins the demo API's port; random by default. */
+  readonly apiPort?: number | undefined;
 }
 
 /**
@@ -46,6 +50,7 @@ export async function startEmbeddedDefaults(options: EmbeddedOptions): Promise<E
   const apiKey = options.apiKey || randomBytes(24).toString('base64url');
   const clientSecret = options.clientSecret || randomBytes(24).toString('base64url');
   const authorizationServer = await startDemoAuthorizationServer({
+    port: options.authorizationServerPort ?? 0,
     clients: [
       {
         client_id: DEMO_CLIENT_ID,
@@ -65,6 +70,7 @@ export async function startEmbeddedDefaults(options: EmbeddedOptions): Promise<E
   let api: DemoApi;
   try {
     api = await startDemoApi({
+      port: options.apiPort ?? 0,
       issuer: authorizationServer.issuer,
       jwksUri: authorizationServer.jwksUri,
       audience: DEMO_API_AUDIENCE,

@@ -19,7 +19,9 @@ const USAGE = `Usage: npm start [-- --config FILE] [--port N] [--host ADDR]
   --port N       listen port; default: $PORT, else 8080
   --host ADDR    listen address; default 127.0.0.1
 
-Embedded defaults: DEMO_API_KEY fixes the demo caller's API key, DEMO_CLIENT_SECRET the demo client's.
+Embedded defaults: DEMO_API_KEY fixes the demo caller's API key, DEMO_CLIENT_SECRET the demo client's,
+DEMO_AS_PORT and DEMO_API_PORT the ports of the demo authorization server and the demo API (random
+otherwise).
 They write .state/signing-key.json, the generated local signing key (reused at the next start; delete
 .state/ for a new key), and while running .state/embedded-defaults.json and .state/npm-start.pid, so that
 npm run gw -- test-target demo --subject CICSUSR1 and npm run gw -- jwks in another terminal use this
@@ -48,8 +50,23 @@ if (values.help) {
 
 const host = values.host ?? '127.0.0.1';
 const port = Number(values.port ?? process.env.PORT ?? 8080);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+if (!isPort(port)) {
   console.error(`invalid port: ${values.port ?? process.env.PORT}\n\n${USAGE}`);
+  process.exit(2);
+}
+const demoPorts = { as: demoPort('DEMO_AS_PORT'), api: demoPort('DEMO_API_PORT') };
+
+function isPort(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= 65_535;
+}
+
+/** A demo server's port from the environment; unset or empty: random (0). Exits 2 on anything else. */
+function demoPort(name: 'DEMO_AS_PORT' | 'DEMO_API_PORT'): number {
+  const text = process.env[name]?.trim();
+  if (!text) return 0;
+  const value = Number(text);
+  if (/^\d+$/.test(text) && isPort(value)) return value;
+  console.error(`invalid ${name}: ${text} (a port number, 0-65535)\n\n${USAGE}`);
   process.exit(2);
 }
 const configPath = values.config ?? process.env.GATEWAY_CONFIG;
@@ -99,6 +116,8 @@ try {
       jwksUrl: `${origin}/.well-known/jwks.json`,
       apiKey: process.env.DEMO_API_KEY,
       clientSecret: process.env.DEMO_CLIENT_SECRET,
+      authorizationServerPort: demoPorts.as,
+      apiPort: demoPorts.api,
     });
     stops.push(() => defaults.close());
     gateway = createGateway(parseConfig(defaults.config, 'embedded defaults').config, {

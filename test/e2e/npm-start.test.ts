@@ -1,6 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +39,17 @@ const lines: Line[] = [];
 let exited: Promise<unknown>;
 let banner: Banner;
 let accessToken = '';
+/** The ports DEMO_AS_PORT and DEMO_API_PORT pin (free when asked; the kernel picks them, not the test). */
+let demoPorts: { as: number; api: number };
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 function capture(stream: NodeJS.ReadableStream | null, name: Line['stream']): void {
   if (!stream) return;
@@ -121,9 +134,12 @@ async function stop(): Promise<void> {
 }
 
 beforeAll(async () => {
+  demoPorts = { as: await freePort(), api: await freePort() };
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: '0',
+    DEMO_AS_PORT: String(demoPorts.as),
+    DEMO_API_PORT: String(demoPorts.api),
     DEMO_API_KEY: API_KEY,
     DEMO_CLIENT_SECRET: CLIENT_SECRET,
     // The test runner silences logs; the child logs as much as it ever would.
@@ -160,6 +176,14 @@ async function post(body: string, headers: Record<string, string>) {
 
 describe('npm start', () => {
   describe('embedded defaults', () => {
+    it('binds the demo authorization server and the demo API to DEMO_AS_PORT and DEMO_API_PORT (issue 17, item 19)', () => {
+      // Assess
+      const text = lines.map((line) => line.text);
+      expect(new URL(banner.issuer).port).toBe(String(demoPorts.as));
+      const api = text.map((t) => /demo API \(behind the demo target\): (\S+)/.exec(t)?.[1]).find(Boolean);
+      expect(new URL(api ?? 'http://x').port).toBe(String(demoPorts.api));
+    });
+
     it('prints a working curl command for the end user CICSUSR1', async () => {
       // Prepare
       const { curl } = banner;
