@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // openssl and Authlib (for /usr/bin/python3) are checked once: a missing one fails the run at once.
+    globalSetup: ['test/support/prerequisites.ts'],
     // Real servers (oidc-provider, the AWS endpoint, dynalite) start per file on 127.0.0.1.
     testTimeout: 20_000,
     hookTimeout: 30_000,
