@@ -149,7 +149,8 @@ function callOperation(method: string): Record<string, unknown> {
       "The gateway obtains the end user's token as POST /v1/token does, sends the request to the " +
       "target's API with `Authorization: <token_type> <token>` and returns the API's answer unchanged. " +
       'The caller credentials, `x-subject`, `x-subject-token` and hop-by-hop headers are not forwarded. On a 401 from the ' +
-      'API the token is dropped and the call retried once with a new one.',
+      "API a token older than the target's `proxy.reissueAfterSeconds` is replaced and the call sent once more " +
+      'with the new one; a younger token is kept and the 401 returned.',
     security: [{ apiKey: [] }, {}],
     parameters: CALL_PARAMETERS.map(({ name }) => ({ $ref: `#/components/parameters/${name}` })),
     ...(method === 'get' || method === 'head' || method === 'options'

@@ -26,7 +26,7 @@ export interface AuditEvent {
   readonly api_request?: string | null;
   /** `call` only: the status the proxied API answered last, or null when it never answered. */
   readonly api_status?: number | null;
-  /** `call` only: the API refused the first token with 401 and the call was retried with a new one. */
+  /** `call` only: the API refused the first token with 401, it was replaced and the call sent again. */
   readonly token_retried?: boolean;
   /**
    * `call` only: the `jti` of the verified identity token (`x-subject-token`) that proved the subject
