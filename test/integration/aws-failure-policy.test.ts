@@ -145,8 +145,14 @@ const ADAPTERS: Record<string, (withCredentials: boolean) => Promise<() => Promi
     return () => keys.unwrap(wrappedKey);
   },
   'SecretsManagerStore.get': async (withCredentials) => {
-    const store = new SecretsManagerStore(secretsManager(withCredentials), { ttlSeconds: 0 });
+    // A TTL (a TTL of 0 keeps no value for an outage), run out on the store's clock before the fault.
+    let clock = Date.now();
+    const store = new SecretsManagerStore(secretsManager(withCredentials), {
+      ttlSeconds: 1,
+      now: () => clock,
+    });
     if (withCredentials) await store.get('gateway/client-secret');
+    clock += 2_000;
     return () => store.get('gateway/client-secret');
   },
   'DynamoDbTokenStore.get': async (withCredentials) => {

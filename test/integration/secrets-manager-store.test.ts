@@ -372,5 +372,44 @@ describe('SecretsManagerStore', () => {
       // Assess
       expect(emulator.countCalls('GetSecretValue')).toBe(2);
     });
+
+    it('keeps no value for an outage with a TTL of 0: the outage is the answer (issue 17, item 8)', async () => {
+      // Prepare
+      const name = secretName();
+      emulator.putSecret(name, CLIENT_SECRET);
+      const secrets = store(0);
+      await secrets.get(name);
+      emulator.failNext('GetSecretValue', 'InternalServiceError', 3); // beyond the SDK's 3 attempts
+
+      // Act
+      const during = secrets.get(name);
+
+      // Assess
+      await expect(during).rejects.toMatchObject({ code: 'ERR_SECRET_UNAVAILABLE' });
+    });
+
+    it('keeps a value served through an outage for a TTL from when the failed read ended', async () => {
+      // Prepare: a 5 s TTL, and a read that fails only after 6 s (the store's clock moves while it waits).
+      const name = secretName();
+      emulator.putSecret(name, CLIENT_SECRET);
+      const secrets = new SecretsManagerStore(client, { ttlSeconds: 5, now: () => clock });
+      await secrets.get(name);
+      clock += 5_000;
+      emulator.setLatency('GetSecretValue', 50);
+      emulator.failNext('GetSecretValue', 'InternalServiceError', 3);
+      const failing = secrets.get(name);
+      clock += 6_000; // the read still under way
+      await failing;
+      emulator.setLatency('GetSecretValue', 0);
+      const calls = emulator.countCalls('GetSecretValue');
+
+      // Act: 4 s after the failed read ended, 10 s after it started.
+      clock += 4_000;
+      const later = await secrets.get(name);
+
+      // Assess: still the value kept through the outage; Secrets Manager was not asked again.
+      expect(later).toBe(CLIENT_SECRET);
+      expect(emulator.countCalls('GetSecretValue')).toBe(calls);
+    });
   });
 });
