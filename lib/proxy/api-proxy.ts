@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { IssuedToken, TokenBroker } from '../broker.ts';
+import type { AuthorizerCredentialFields } from '../config/credential-fields.ts';
 import { lookup } from '../config/lookup.ts';
 import type { GatewayConfig, ProxyConfig } from '../config/schema.ts';
 import { AuthorizationServerError, GatewayError, isGatewayError } from '../errors.ts';
@@ -9,6 +10,7 @@ import type { AuditEvent, AuditLog } from '../policy/audit.ts';
 import type { Caller, CallerCredentials, CallerPolicy } from '../policy/caller-policy.ts';
 import type { IdentityProof } from '../policy/identity-proof.ts';
 import { callerResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.ts';
+import { forwardedQuery } from './forwarded-query.ts';
 import { sendUpstream, type UpstreamResponse, type UpstreamTransport } from './upstream-client.ts';
 import { parseCallPath, pathAllowed, upstreamUrl } from './upstream-path.ts';
 
@@ -46,6 +48,8 @@ export interface ApiProxyDependencies {
   readonly classify?: (error: unknown) => string;
   readonly transport?: UpstreamTransport;
   readonly now?: () => number;
+  /** Where the deployment's Lambda authorizer reads the caller's credential: never forwarded. */
+  readonly authorizerCredentials?: AuthorizerCredentialFields;
 }
 
 // The end user's id, as on POST /v1/token: printable, no control characters.
@@ -178,8 +182,12 @@ export class ApiProxy {
     if ((request.body?.length ?? 0) > proxy.maxRequestBytes) {
       throw new GatewayError('ERR_PROXY_BODY_TOO_LARGE', `the body exceeds ${proxy.maxRequestBytes} bytes`);
     }
-    const url = upstreamUrl(proxy.baseUrl, call);
-    const headers = upstreamRequestHeaders(request.headers, proxy.headers, request.requestId);
+    const authorizer = this.deps.authorizerCredentials ?? { headers: new Set(), query: new Set() };
+    const url = upstreamUrl(proxy.baseUrl, {
+      path: call.path,
+      query: forwardedQuery(call.query, authorizer),
+    });
+    const headers = upstreamRequestHeaders(request.headers, proxy.headers, request.requestId, authorizer);
     const send = (token: IssuedToken) =>
       this.send(proxy, request, url, {
         ...headers,

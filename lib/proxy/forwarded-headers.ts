@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { type AuthorizerCredentialFields, CREDENTIAL_HEADER } from '../config/credential-fields.ts';
 import { GATEWAY_OWNED_HEADERS, HOP_BY_HOP_HEADERS } from '../config/proxy-limits.ts';
 
 /**
@@ -14,20 +15,23 @@ const OWNED = new Set<string>(GATEWAY_OWNED_HEADERS);
 const GATEWAY_SET = new Set(['content-length', 'x-gateway-error']);
 
 /**
- * Request headers never forwarded besides the gateway-owned ones: those about the caller's connection to
- * the gateway, not about the call (client certificates: RFC 9440 `Client-Cert`, Envoy's
- * `X-Forwarded-Client-Cert`, what TLS terminators add; forwarding hints an API might build URLs or trust
- * decisions from: `X-Forwarded-Host` is host injection), the overrides some frameworks honour in
- * place of the request line, which would step around the target's method and path allow-lists
+ * Request headers never forwarded besides the gateway-owned ones and the credentials (CREDENTIAL_HEADER:
+ * client certificates, cookies, an IAM caller's STS session token, ...): those about the caller's
+ * connection to the gateway, not about the call (forwarding hints an API might build URLs or trust
+ * decisions from: `X-Forwarded-Host` is host injection), the overrides some frameworks honour in place of
+ * the request line, which would step around the target's method and path allow-lists
  * (`X-HTTP-Method-Override: DELETE`, `X-Original-URL: /admin`), and the rest of an IAM caller's SigV4
- * signature besides `Authorization` (its STS session token above all). `x-subject-token` is gateway-owned.
+ * signature.
  */
 const NOT_FORWARDED =
-  /^(?:x-forwarded-.*|forwarded|x-real-ip|client-cert(?:-chain)?|x-client-cert.*|x-ssl-client.*|ssl-client.*|x-amzn-mtls-.*|x-client-dn|x-http-method-override|x-http-method|x-method-override|x-original-url|x-rewrite-url|x-original-uri|x-amz-security-token|x-amz-date|x-amz-content-sha256)$/;
+  /^(?:x-forwarded-.*|forwarded|x-real-ip|x-http-method-override|x-http-method|x-method-override|x-original-url|x-rewrite-url|x-original-uri|x-amz-date|x-amz-content-sha256)$/;
+
+const NO_AUTHORIZER: AuthorizerCredentialFields = { headers: new Set(), query: new Set() };
 
 /**
- * The headers sent to the proxied API: the caller's, minus its credentials, hop-by-hop headers,
- * connection details and request-line overrides, then the target's fixed headers, the request id and the gateway's Authorization.
+ * The headers sent to the proxied API: the caller's, minus its credentials (and any header the
+ * deployment's Lambda authorizer reads one from), hop-by-hop headers, connection details and
+ * request-line overrides, then the target's fixed headers, the request id and the gateway's Authorization.
  * Names arrive lower-cased (API Gateway payload v2, the header normalizer).
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
  */
@@ -35,12 +39,13 @@ export function upstreamRequestHeaders(
   incoming: Readonly<Record<string, string | undefined>>,
   fixed: Readonly<Record<string, string>>,
   requestId: string,
+  authorizer: AuthorizerCredentialFields = NO_AUTHORIZER,
 ): Record<string, string> {
   const named = connectionNamed(incoming.connection);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined || OWNED.has(name) || HOP_BY_HOP.has(name) || named.has(name)) continue;
-    if (NOT_FORWARDED.test(name)) continue;
+    if (CREDENTIAL_HEADER.test(name) || NOT_FORWARDED.test(name) || authorizer.headers.has(name)) continue;
     headers[name] = value;
   }
   for (const [name, value] of Object.entries(fixed)) headers[name.toLowerCase()] = value;

@@ -180,7 +180,11 @@ beforeAll(async () => {
     'proxy test',
   );
   gateway = createGateway(config, {
-    env: { GW_CLIENT_SECRET: CLIENT_SECRET },
+    env: {
+      GW_CLIENT_SECRET: CLIENT_SECRET,
+      // What a deployment with a Lambda authorizer passes on: where that authorizer reads credentials.
+      CALLER_AUTHORIZER_IDENTITY_SOURCE: '$request.header.X-Caller-Token, $request.querystring.caller_token',
+    },
     audit: { record: (event) => void audit.push(event) },
     metrics,
   });
@@ -381,6 +385,34 @@ describe('callHandler', () => {
       for (const name of ['x-amz-security-token', 'x-amz-date', 'x-amz-content-sha256']) {
         expect(request.headers[name], name).toBeUndefined();
       }
+    });
+
+    it('drops presigned SigV4 query credentials and what the Lambda authorizer reads, keeping the rest as sent', async () => {
+      // Prepare: a presigned URL's parameters (one name percent-encoded), and the credential the
+      // deployment's authorizer reads from a header and from the query.
+      const presigned = [
+        'X-Amz-Algorithm=AWS4-HMAC-SHA256',
+        'X-Amz-Credential=ASIAEXAMPLE%2F20261206%2Feu-central-1%2Fexecute-api%2Faws4_request',
+        'X-Amz-Date=20261206T050000Z',
+        'X-Amz-Expires=300',
+        'X-Amz-SignedHeaders=host',
+        'X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN',
+        'X-Amz-Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7',
+        'x-amz-%53ignature=second',
+        'Caller_Token=authorizer-secret',
+      ].join('&');
+      const event = callEvent(`api/accounts?a=1&${presigned}&b=%27x%27`, {
+        headers: { 'x-caller-token': 'authorizer-header-secret' },
+      });
+
+      // Act
+      const answer = await invoke(event);
+
+      // Assess
+      expect(answer.status).toBe(200);
+      const request = seen.at(-1)!;
+      expect(request.url).toBe('/base/accounts?a=1&b=%27x%27');
+      expect(request.headers['x-caller-token']).toBeUndefined();
     });
 
     it("returns the API's status, headers, cookies and binary body unchanged, minus hop-by-hop headers", async () => {
