@@ -12,7 +12,7 @@
  * certificate as TLS terminators pass it on (RFC 9440 `Client-Cert`, Envoy's `X-Forwarded-Client-Cert`,
  * API Gateway's `X-Amzn-Mtls-*`, nginx/F5 style `X-SSL-Client-*`).
  */
-export const CREDENTIAL_HEADER =
+const CREDENTIAL_HEADER =
   /^(?:authorization|proxy-authorization|x-api-key|cookie|x-subject-token|x-amz-security-token|client-cert(?:-chain)?|x-client-cert.*|x-forwarded-client-cert|x-ssl-client.*|ssl-client.*|x-amzn-mtls-.*|x-client-dn)$/;
 
 /**
@@ -20,8 +20,18 @@ export const CREDENTIAL_HEADER =
  * session token and signature above all. Compared case-insensitively, since an API may read them so.
  * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-query-string-auth.html
  */
-export const CREDENTIAL_QUERY_PARAMETER =
+const CREDENTIAL_QUERY_PARAMETER =
   /^x-amz-(?:algorithm|credential|date|expires|signedheaders|signature|security-token)$/i;
+
+/** Whether a (decoded) query parameter name is a credential: SigV4's, or one the authorizer reads. */
+export function isCredentialQueryParameter(name: string, authorizer: AuthorizerCredentialFields): boolean {
+  return CREDENTIAL_QUERY_PARAMETER.test(name) || authorizer.query.has(name.toLowerCase());
+}
+
+/** Whether a (lower-case) header name is a credential: one of the list, or one the authorizer reads. */
+export function isCredentialHeader(name: string, authorizer: AuthorizerCredentialFields): boolean {
+  return CREDENTIAL_HEADER.test(name) || authorizer.headers.has(name);
+}
 
 /** The header and query parameter names a Lambda authorizer reads its credential from, lower-case. */
 export interface AuthorizerCredentialFields {

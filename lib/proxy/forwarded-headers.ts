@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type AuthorizerCredentialFields, CREDENTIAL_HEADER } from '../config/credential-fields.ts';
+import { type AuthorizerCredentialFields, isCredentialHeader } from '../config/credential-fields.ts';
 import { GATEWAY_OWNED_HEADERS, HOP_BY_HOP_HEADERS } from '../config/proxy-limits.ts';
 
 /**
@@ -15,7 +15,7 @@ const OWNED = new Set<string>(GATEWAY_OWNED_HEADERS);
 const GATEWAY_SET = new Set(['content-length', 'x-gateway-error']);
 
 /**
- * Request headers never forwarded besides the gateway-owned ones and the credentials (CREDENTIAL_HEADER:
+ * Request headers never forwarded besides the gateway-owned ones and the credentials (credential-fields.ts:
  * client certificates, cookies, an IAM caller's STS session token, ...): those about the caller's
  * connection to the gateway, not about the call (forwarding hints an API might build URLs or trust
  * decisions from: `X-Forwarded-Host` is host injection), the overrides some frameworks honour in place of
@@ -45,7 +45,7 @@ export function upstreamRequestHeaders(
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined || OWNED.has(name) || HOP_BY_HOP.has(name) || named.has(name)) continue;
-    if (CREDENTIAL_HEADER.test(name) || NOT_FORWARDED.test(name) || authorizer.headers.has(name)) continue;
+    if (isCredentialHeader(name, authorizer) || NOT_FORWARDED.test(name)) continue;
     headers[name] = value;
   }
   for (const [name, value] of Object.entries(fixed)) headers[name.toLowerCase()] = value;

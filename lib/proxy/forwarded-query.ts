@@ -1,5 +1,5 @@
 import { formDecode } from '../config/client-id-rules.ts';
-import { type AuthorizerCredentialFields, CREDENTIAL_QUERY_PARAMETER } from '../config/credential-fields.ts';
+import { type AuthorizerCredentialFields, isCredentialQueryParameter } from '../config/credential-fields.ts';
 
 /**
  * The query string sent to the proxied API: the caller's, byte for byte, minus every parameter that is a
@@ -12,8 +12,10 @@ export function forwardedQuery(rawQuery: string, authorizer: AuthorizerCredentia
   if (rawQuery === '') return rawQuery;
   const kept = rawQuery.split('&').filter((parameter) => {
     const equals = parameter.indexOf('=');
-    const name = formDecode(equals < 0 ? parameter : parameter.slice(0, equals));
-    return !CREDENTIAL_QUERY_PARAMETER.test(name) && !authorizer.query.has(name.toLowerCase());
+    return !isCredentialQueryParameter(
+      formDecode(equals < 0 ? parameter : parameter.slice(0, equals)),
+      authorizer,
+    );
   });
   return kept.join('&');
 }
