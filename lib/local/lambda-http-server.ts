@@ -271,9 +271,12 @@ function toEvent(
   body: Buffer,
   requestId: string,
 ): HttpEvent {
+  // As API Gateway passes them: repeated headers joined with "," (Node would join most with ", "), and
+  // values decoded as UTF-8 (Node decodes them as Latin-1; an undecodable byte becomes U+FFFD).
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (values === undefined) continue;
+    headers[name.toLowerCase()] = name === 'cookie' ? (req.headers.cookie ?? '') : values.map(utf8).join(',');
   }
   const now = new Date();
   return {
@@ -303,6 +306,11 @@ function toEvent(
     },
     ...bodyOf(body, headers['content-type']),
   };
+}
+
+/** A header value Node read as Latin-1, read as the UTF-8 its bytes are. */
+function utf8(value: string): string {
+  return /[^\x00-\x7F]/.test(value) ? Buffer.from(value, 'latin1').toString('utf8') : value;
 }
 
 function bodyOf(body: Buffer, contentType: string | undefined): { body?: string; isBase64Encoded: boolean } {

@@ -11,6 +11,7 @@ import type { Caller, CallerCredentials, CallerPolicy } from '../policy/caller-p
 import type { IdentityProof } from '../policy/identity-proof.ts';
 import { callerResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.ts';
 import { forwardedQuery } from './forwarded-query.ts';
+import { identityHeaders, SUBJECT_HEADER, SUBJECT_TOKEN_HEADER } from './identity-headers.ts';
 import { sendUpstream, type UpstreamResponse, type UpstreamTransport } from './upstream-client.ts';
 import { parseCallPath, pathAllowed, upstreamUrl } from './upstream-path.ts';
 
@@ -55,15 +56,6 @@ export interface ApiProxyDependencies {
 // The end user's id, as on POST /v1/token: printable, no control characters.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const SUBJECT = /^[^\x00-\x1F\x7F-\x9F\u2028\u2029]{1,256}$/;
-
-/** The end user named by the caller. */
-export const SUBJECT_HEADER = 'x-subject';
-/**
- * The end user proven by a JWT the mainframe signed (the RFC 8693 `subject_token` of the facade, as a
- * header). Not `Authorization`: that is the caller's own credential on this route (HTTP Basic, SigV4, a
- * Lambda authorizer's token) and, on the way out, the gateway's access token for the API.
- */
-export const SUBJECT_TOKEN_HEADER = 'x-subject-token';
 
 interface Outcome {
   caller?: Caller;
@@ -133,10 +125,7 @@ export class ApiProxy {
   private async run(request: CallRequest, outcome: Outcome): Promise<CallResponse> {
     const call = parseCallPath(request.rawPath, request.rawQuery);
     outcome.target = call.target;
-    // RFC 9110 5.5: surrounding whitespace is no part of a field value; a RACF user id from ASSIGN USERID
-    // comes padded with blanks to 8 characters, and a fixed-length COBOL field pads a token the same way.
-    const named = fieldValue(request.headers[SUBJECT_HEADER]);
-    const subjectToken = fieldValue(request.headers[SUBJECT_TOKEN_HEADER]);
+    const { named, token: subjectToken } = identityHeaders(request.headers);
     if (named !== undefined && subjectToken !== undefined) {
       // Which one would be the user? Neither is guessed: a named user beside a proven one is a mistake.
       throw new GatewayError(
@@ -272,9 +261,4 @@ export class ApiProxy {
       this.deps.metrics.apiLatency(this.now() - started);
     }
   }
-}
-
-/** A header's value without surrounding blanks (RFC 9110 5.5); `undefined` when it is absent. */
-function fieldValue(value: string | undefined): string | undefined {
-  return value?.replace(/^[ \t]+|[ \t]+$/g, '');
 }

@@ -46,11 +46,11 @@ export function upstreamRequestHeaders(
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined || OWNED.has(name) || HOP_BY_HOP.has(name) || named.has(name)) continue;
     if (isCredentialHeader(name, authorizer) || NOT_FORWARDED.test(name)) continue;
-    headers[name] = value;
+    headers[name] = asSent(value);
   }
   for (const [name, value] of Object.entries(fixed)) headers[name.toLowerCase()] = value;
   // The caller's own request id wins, so its logs and the API's meet; else the gateway's.
-  headers['x-request-id'] = incoming['x-request-id'] ?? requestId;
+  headers['x-request-id'] = asSent(incoming['x-request-id'] ?? requestId);
   return headers;
 }
 
@@ -73,6 +73,14 @@ export function callerResponseHeaders(incoming: IncomingHttpHeaders): {
     else headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return { headers, cookies };
+}
+
+/**
+ * A header value as the bytes the caller sent: values arrive decoded from UTF-8, and Node writes a
+ * string's characters as Latin-1 bytes, so a non-ASCII value goes out as its UTF-8 bytes.
+ */
+function asSent(value: string): string {
+  return /[^\x00-\x7F]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
 }
 
 function connectionNamed(value: string | undefined): Set<string> {

@@ -158,6 +158,7 @@ beforeAll(async () => {
           proxy: { baseUrl: `${upstreamOrigin}/base`, maxRequestBytes: 16, maxResponseBytes: 1024 },
         },
         slow: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base`, timeoutMs: 300 } },
+        intl: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base` } },
         down: { ...target, proxy: { baseUrl: `${closedOrigin}/base` } },
         'token-only': target,
       },
@@ -170,6 +171,8 @@ beforeAll(async () => {
             narrow: {},
             small: {},
             slow: {},
+            // Any user id, not only RACF's: for the non-ASCII ones.
+            intl: { subjects: '.{1,64}' },
             down: {},
             'token-only': {},
           },
@@ -257,6 +260,44 @@ async function counting<T>(act: () => Promise<T>): Promise<{ result: T; upstream
   const result = await act();
   return { result, upstream: seen.length - before.upstream, as: as.tokenRequests.length - before.as };
 }
+
+/**
+ * One request through the local server (`npm start`), header values as the raw bytes given (a string is
+ * written as Latin-1 bytes, an array as repeated header lines); the status and body it answers.
+ */
+async function viaLocalServer(
+  path: string,
+  headers: Record<string, string | string[]>,
+  method = 'GET',
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const server = createLambdaHttpServer({ '* /v1/call/*': call });
+  const { hostname, port } = new URL(await listen(server));
+  try {
+    return await new Promise((resolve, reject) => {
+      // Options, not a URL string: Node would resolve the dot segments of a URL before sending.
+      const req = request({ host: hostname, port, path, method, headers, agent: false });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+          }),
+        );
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/** A string's UTF-8 bytes as the Latin-1 string Node writes byte for byte. */
+const utf8Bytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
 
 describe('callHandler', () => {
   describe('calls the API as the end user', () => {
@@ -617,6 +658,44 @@ describe('callHandler', () => {
       expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
     });
 
+    it.each([
+      ['x-subject', 'ALICE,BOB'],
+      [
+        'x-subject-token',
+        'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJBIn0.c2ln,eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJCIn0.c2ln',
+      ],
+    ])(
+      'refuses %s repeated (joined with a comma, as API Gateway passes it): 400 invalid_request',
+      async (name, value) => {
+        // Prepare
+        const event = callEvent('api/accounts', { headers: { [name]: value } });
+        if (name !== 'x-subject') delete event.headers['x-subject'];
+
+        // Act
+        const { result, upstream: calls, as: exchanges } = await counting(() => invoke(event));
+
+        // Assess
+        expectGatewayError(result, event, 'invalid_request');
+        expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
+      },
+    );
+
+    it('refuses two x-subject headers sent to the local server: 400, no token for "ALICE, BOB"', async () => {
+      // Act
+      const {
+        result,
+        upstream: calls,
+        as: exchanges,
+      } = await counting(() =>
+        viaLocalServer('/v1/call/api/accounts', { 'x-api-key': CICS_KEY, 'x-subject': ['ALICE', 'BOB'] }),
+      );
+
+      // Assess
+      expect(result.status).toBe(400);
+      expect(JSON.parse(result.body)).toMatchObject({ error: 'invalid_request' });
+      expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
+    });
+
     it('takes a blank-padded RACF user id (ASSIGN USERID) as the user id', async () => {
       // Prepare
       const event = callEvent('demo/whoami', { headers: { 'x-subject': 'JOE     ' } });
@@ -671,6 +750,62 @@ describe('callHandler', () => {
       // Assess
       expect(status).toBe(400);
       expect(seen.length).toBe(before);
+    });
+  });
+
+  describe('identity headers are UTF-8', () => {
+    it.each(['José', 'MÜLLER', 'K\u212Aelvin'])(
+      'gets a token for %s sent as UTF-8 to the local server',
+      async (user) => {
+        // Act
+        const result = await viaLocalServer('/v1/call/intl/accounts', {
+          'x-api-key': CICS_KEY,
+          'x-subject': utf8Bytes(user),
+        });
+
+        // Assess
+        expect(result.status).toBe(200);
+        const sent = seen.at(-1)!.headers.authorization!;
+        expect(decodeJwt(sent.slice('Bearer '.length)).sub).toBe(user);
+      },
+    );
+
+    it('takes a value API Gateway decoded (no Latin-1 step) as it is', async () => {
+      // Act
+      const answer = await invoke(callEvent('intl/accounts', { headers: { 'x-subject': 'Zoë' } }));
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect(decodeJwt(seen.at(-1)!.headers.authorization!.slice('Bearer '.length)).sub).toBe('Zoë');
+    });
+
+    it('refuses an x-subject that is not valid UTF-8 (Latin-1 é): 400 invalid_request', async () => {
+      // Act
+      const {
+        result,
+        upstream: calls,
+        as: exchanges,
+      } = await counting(() =>
+        viaLocalServer('/v1/call/intl/accounts', { 'x-api-key': CICS_KEY, 'x-subject': 'Jos\xE9' }),
+      );
+
+      // Assess
+      expect(result.status).toBe(400);
+      expect(JSON.parse(result.body)).toMatchObject({ error: 'invalid_request' });
+      expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
+    });
+
+    it('forwards other non-ASCII headers as the bytes sent', async () => {
+      // Act
+      const result = await viaLocalServer('/v1/call/intl/accounts', {
+        'x-api-key': CICS_KEY,
+        'x-subject': 'CICSUSR1',
+        'x-note': utf8Bytes('café'),
+      });
+
+      // Assess
+      expect(result.status).toBe(200);
+      expect(Buffer.from(seen.at(-1)!.headers['x-note'] as string, 'latin1').toString('utf8')).toBe('café');
     });
   });
 
