@@ -127,8 +127,11 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
     return;
   }
   // The path exactly as sent, as API Gateway passes it in rawPath: URL parsing would already resolve dot
-  // segments and backslashes, which the proxy must see to refuse.
-  const target = req.url ?? '/';
+  // segments and backslashes, which the proxy must see to refuse. An absolute-form target
+  // (`GET http://host/v1/call/...`, RFC 9112 3.2.2) is the same path after its scheme and authority.
+  const sent = req.url ?? '/';
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(sent);
+  const target = authority ? sent.slice(authority[0].length) || '/' : sent;
   const query = target.indexOf('?');
   const rawPath = !target.startsWith('/') ? url.pathname : query < 0 ? target : target.slice(0, query);
   const rawQuery = query < 0 ? '' : target.slice(query + 1);

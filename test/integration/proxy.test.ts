@@ -720,6 +720,36 @@ describe('callHandler', () => {
       expect(seen.at(-1)?.headers.host).toBe(new URL(upstreamOrigin).host);
     });
 
+    it.each([
+      ['origin-form', '/v1/call/api/x/../secret'],
+      ['absolute-form', 'http://localhost/v1/call/api/x/../secret'],
+      ['absolute-form, encoded dots', 'http://localhost/v1/call/api/x/%2e%2e/secret'],
+    ])('refuses dot segments in an %s request target of the local server: 400', async (_form, path) => {
+      // Act
+      const {
+        result,
+        upstream: calls,
+        as: exchanges,
+      } = await counting(() => viaLocalServer(path, { 'x-api-key': CICS_KEY, 'x-subject': 'CICSUSR1' }));
+
+      // Assess
+      expect(result.status).toBe(400);
+      expect(JSON.parse(result.body)).toMatchObject({ error: 'invalid_request' });
+      expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
+    });
+
+    it('takes the path and query of an absolute-form request target as sent', async () => {
+      // Act
+      const result = await viaLocalServer('http://localhost/v1/call/api/accounts/7?q=1', {
+        'x-api-key': CICS_KEY,
+        'x-subject': 'CICSUSR1',
+      });
+
+      // Assess
+      expect(result.status).toBe(200);
+      expect(seen.at(-1)?.url).toBe('/base/accounts/7?q=1');
+    });
+
     it('passes the raw path through the local server, which does not resolve dot segments first', async () => {
       // Prepare
       const server = createLambdaHttpServer({ '* /v1/call/*': call });
