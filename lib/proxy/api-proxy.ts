@@ -147,14 +147,15 @@ export class ApiProxy {
         : await this.provenSubject(outcome.caller, subjectToken, outcome);
     outcome.subject = subject;
     const proven = subjectToken !== undefined;
-    const proxy = this.proxyOf(call.target);
     const tokenRequest: ExchangeRequest = {
       target: call.target,
       subject,
-      scope: proxy.scope,
+      scope: lookup(this.deps.config.targets, call.target)?.proxy?.scope,
       deadline: request.deadline,
     };
+    // Authorized first: whether a target the caller may not use has proxy mode is none of its business.
     this.deps.policy.authorize(outcome.caller, tokenRequest);
+    const proxy = this.proxyOf(call.target);
     if (!(proxy.methods as readonly string[]).includes(request.method)) {
       throw new GatewayError(
         'ERR_PROXY_NOT_ALLOWED',

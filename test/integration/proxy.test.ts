@@ -640,6 +640,9 @@ describe('callHandler', () => {
       ['api/x', { headers: { 'x-subject': 'A\u0007B' } }, 'invalid_request'],
       ['nosuch/x', {}, 'unknown_target'],
       ['token-only/x', {}, 'proxy_not_enabled'],
+      // A caller that may not use a target learns nothing about it, proxy mode or not: 403 either way.
+      ['token-only/x', { headers: { 'x-api-key': OTHER_KEY } }, 'access_denied'],
+      ['narrow/x', { headers: { 'x-api-key': OTHER_KEY } }, 'access_denied'],
       ['narrow/payments/1', {}, 'call_not_allowed'],
       ['narrow/accountsX', {}, 'call_not_allowed'],
       ['narrow/accounts/1', { method: 'DELETE' }, 'call_not_allowed'],
