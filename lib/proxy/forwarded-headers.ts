@@ -80,7 +80,7 @@ export function callerResponseHeaders(incoming: IncomingHttpHeaders): {
  * string's characters as Latin-1 bytes, so a non-ASCII value goes out as its UTF-8 bytes.
  */
 function asSent(value: string): string {
-  return /[^\x00-\x7F]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
+  return /[\u0080-\uffff]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
 }
 
 function connectionNamed(value: string | undefined): Set<string> {
