@@ -71,7 +71,12 @@ export class IdentityTokenVerifier {
     }
     // jose checks sub's type only when told which subject to expect (RFC 7519 4.1.2: a string).
     const subject = payload.sub as unknown;
-    if (typeof subject !== 'string' || subject.length === 0 || subject.length > TOKEN_REQUEST_LIMITS.subject || !PRINTABLE.test(subject)) {
+    if (
+      typeof subject !== 'string' ||
+      subject.length === 0 ||
+      subject.length > TOKEN_REQUEST_LIMITS.subject ||
+      !PRINTABLE.test(subject)
+    ) {
       throw invalid('the identity token sub is not a usable subject');
     }
     return {
