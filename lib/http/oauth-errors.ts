@@ -6,6 +6,7 @@ import { PolicyRefusal, type PolicyRule } from '../policy/caller-policy.ts';
 import { GrantRequestError } from '../policy/grant-request.ts';
 import { type ApiErrorCode, toApiError } from './api-errors.ts';
 import { GATEWAY_ERROR_HEADER, type HttpEvent, type HttpResult } from './middleware.ts';
+import { errorDescription } from './responses.ts';
 import type { oauthErrorResponseBody } from './schemas.ts';
 
 /**
@@ -85,7 +86,7 @@ export function toOAuthError(failure: unknown): OAuthErrorResponse {
   }
   const headers: Record<string, string> = { ...api.headers };
   if (error === 'invalid_client') headers['www-authenticate'] = `Basic realm="${OAUTH_REALM}"`;
-  return { status, error, description: api.description.slice(0, 512), headers };
+  return { status, error, description: errorDescription(api.description), headers };
 }
 
 /** The facade's error middleware: RFC 6749 5.2 bodies, `no-store`, logged like the JSON API's errors. */

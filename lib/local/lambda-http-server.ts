@@ -17,7 +17,13 @@ import {
 
 import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '../http/oauth-token-handler.ts';
 import { openApiDocument } from '../http/openapi.ts';
-import { GATEWAY_ERROR_HEADER, type HttpEvent, type HttpResult, JSON_HEADERS } from '../http/responses.ts';
+import {
+  errorDescription,
+  GATEWAY_ERROR_HEADER,
+  type HttpEvent,
+  type HttpResult,
+  JSON_HEADERS,
+} from '../http/responses.ts';
 import { VERSION } from '../version.ts';
 
 export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult | undefined>;
@@ -225,7 +231,7 @@ function parameterRoute(routes: Routes, method: string, path: string): Parameter
 }
 
 function errorBody(error: string, description: string, requestId: string): string {
-  return JSON.stringify({ error, error_description: description, request_id: requestId });
+  return JSON.stringify({ error, error_description: errorDescription(description), request_id: requestId });
 }
 
 /** A complete HTTP/1.1 response for a socket Node's HTTP layer has not wrapped in a response object. */
@@ -313,7 +319,7 @@ function toEvent(
 
 /** A header value Node read as Latin-1, read as the UTF-8 its bytes are. */
 function utf8(value: string): string {
-  return /[^\x00-\x7F]/.test(value) ? Buffer.from(value, 'latin1').toString('utf8') : value;
+  return /[\u0080-\uffff]/.test(value) ? Buffer.from(value, 'latin1').toString('utf8') : value;
 }
 
 function bodyOf(body: Buffer, contentType: string | undefined): { body?: string; isBase64Encoded: boolean } {
