@@ -13,7 +13,7 @@ import { callerResponseHeaders, upstreamRequestHeaders } from './forwarded-heade
 import { forwardedQuery } from './forwarded-query.ts';
 import { identityHeaders, SUBJECT_HEADER, SUBJECT_TOKEN_HEADER } from './identity-headers.ts';
 import { sendUpstream, type UpstreamResponse, type UpstreamTransport } from './upstream-client.ts';
-import { parseCallPath, pathAllowed, upstreamUrl } from './upstream-path.ts';
+import { parseCallPath, pathAllowed, type UpstreamTarget, upstreamUrl } from './upstream-path.ts';
 
 /** One proxied call as the HTTP layer hands it over: everything raw, nothing trusted yet. */
 export interface CallRequest {
@@ -173,13 +173,13 @@ export class ApiProxy {
       throw new GatewayError('ERR_PROXY_BODY_TOO_LARGE', `the body exceeds ${proxy.maxRequestBytes} bytes`);
     }
     const authorizer = this.deps.authorizerCredentials ?? { headers: new Set(), query: new Set() };
-    const url = upstreamUrl(proxy.baseUrl, {
-      path: call.path,
+    const upstream = upstreamUrl(proxy.baseUrl, {
+      rawPath: call.rawPath,
       query: forwardedQuery(call.query, authorizer),
     });
     const headers = upstreamRequestHeaders(request.headers, proxy.headers, request.requestId, authorizer);
     const send = (token: IssuedToken) =>
-      this.send(proxy, request, url, {
+      this.send(proxy, request, upstream, {
         ...headers,
         authorization: `${token.tokenType} ${token.accessToken}`,
       });
@@ -243,7 +243,7 @@ export class ApiProxy {
   private async send(
     proxy: ProxyConfig,
     request: CallRequest,
-    url: URL,
+    upstream: UpstreamTarget,
     headers: Record<string, string>,
   ): Promise<UpstreamResponse> {
     const timeoutMs = Math.min(proxy.timeoutMs, request.deadline - this.now());
@@ -251,7 +251,7 @@ export class ApiProxy {
     const started = this.now();
     try {
       return await this.transport({
-        url,
+        ...upstream,
         method: request.method,
         headers,
         body: request.body,

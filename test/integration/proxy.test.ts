@@ -349,7 +349,7 @@ describe('callHandler', () => {
       expect(decodeJwt(issued.access_token)).toMatchObject({ sub: 'CICSUSR2', aud: API_AUDIENCE });
     });
 
-    it('forwards method, normalised path, query, body and request id; drops credentials and hop-by-hop headers', async () => {
+    it('forwards method, path and query as sent, body and request id; drops credentials and hop-by-hop headers', async () => {
       // Prepare
       const event = callEvent('api/accounts/caf%C3%A9/a%41b;v=1/?q=1&x=%2F', {
         method: 'POST',
@@ -379,7 +379,7 @@ describe('callHandler', () => {
       expect(answer.status).toBe(200);
       const request = seen.at(-1)!;
       expect(request.method).toBe('POST');
-      expect(request.url).toBe('/base/accounts/caf%C3%A9/aAb;v=1/?q=1&x=%2F');
+      expect(request.url).toBe('/base/accounts/caf%C3%A9/a%41b;v=1/?q=1&x=%2F');
       expect(request.body.toString('utf8')).toBe('{"amount":12}');
       expect(request.headers).toMatchObject({
         'x-request-id': 'cics-task-0042',
@@ -405,6 +405,19 @@ describe('callHandler', () => {
       ]) {
         expect(request.headers[name], name).toBeUndefined();
       }
+    });
+
+    it.each([
+      ["?name='O''Brien'", "?name='O''Brien'"],
+      ['/a%3Bb%3Dc%2Cd%2Be%26f/g;h=1', '/a%3Bb%3Dc%2Cd%2Be%26f/g;h=1'],
+      ['/%7euser/%c3%a9?q=%7e+%2B', '/%7euser/%c3%a9?q=%7e+%2B'],
+    ])('forwards path and query bytes as sent: api/people%s', async (sent, received) => {
+      // Act
+      const answer = await invoke(callEvent(`api/people${sent}`));
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect(seen.at(-1)?.url).toBe(`/base/people${received}`);
     });
 
     it('drops the AWS SigV4 credential headers of an IAM-signed call (session token, date, payload hash)', async () => {
