@@ -209,6 +209,7 @@ export class ApiProxy {
     }
     const { headers: responseHeaders, cookies } = callerResponseHeaders(
       response.headers as IncomingHttpHeaders,
+      request.method === 'HEAD',
     );
     return { status: response.status, headers: responseHeaders, cookies, body: response.body };
   }

@@ -57,9 +57,14 @@ export function upstreamRequestHeaders(
 /**
  * The API's response headers as the caller gets them: hop-by-hop headers (and those `Connection` names),
  * `Content-Length` and an `x-gateway-error` of the API's own dropped; `Set-Cookie` apart, as payload v2 returns
- * cookies. Repeated headers are joined with `, ` as RFC 9110 5.3 allows.
+ * cookies. Repeated headers are joined with `, ` as RFC 9110 5.3 allows. A HEAD answer keeps the API's
+ * `Content-Length`: it has no body to compute one from, and its length is what HEAD asks for (RFC 9110
+ * 9.3.2, 8.6).
  */
-export function callerResponseHeaders(incoming: IncomingHttpHeaders): {
+export function callerResponseHeaders(
+  incoming: IncomingHttpHeaders,
+  head = false,
+): {
   headers: Record<string, string>;
   cookies: string[];
 } {
@@ -68,7 +73,8 @@ export function callerResponseHeaders(incoming: IncomingHttpHeaders): {
   const headers: Record<string, string> = {};
   let cookies: string[] = [];
   for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || GATEWAY_SET.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    if (GATEWAY_SET.has(name) && !(head && name === 'content-length')) continue;
     if (name === 'set-cookie') cookies = Array.isArray(value) ? value : [value];
     else headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }

@@ -522,8 +522,29 @@ describe('callHandler', () => {
       // Assess
       expect(answer.status).toBe(200);
       expect(answer.headers.etag).toBe('"v7"');
+      expect(answer.headers['content-length']).toBe('2048');
       expect(answer.body.length).toBe(0);
       expect(seen.at(-1)?.method).toBe('HEAD');
+    });
+
+    it("keeps the API's Content-Length on HEAD through the local server", async () => {
+      // Prepare
+      behaviour = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '731' });
+        res.end();
+      };
+
+      // Act
+      const result = await viaLocalServer(
+        '/v1/call/api/accounts/7',
+        { 'x-api-key': CICS_KEY, 'x-subject': 'CICSUSR1' },
+        'HEAD',
+      );
+
+      // Assess
+      expect(result.status).toBe(200);
+      expect(result.headers['content-length']).toBe('731');
+      expect(result.body).toBe('');
     });
 
     it('passes a binary request body through byte for byte', async () => {
