@@ -39,6 +39,9 @@ export interface AuthorizerCredentialFields {
   readonly query: ReadonlySet<string>;
 }
 
+/** No Lambda authorizer (or one whose credential is in `Authorization`, already in the list). */
+export const NO_AUTHORIZER_FIELDS: AuthorizerCredentialFields = { headers: new Set(), query: new Set() };
+
 /**
  * Where the deployment's Lambda authorizer reads the caller's credential: API Gateway's identity source
  * (`$request.header.X-Token, $request.querystring.token`, the deployment parameter

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { IssuedToken, TokenBroker } from '../broker.ts';
-import type { AuthorizerCredentialFields } from '../config/credential-fields.ts';
+import { type AuthorizerCredentialFields, NO_AUTHORIZER_FIELDS } from '../config/credential-fields.ts';
 import { lookup } from '../config/lookup.ts';
 import type { GatewayConfig, ProxyConfig } from '../config/schema.ts';
 import { AuthorizationServerError, GatewayError, isGatewayError } from '../errors.ts';
@@ -172,7 +172,7 @@ export class ApiProxy {
     if ((request.body?.length ?? 0) > proxy.maxRequestBytes) {
       throw new GatewayError('ERR_PROXY_BODY_TOO_LARGE', `the body exceeds ${proxy.maxRequestBytes} bytes`);
     }
-    const authorizer = this.deps.authorizerCredentials ?? { headers: new Set(), query: new Set() };
+    const authorizer = this.deps.authorizerCredentials ?? NO_AUTHORIZER_FIELDS;
     const upstream = upstreamUrl(proxy.baseUrl, {
       rawPath: call.rawPath,
       query: forwardedQuery(call.query, authorizer),

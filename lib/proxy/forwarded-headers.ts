@@ -1,5 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type AuthorizerCredentialFields, isCredentialHeader } from '../config/credential-fields.ts';
+import {
+  type AuthorizerCredentialFields,
+  isCredentialHeader,
+  NO_AUTHORIZER_FIELDS,
+} from '../config/credential-fields.ts';
 import { GATEWAY_OWNED_HEADERS, HOP_BY_HOP_HEADERS } from '../config/proxy-limits.ts';
 
 /**
@@ -26,8 +30,6 @@ const GATEWAY_SET = new Set(['content-length', 'x-gateway-error']);
 const NOT_FORWARDED =
   /^(?:x-forwarded-.*|forwarded|x-real-ip|x-http-method-override|x-http-method|x-method-override|x-original-url|x-rewrite-url|x-original-uri|x-amz-date|x-amz-content-sha256)$/;
 
-const NO_AUTHORIZER: AuthorizerCredentialFields = { headers: new Set(), query: new Set() };
-
 /**
  * The headers sent to the proxied API: the caller's, minus its credentials (and any header the
  * deployment's Lambda authorizer reads one from), hop-by-hop headers, connection details and
@@ -39,7 +41,7 @@ export function upstreamRequestHeaders(
   incoming: Readonly<Record<string, string | undefined>>,
   fixed: Readonly<Record<string, string>>,
   requestId: string,
-  authorizer: AuthorizerCredentialFields = NO_AUTHORIZER,
+  authorizer: AuthorizerCredentialFields = NO_AUTHORIZER_FIELDS,
 ): Record<string, string> {
   const named = connectionNamed(incoming.connection);
   const headers: Record<string, string> = {};
