@@ -2,6 +2,7 @@ import { AwsAdapters, type AwsClients } from './aws-adapters.ts';
 import { TokenBroker } from './broker.ts';
 import { MemoryTokenStore } from './cache/memory-token-store.ts';
 import { TokenCache } from './cache/token-cache.ts';
+import { deployedAuthorizerCredentialFields } from './config/credential-fields.ts';
 import type { CacheConfig, GatewayConfig } from './config/schema.ts';
 import { secretReferences } from './config/secret-references.ts';
 import { fromEnvironment, type LoadOptions } from './from-environment.ts';
@@ -107,6 +108,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     metrics,
     classify,
     transport: deps.upstream,
+    authorizerCredentials: deployedAuthorizerCredentialFields(deps.env ?? process.env),
   });
   const grants = new GrantRequestResolver(config, secrets, identities);
   const checkAws = () => adapters.checkAws();

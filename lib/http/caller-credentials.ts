@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { formDecode } from '../config/client-id-rules.ts';
 import type { CallerCredentials, OAuthClientCredentials } from '../policy/caller-policy.ts';
 
 /** The parts of an HTTP API v2 request context that may identify a caller, whichever authorizer ran. */
@@ -45,15 +46,6 @@ export function basicCredentials(authorization: string | undefined): OAuthClient
   const secret = formDecode(raw.secret);
   const same = id === raw.id && secret === raw.secret;
   return same ? raw : { id, secret, raw };
-}
-
-/** application/x-www-form-urlencoded decoding of one value; the value itself if it is not valid. */
-function formDecode(value: string): string {
-  try {
-    return decodeURIComponent(value.replace(/\+/g, ' '));
-  } catch {
-    return value;
-  }
 }
 
 function text(value: unknown): string | undefined {

@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import { describeError, logger } from '../observability/logger.ts';
 import { ApiError, toApiError } from './api-errors.ts';
 import {
+  errorDescription,
   GATEWAY_ERROR_HEADER,
   type HttpEvent,
   type HttpResult,
@@ -43,7 +44,7 @@ export function apiErrorHandler(): MiddlewareObj<HttpEvent, HttpResult> {
       else logger.info('request refused', details);
       request.response = jsonResponse(
         error.status,
-        { error: error.code, error_description: error.description.slice(0, 512), request_id: requestId },
+        { error: error.code, error_description: errorDescription(error.description), request_id: requestId },
         { ...error.headers, [GATEWAY_ERROR_HEADER]: 'true' },
       );
     },

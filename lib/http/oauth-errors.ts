@@ -6,6 +6,7 @@ import { PolicyRefusal, type PolicyRule } from '../policy/caller-policy.ts';
 import { GrantRequestError } from '../policy/grant-request.ts';
 import { type ApiErrorCode, toApiError } from './api-errors.ts';
 import { GATEWAY_ERROR_HEADER, type HttpEvent, type HttpResult } from './middleware.ts';
+import { errorDescription } from './responses.ts';
 import type { oauthErrorResponseBody } from './schemas.ts';
 
 /**
@@ -24,6 +25,13 @@ export interface OAuthErrorResponse {
 
 /** Realm of the `WWW-Authenticate` challenge on `invalid_client` (RFC 6749 5.2, RFC 7617). */
 export const OAUTH_REALM = 'jwt-bearer-gateway';
+
+/**
+ * The challenge of every `invalid_client`: `charset="UTF-8"` tells a client that encoded its id or secret
+ * in ISO-8859-1 (the pre-RFC 7617 habit) how to send them (RFC 7617 2.1); they are decoded as UTF-8.
+ * @see https://www.rfc-editor.org/rfc/rfc7617#section-2.1
+ */
+const BASIC_CHALLENGE = `Basic realm="${OAUTH_REALM}", charset="UTF-8"`;
 
 /** The facade's answer per API error code; the policy and grant refusals are refined below. */
 const BY_API_ERROR: Record<ApiErrorCode, { status: number; error: OAuthErrorCode }> = {
@@ -84,8 +92,8 @@ export function toOAuthError(failure: unknown): OAuthErrorResponse {
     ({ status, error } = { status: 400, error: 'invalid_target' });
   }
   const headers: Record<string, string> = { ...api.headers };
-  if (error === 'invalid_client') headers['www-authenticate'] = `Basic realm="${OAUTH_REALM}"`;
-  return { status, error, description: api.description.slice(0, 512), headers };
+  if (error === 'invalid_client') headers['www-authenticate'] = BASIC_CHALLENGE;
+  return { status, error, description: errorDescription(api.description), headers };
 }
 
 /** The facade's error middleware: RFC 6749 5.2 bodies, `no-store`, logged like the JSON API's errors. */

@@ -23,6 +23,26 @@ export function jsonResponse(
   return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
+/** The characters RFC 6749 5.2 allows in `error_description`: printable ASCII but `"` and `\`. */
+export const ERROR_DESCRIPTION_CHARACTERS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
+
+/** Longest `error_description` in an answer. */
+const MAX_ERROR_DESCRIPTION = 512;
+
+/**
+ * An `error_description` a strict OAuth client accepts, for every error body the gateway writes (the
+ * facade's and the JSON API's share the shape): `"` becomes `'`, `\` becomes `/`, anything else outside
+ * %x20-21 / %x23-5B / %x5D-7E (controls, non-ASCII) becomes `?`; at most 512 characters.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ */
+export function errorDescription(text: string): string {
+  return text
+    .slice(0, MAX_ERROR_DESCRIPTION)
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
+}
+
 export function requestIdOf(event: HttpEvent): string {
   return event.requestContext?.requestId ?? 'unknown';
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { tokenRequest } from '../token-request.ts';
 import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
+import { ERROR_DESCRIPTION_CHARACTERS } from './responses.ts';
 
 /**
  * The HTTP API's bodies, defined once: handlers validate with them and docs/openapi.json is generated
@@ -70,7 +71,10 @@ export const errorResponseBody = z
     error_description: z
       .string()
       .max(512)
-      .describe('Human-readable detail; never contains secrets or tokens.'),
+      .regex(ERROR_DESCRIPTION_CHARACTERS)
+      .describe(
+        'Human-readable detail; never contains secrets or tokens. Printable ASCII but `"` and `\\` (RFC 6749 5.2).',
+      ),
     request_id: z.string().max(128).describe('Quote it when reporting a problem.'),
   })
   .strict();
@@ -223,6 +227,12 @@ export const oauthErrorResponseBody = z
       ])
       .meta({ maxLength: 32 })
       .describe('RFC 6749 5.2 error code; see docs/API.md.'),
-    error_description: z.string().max(512).describe('Human-readable detail; never secrets or tokens.'),
+    error_description: z
+      .string()
+      .max(512)
+      .regex(ERROR_DESCRIPTION_CHARACTERS)
+      .describe(
+        'Human-readable detail; never secrets or tokens. Printable ASCII but `"` and `\\` (RFC 6749 5.2).',
+      ),
   })
   .strict();

@@ -17,7 +17,13 @@ import {
 
 import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '../http/oauth-token-handler.ts';
 import { openApiDocument } from '../http/openapi.ts';
-import { GATEWAY_ERROR_HEADER, type HttpEvent, type HttpResult, JSON_HEADERS } from '../http/responses.ts';
+import {
+  errorDescription,
+  GATEWAY_ERROR_HEADER,
+  type HttpEvent,
+  type HttpResult,
+  JSON_HEADERS,
+} from '../http/responses.ts';
 import { VERSION } from '../version.ts';
 
 export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult | undefined>;
@@ -127,8 +133,11 @@ async function serve(routes: Routes, req: IncomingMessage, res: ServerResponse):
     return;
   }
   // The path exactly as sent, as API Gateway passes it in rawPath: URL parsing would already resolve dot
-  // segments and backslashes, which the proxy must see to refuse.
-  const target = req.url ?? '/';
+  // segments and backslashes, which the proxy must see to refuse. An absolute-form target
+  // (`GET http://host/v1/call/...`, RFC 9112 3.2.2) is the same path after its scheme and authority.
+  const sent = req.url ?? '/';
+  const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(sent);
+  const target = authority ? sent.slice(authority[0].length) || '/' : sent;
   const query = target.indexOf('?');
   const rawPath = !target.startsWith('/') ? url.pathname : query < 0 ? target : target.slice(0, query);
   const rawQuery = query < 0 ? '' : target.slice(query + 1);
@@ -222,7 +231,7 @@ function parameterRoute(routes: Routes, method: string, path: string): Parameter
 }
 
 function errorBody(error: string, description: string, requestId: string): string {
-  return JSON.stringify({ error, error_description: description, request_id: requestId });
+  return JSON.stringify({ error, error_description: errorDescription(description), request_id: requestId });
 }
 
 /** A complete HTTP/1.1 response for a socket Node's HTTP layer has not wrapped in a response object. */
@@ -271,9 +280,12 @@ function toEvent(
   body: Buffer,
   requestId: string,
 ): HttpEvent {
+  // As API Gateway passes them: repeated headers joined with "," (Node would join most with ", "), and
+  // values decoded as UTF-8 (Node decodes them as Latin-1; an undecodable byte becomes U+FFFD).
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  for (const [name, values] of Object.entries(req.headersDistinct)) {
+    if (values === undefined) continue;
+    headers[name.toLowerCase()] = name === 'cookie' ? (req.headers.cookie ?? '') : values.map(utf8).join(',');
   }
   const now = new Date();
   return {
@@ -303,6 +315,11 @@ function toEvent(
     },
     ...bodyOf(body, headers['content-type']),
   };
+}
+
+/** A header value Node read as Latin-1, read as the UTF-8 its bytes are. */
+function utf8(value: string): string {
+  return /[\u0080-\uffff]/.test(value) ? Buffer.from(value, 'latin1').toString('utf8') : value;
 }
 
 function bodyOf(body: Buffer, contentType: string | undefined): { body?: string; isBase64Encoded: boolean } {

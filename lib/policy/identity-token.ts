@@ -69,8 +69,14 @@ export class IdentityTokenVerifier {
     } catch (error) {
       throw verificationError(error);
     }
-    const subject = payload.sub ?? '';
-    if (subject.length === 0 || subject.length > TOKEN_REQUEST_LIMITS.subject || !PRINTABLE.test(subject)) {
+    // jose checks sub's type only when told which subject to expect (RFC 7519 4.1.2: a string).
+    const subject = payload.sub as unknown;
+    if (
+      typeof subject !== 'string' ||
+      subject.length === 0 ||
+      subject.length > TOKEN_REQUEST_LIMITS.subject ||
+      !PRINTABLE.test(subject)
+    ) {
       throw invalid('the identity token sub is not a usable subject');
     }
     return {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { IssuedToken, TokenBroker } from '../broker.ts';
+import { type AuthorizerCredentialFields, NO_AUTHORIZER_FIELDS } from '../config/credential-fields.ts';
 import { lookup } from '../config/lookup.ts';
 import type { GatewayConfig, ProxyConfig } from '../config/schema.ts';
 import { AuthorizationServerError, GatewayError, isGatewayError } from '../errors.ts';
@@ -9,8 +10,10 @@ import type { AuditEvent, AuditLog } from '../policy/audit.ts';
 import type { Caller, CallerCredentials, CallerPolicy } from '../policy/caller-policy.ts';
 import type { IdentityProof } from '../policy/identity-proof.ts';
 import { callerResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.ts';
+import { forwardedQuery } from './forwarded-query.ts';
+import { identityHeaders, SUBJECT_HEADER, SUBJECT_TOKEN_HEADER } from './identity-headers.ts';
 import { sendUpstream, type UpstreamResponse, type UpstreamTransport } from './upstream-client.ts';
-import { parseCallPath, pathAllowed, upstreamUrl } from './upstream-path.ts';
+import { parseCallPath, pathAllowed, type UpstreamTarget, upstreamUrl } from './upstream-path.ts';
 
 /** One proxied call as the HTTP layer hands it over: everything raw, nothing trusted yet. */
 export interface CallRequest {
@@ -46,20 +49,13 @@ export interface ApiProxyDependencies {
   readonly classify?: (error: unknown) => string;
   readonly transport?: UpstreamTransport;
   readonly now?: () => number;
+  /** Where the deployment's Lambda authorizer reads the caller's credential: never forwarded. */
+  readonly authorizerCredentials?: AuthorizerCredentialFields;
 }
 
 // The end user's id, as on POST /v1/token: printable, no control characters.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const SUBJECT = /^[^\x00-\x1F\x7F-\x9F\u2028\u2029]{1,256}$/;
-
-/** The end user named by the caller. */
-export const SUBJECT_HEADER = 'x-subject';
-/**
- * The end user proven by a JWT the mainframe signed (the RFC 8693 `subject_token` of the facade, as a
- * header). Not `Authorization`: that is the caller's own credential on this route (HTTP Basic, SigV4, a
- * Lambda authorizer's token) and, on the way out, the gateway's access token for the API.
- */
-export const SUBJECT_TOKEN_HEADER = 'x-subject-token';
 
 interface Outcome {
   caller?: Caller;
@@ -129,10 +125,7 @@ export class ApiProxy {
   private async run(request: CallRequest, outcome: Outcome): Promise<CallResponse> {
     const call = parseCallPath(request.rawPath, request.rawQuery);
     outcome.target = call.target;
-    // RFC 9110 5.5: surrounding whitespace is no part of a field value; a RACF user id from ASSIGN USERID
-    // comes padded with blanks to 8 characters, and a fixed-length COBOL field pads a token the same way.
-    const named = fieldValue(request.headers[SUBJECT_HEADER]);
-    const subjectToken = fieldValue(request.headers[SUBJECT_TOKEN_HEADER]);
+    const { named, token: subjectToken } = identityHeaders(request.headers);
     if (named !== undefined && subjectToken !== undefined) {
       // Which one would be the user? Neither is guessed: a named user beside a proven one is a mistake.
       throw new GatewayError(
@@ -154,14 +147,15 @@ export class ApiProxy {
         : await this.provenSubject(outcome.caller, subjectToken, outcome);
     outcome.subject = subject;
     const proven = subjectToken !== undefined;
-    const proxy = this.proxyOf(call.target);
     const tokenRequest: ExchangeRequest = {
       target: call.target,
       subject,
-      scope: proxy.scope,
+      scope: lookup(this.deps.config.targets, call.target)?.proxy?.scope,
       deadline: request.deadline,
     };
+    // Authorized first: whether a target the caller may not use has proxy mode is none of its business.
     this.deps.policy.authorize(outcome.caller, tokenRequest);
+    const proxy = this.proxyOf(call.target);
     if (!(proxy.methods as readonly string[]).includes(request.method)) {
       throw new GatewayError(
         'ERR_PROXY_NOT_ALLOWED',
@@ -178,10 +172,14 @@ export class ApiProxy {
     if ((request.body?.length ?? 0) > proxy.maxRequestBytes) {
       throw new GatewayError('ERR_PROXY_BODY_TOO_LARGE', `the body exceeds ${proxy.maxRequestBytes} bytes`);
     }
-    const url = upstreamUrl(proxy.baseUrl, call);
-    const headers = upstreamRequestHeaders(request.headers, proxy.headers, request.requestId);
+    const authorizer = this.deps.authorizerCredentials ?? NO_AUTHORIZER_FIELDS;
+    const upstream = upstreamUrl(proxy.baseUrl, {
+      rawPath: call.rawPath,
+      query: forwardedQuery(call.query, authorizer),
+    });
+    const headers = upstreamRequestHeaders(request.headers, proxy.headers, request.requestId, authorizer);
     const send = (token: IssuedToken) =>
-      this.send(proxy, request, url, {
+      this.send(proxy, request, upstream, {
         ...headers,
         authorization: `${token.tokenType} ${token.accessToken}`,
       });
@@ -214,6 +212,7 @@ export class ApiProxy {
     }
     const { headers: responseHeaders, cookies } = callerResponseHeaders(
       response.headers as IncomingHttpHeaders,
+      request.method === 'HEAD',
     );
     return { status: response.status, headers: responseHeaders, cookies, body: response.body };
   }
@@ -248,7 +247,7 @@ export class ApiProxy {
   private async send(
     proxy: ProxyConfig,
     request: CallRequest,
-    url: URL,
+    upstream: UpstreamTarget,
     headers: Record<string, string>,
   ): Promise<UpstreamResponse> {
     const timeoutMs = Math.min(proxy.timeoutMs, request.deadline - this.now());
@@ -256,7 +255,7 @@ export class ApiProxy {
     const started = this.now();
     try {
       return await this.transport({
-        url,
+        ...upstream,
         method: request.method,
         headers,
         body: request.body,
@@ -267,9 +266,4 @@ export class ApiProxy {
       this.deps.metrics.apiLatency(this.now() - started);
     }
   }
-}
-
-/** A header's value without surrounding blanks (RFC 9110 5.5); `undefined` when it is absent. */
-function fieldValue(value: string | undefined): string | undefined {
-  return value?.replace(/^[ \t]+|[ \t]+$/g, '');
 }

@@ -10,7 +10,10 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { GatewayError } from '../errors.ts';
 
 export interface UpstreamRequest {
+  /** Protocol, host and port (the path is `requestTarget`). */
   readonly url: URL;
+  /** Path and query exactly as sent on the request line. */
+  readonly requestTarget: string;
   readonly method: string;
   readonly headers: Readonly<Record<string, string>>;
   /** Buffered, so a retry can send it again. */
@@ -92,6 +95,8 @@ function exchange(
       reject(error);
     };
     const request = send(upstream.url, {
+      // The bytes as the caller sent them; the URL's own path and query are re-encoded (`'` as %27).
+      path: upstream.requestTarget,
       method: upstream.method,
       headers: upstream.body ? { ...headers, 'content-length': String(upstream.body.length) } : headers,
       agent: agents[upstream.url.protocol as keyof typeof agents],

@@ -22,8 +22,14 @@ const DOT_SEGMENT = /^\.\.?(;.*)?$/;
 export interface CallPath {
   /** The target named in the path. */
   readonly target: string;
-  /** The normalised path below the target, starting with `/`, each segment canonically percent-encoded. */
+  /**
+   * The path below the target, starting with `/`, in its RFC 3986 6.2.2 normal form (unreserved
+   * characters decoded, hex digits upper-case, everything else as sent): what the allow-list and the
+   * audit log see. Equivalent to `rawPath` for any RFC 3986 server.
+   */
   readonly path: string;
+  /** The same path exactly as sent, once checked: what the API gets (RFC 3986 6.2.2.2). */
+  readonly rawPath: string;
   /** The query string as sent (validated), without `?`; empty when there is none. */
   readonly query: string;
 }
@@ -32,8 +38,10 @@ export interface CallPath {
  * Takes `/v1/call/{target}/{path}` apart and normalises the path so that it can only name something
  * below the target's base path: a dot segment, an encoded slash, backslash or dot, an empty segment
  * (`//host`), a double encoding, a control character or invalid percent-encoding is refused with
- * ERR_REQUEST_INVALID, and the rest is decoded and encoded again in one canonical form. Works on the
- * raw path as API Gateway passes it (`rawPath`), never on a form some other layer has already decoded.
+ * ERR_REQUEST_INVALID. What passes is forwarded as sent: an encoded reserved character (`%3B`, `%3D`,
+ * `%2C`) stays encoded, or a Tomcat, Jetty or Spring API would read a literal `;` as a path parameter
+ * (RFC 3986 6.2.2.2); the allow-list sees the normal form. Works on the raw path as API Gateway passes
+ * it (`rawPath`), never on a form some other layer has already decoded.
  * @see https://www.rfc-editor.org/rfc/rfc3986#section-3.3
  * @see https://www.rfc-editor.org/rfc/rfc3986#section-5.2.4
  */
@@ -45,11 +53,15 @@ export function parseCallPath(rawPath: string, rawQuery: string): CallPath {
   const slash = rest.indexOf('/');
   const target = slash < 0 ? rest : rest.slice(0, slash);
   if (!TARGET_NAME.test(target)) throw invalid('the target name is not valid');
-  const path = normalisePath(slash < 0 ? '/' : rest.slice(slash));
-  return { target, path, query: validateQuery(rawQuery) };
+  const below = slash < 0 ? '/' : rest.slice(slash);
+  return { target, path: normalisePath(below), rawPath: below, query: validateQuery(rawQuery) };
 }
 
-/** The canonical form of a raw (percent-encoded) absolute path; throws ERR_REQUEST_INVALID. */
+/**
+ * The RFC 3986 6.2.2 normal form of a raw (percent-encoded) absolute path: percent-encoded unreserved
+ * characters decoded, the other encodings' hex upper-case; throws ERR_REQUEST_INVALID.
+ * @see https://www.rfc-editor.org/rfc/rfc3986#section-6.2.2
+ */
 export function normalisePath(raw: string): string {
   if (raw.length > MAX_PATH_LENGTH) throw invalid(`the path exceeds ${MAX_PATH_LENGTH} characters`);
   if (!raw.startsWith('/')) throw invalid('the path must start with /');
@@ -77,14 +89,15 @@ function canonicalSegment(raw: string, last: boolean): string {
   if (CONTROL.test(decoded)) throw invalid('the path contains a control character');
   if (DOT_SEGMENT.test(decoded)) throw invalid('the path contains a . or .. segment');
   if (DOUBLE_ENCODED.test(decoded)) throw invalid('the path contains a double percent-encoding');
-  return encodeSegment(decoded);
+  return normalSegment(raw);
 }
 
-/** Percent-encodes all but RFC 3986 unreserved characters, sub-delims, `:` and `@`. */
-function encodeSegment(decoded: string): string {
-  return encodeURIComponent(decoded).replace(/%(21|24|26|27|28|29|2A|2B|2C|3B|3D|3A|40)/g, (_, hex: string) =>
-    String.fromCharCode(Number.parseInt(hex, 16)),
-  );
+/** RFC 3986 6.2.2.1 and 6.2.2.2: upper-case hex, unreserved characters decoded, the rest as it is. */
+function normalSegment(raw: string): string {
+  return raw.replace(/%([0-9A-Fa-f]{2})/g, (encoded, hex: string) => {
+    const character = String.fromCharCode(Number.parseInt(hex, 16));
+    return /^[A-Za-z0-9._~-]$/.test(character) ? character : encoded.toUpperCase();
+  });
 }
 
 function validateQuery(raw: string): string {
@@ -105,19 +118,27 @@ export function pathAllowed(path: string, prefixes: readonly string[]): boolean 
   );
 }
 
+/** Where a proxied call goes: the API's origin, and the request target exactly as it is sent. */
+export interface UpstreamTarget {
+  readonly url: URL;
+  /** Path and query as the caller sent them below the base path; `url` would re-encode a `'` in the query. */
+  readonly requestTarget: string;
+}
+
 /**
- * The upstream URL: the configured base URL's origin and path, then the normalised path and query. The
- * host never comes from the request; the result is checked once more against the base, so no later
- * change to the normaliser can let a call climb out.
+ * The upstream URL: the configured base URL's origin and path, then the checked path and query as sent.
+ * The host never comes from the request; the result is checked once more against the base, so no later
+ * change to the checks can let a call climb out.
  */
-export function upstreamUrl(baseUrl: string, call: Pick<CallPath, 'path' | 'query'>): URL {
+export function upstreamUrl(baseUrl: string, call: Pick<CallPath, 'rawPath' | 'query'>): UpstreamTarget {
   const base = new URL(baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
-  const url = new URL(`${base.origin}${basePath}${call.path}${call.query ? `?${call.query}` : ''}`);
-  if (url.origin !== base.origin || url.pathname !== `${basePath}${call.path}`) {
+  const requestTarget = `${basePath}${call.rawPath}${call.query ? `?${call.query}` : ''}`;
+  const url = new URL(`${base.origin}${requestTarget}`);
+  if (url.origin !== base.origin || url.pathname !== `${basePath}${call.rawPath}`) {
     throw invalid('the path does not stay below the API base URL');
   }
-  return url;
+  return { url, requestTarget };
 }
 
 function invalid(message: string): GatewayError {

@@ -214,7 +214,7 @@ describe('bundled functions', () => {
     expect(unauthenticated.error).toBeUndefined();
     expect(unauthenticated.result?.statusCode).toBe(401);
     expect(unauthenticated.result?.headers).toMatchObject({
-      'www-authenticate': 'Basic realm="jwt-bearer-gateway"',
+      'www-authenticate': 'Basic realm="jwt-bearer-gateway", charset="UTF-8"',
     });
     expect(JSON.parse(unauthenticated.result!.body)).toEqual({
       error: 'invalid_client',

@@ -162,6 +162,10 @@ describe('npm run package', () => {
       // jwks publishes public keys: it has no business with the cache key or the table.
       expect(variables.CACHE_KEY_ID).toEqual(name === 'token' ? getAtt('CacheKey') : undefined);
       expect(variables.TOKEN_TABLE).toEqual(name === 'token' ? { Ref: 'TokenTable' } : undefined);
+      // The token function strips (proxy mode) and redacts (logs) what the Lambda authorizer reads.
+      expect(variables.CALLER_AUTHORIZER_IDENTITY_SOURCE).toEqual(
+        name === 'token' ? '$request.header.Authorization' : undefined,
+      );
     }
   });
 

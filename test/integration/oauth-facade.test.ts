@@ -861,7 +861,23 @@ describe('oauthTokenHandler', () => {
       // Assess
       expectOAuthError(answer, status, error);
       if (status === 401)
-        expect(answer.headers.get('www-authenticate')).toBe('Basic realm="jwt-bearer-gateway"');
+        expect(answer.headers.get('www-authenticate')).toBe(
+          'Basic realm="jwt-bearer-gateway", charset="UTF-8"',
+        );
+    });
+
+    it('answers a Basic secret encoded ISO-8859-1 (é as one byte) with a challenge naming UTF-8 (RFC 7617)', async () => {
+      // Prepare: a client that encodes its credentials in Latin-1, as many did before RFC 7617.
+      const latin1 = `Basic ${Buffer.from(`${RACF01.id}:${RACF01.secret}\u00e9`, 'latin1').toString('base64')}`;
+
+      // Act
+      const answer = await tokenRequest(password, { authorization: latin1 });
+
+      // Assess
+      expectOAuthError(answer, 401, 'invalid_client');
+      expect(answer.headers.get('www-authenticate')).toBe(
+        'Basic realm="jwt-bearer-gateway", charset="UTF-8"',
+      );
     });
 
     it('answers an unreachable authorization server with 503 temporarily_unavailable', async () => {

@@ -163,6 +163,7 @@ beforeAll(async () => {
           proxy: { baseUrl: `${upstreamOrigin}/base`, maxRequestBytes: 16, maxResponseBytes: 1024 },
         },
         slow: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base`, timeoutMs: 300 } },
+        intl: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base` } },
         down: { ...target, proxy: { baseUrl: `${closedOrigin}/base` } },
         'token-only': target,
       },
@@ -175,6 +176,8 @@ beforeAll(async () => {
             narrow: {},
             small: {},
             slow: {},
+            // Any user id, not only RACF's: for the non-ASCII ones.
+            intl: { subjects: '.{1,64}' },
             down: {},
             'token-only': {},
           },
@@ -185,7 +188,11 @@ beforeAll(async () => {
     'proxy test',
   );
   gateway = createGateway(config, {
-    env: { GW_CLIENT_SECRET: CLIENT_SECRET },
+    env: {
+      GW_CLIENT_SECRET: CLIENT_SECRET,
+      // What a deployment with a Lambda authorizer passes on: where that authorizer reads credentials.
+      CALLER_AUTHORIZER_IDENTITY_SOURCE: '$request.header.X-Caller-Token, $request.querystring.caller_token',
+    },
     audit: { record: (event) => void audit.push(event) },
     metrics,
   });
@@ -259,6 +266,44 @@ async function counting<T>(act: () => Promise<T>): Promise<{ result: T; upstream
   return { result, upstream: seen.length - before.upstream, as: as.tokenRequests.length - before.as };
 }
 
+/**
+ * One request through the local server (`npm start`), header values as the raw bytes given (a string is
+ * written as Latin-1 bytes, an array as repeated header lines); the status and body it answers.
+ */
+async function viaLocalServer(
+  path: string,
+  headers: Record<string, string | string[]>,
+  method = 'GET',
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const server = createLambdaHttpServer({ '* /v1/call/*': call });
+  const { hostname, port } = new URL(await listen(server));
+  try {
+    return await new Promise((resolve, reject) => {
+      // Options, not a URL string: Node would resolve the dot segments of a URL before sending.
+      const req = request({ host: hostname, port, path, method, headers, agent: false });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+          }),
+        );
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/** A string's UTF-8 bytes as the Latin-1 string Node writes byte for byte. */
+const utf8Bytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+
 describe('callHandler', () => {
   describe('calls the API as the end user', () => {
     it('reaches the demo API, which verifies the token and sees the user and none of the caller credentials', async () => {
@@ -309,7 +354,7 @@ describe('callHandler', () => {
       expect(decodeJwt(issued.access_token)).toMatchObject({ sub: 'CICSUSR2', aud: API_AUDIENCE });
     });
 
-    it('forwards method, normalised path, query, body and request id; drops credentials and hop-by-hop headers', async () => {
+    it('forwards method, path and query as sent, body and request id; drops credentials and hop-by-hop headers', async () => {
       // Prepare
       const event = callEvent('api/accounts/caf%C3%A9/a%41b;v=1/?q=1&x=%2F', {
         method: 'POST',
@@ -339,7 +384,7 @@ describe('callHandler', () => {
       expect(answer.status).toBe(200);
       const request = seen.at(-1)!;
       expect(request.method).toBe('POST');
-      expect(request.url).toBe('/base/accounts/caf%C3%A9/aAb;v=1/?q=1&x=%2F');
+      expect(request.url).toBe('/base/accounts/caf%C3%A9/a%41b;v=1/?q=1&x=%2F');
       expect(request.body.toString('utf8')).toBe('{"amount":12}');
       expect(request.headers).toMatchObject({
         'x-request-id': 'cics-task-0042',
@@ -367,6 +412,19 @@ describe('callHandler', () => {
       }
     });
 
+    it.each([
+      ["?name='O''Brien'", "?name='O''Brien'"],
+      ['/a%3Bb%3Dc%2Cd%2Be%26f/g;h=1', '/a%3Bb%3Dc%2Cd%2Be%26f/g;h=1'],
+      ['/%7euser/%c3%a9?q=%7e+%2B', '/%7euser/%c3%a9?q=%7e+%2B'],
+    ])('forwards path and query bytes as sent: api/people%s', async (sent, received) => {
+      // Act
+      const answer = await invoke(callEvent(`api/people${sent}`));
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect(seen.at(-1)?.url).toBe(`/base/people${received}`);
+    });
+
     it('drops the AWS SigV4 credential headers of an IAM-signed call (session token, date, payload hash)', async () => {
       // Prepare: what an IAM-authorized route receives from a signing client, besides its Authorization.
       const event = callEvent('api/accounts', {
@@ -386,6 +444,34 @@ describe('callHandler', () => {
       for (const name of ['x-amz-security-token', 'x-amz-date', 'x-amz-content-sha256']) {
         expect(request.headers[name], name).toBeUndefined();
       }
+    });
+
+    it('drops presigned SigV4 query credentials and what the Lambda authorizer reads, keeping the rest as sent', async () => {
+      // Prepare: a presigned URL's parameters (one name percent-encoded), and the credential the
+      // deployment's authorizer reads from a header and from the query.
+      const presigned = [
+        'X-Amz-Algorithm=AWS4-HMAC-SHA256',
+        'X-Amz-Credential=ASIAEXAMPLE%2F20261206%2Feu-central-1%2Fexecute-api%2Faws4_request',
+        'X-Amz-Date=20261206T050000Z',
+        'X-Amz-Expires=300',
+        'X-Amz-SignedHeaders=host',
+        'X-Amz-Security-Token=IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN',
+        'X-Amz-Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7',
+        'x-amz-%53ignature=second',
+        'Caller_Token=authorizer-secret',
+      ].join('&');
+      const event = callEvent(`api/accounts?a=1&${presigned}&b=%27x%27`, {
+        headers: { 'x-caller-token': 'authorizer-header-secret' },
+      });
+
+      // Act
+      const answer = await invoke(event);
+
+      // Assess
+      expect(answer.status).toBe(200);
+      const request = seen.at(-1)!;
+      expect(request.url).toBe('/base/accounts?a=1&b=%27x%27');
+      expect(request.headers['x-caller-token']).toBeUndefined();
     });
 
     it("returns the API's status, headers, cookies and binary body unchanged, minus hop-by-hop headers", async () => {
@@ -441,8 +527,29 @@ describe('callHandler', () => {
       // Assess
       expect(answer.status).toBe(200);
       expect(answer.headers.etag).toBe('"v7"');
+      expect(answer.headers['content-length']).toBe('2048');
       expect(answer.body.length).toBe(0);
       expect(seen.at(-1)?.method).toBe('HEAD');
+    });
+
+    it("keeps the API's Content-Length on HEAD through the local server", async () => {
+      // Prepare
+      behaviour = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '731' });
+        res.end();
+      };
+
+      // Act
+      const result = await viaLocalServer(
+        '/v1/call/api/accounts/7',
+        { 'x-api-key': CICS_KEY, 'x-subject': 'CICSUSR1' },
+        'HEAD',
+      );
+
+      // Assess
+      expect(result.status).toBe(200);
+      expect(result.headers['content-length']).toBe('731');
+      expect(result.body).toBe('');
     });
 
     it('passes a binary request body through byte for byte', async () => {
@@ -616,6 +723,9 @@ describe('callHandler', () => {
       ['api/x', { headers: { 'x-subject': 'A\u0007B' } }, 'invalid_request'],
       ['nosuch/x', {}, 'unknown_target'],
       ['token-only/x', {}, 'proxy_not_enabled'],
+      // A caller that may not use a target learns nothing about it, proxy mode or not: 403 either way.
+      ['token-only/x', { headers: { 'x-api-key': OTHER_KEY } }, 'access_denied'],
+      ['narrow/x', { headers: { 'x-api-key': OTHER_KEY } }, 'access_denied'],
       ['narrow/payments/1', {}, 'call_not_allowed'],
       ['narrow/accountsX', {}, 'call_not_allowed'],
       ['narrow/accounts/1', { method: 'DELETE' }, 'call_not_allowed'],
@@ -631,6 +741,44 @@ describe('callHandler', () => {
 
       // Assess
       expectGatewayError(result, event, code);
+      expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
+    });
+
+    it.each([
+      ['x-subject', 'ALICE,BOB'],
+      [
+        'x-subject-token',
+        'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJBIn0.c2ln,eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJCIn0.c2ln',
+      ],
+    ])(
+      'refuses %s repeated (joined with a comma, as API Gateway passes it): 400 invalid_request',
+      async (name, value) => {
+        // Prepare
+        const event = callEvent('api/accounts', { headers: { [name]: value } });
+        if (name !== 'x-subject') delete event.headers['x-subject'];
+
+        // Act
+        const { result, upstream: calls, as: exchanges } = await counting(() => invoke(event));
+
+        // Assess
+        expectGatewayError(result, event, 'invalid_request');
+        expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
+      },
+    );
+
+    it('refuses two x-subject headers sent to the local server: 400, no token for "ALICE, BOB"', async () => {
+      // Act
+      const {
+        result,
+        upstream: calls,
+        as: exchanges,
+      } = await counting(() =>
+        viaLocalServer('/v1/call/api/accounts', { 'x-api-key': CICS_KEY, 'x-subject': ['ALICE', 'BOB'] }),
+      );
+
+      // Assess
+      expect(result.status).toBe(400);
+      expect(JSON.parse(result.body)).toMatchObject({ error: 'invalid_request' });
       expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
     });
 
@@ -656,6 +804,36 @@ describe('callHandler', () => {
       // Assess
       expect(answer.status).toBe(200);
       expect(seen.at(-1)?.headers.host).toBe(new URL(upstreamOrigin).host);
+    });
+
+    it.each([
+      ['origin-form', '/v1/call/api/x/../secret'],
+      ['absolute-form', 'http://localhost/v1/call/api/x/../secret'],
+      ['absolute-form, encoded dots', 'http://localhost/v1/call/api/x/%2e%2e/secret'],
+    ])('refuses dot segments in an %s request target of the local server: 400', async (_form, path) => {
+      // Act
+      const {
+        result,
+        upstream: calls,
+        as: exchanges,
+      } = await counting(() => viaLocalServer(path, { 'x-api-key': CICS_KEY, 'x-subject': 'CICSUSR1' }));
+
+      // Assess
+      expect(result.status).toBe(400);
+      expect(JSON.parse(result.body)).toMatchObject({ error: 'invalid_request' });
+      expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
+    });
+
+    it('takes the path and query of an absolute-form request target as sent', async () => {
+      // Act
+      const result = await viaLocalServer('http://localhost/v1/call/api/accounts/7?q=1', {
+        'x-api-key': CICS_KEY,
+        'x-subject': 'CICSUSR1',
+      });
+
+      // Assess
+      expect(result.status).toBe(200);
+      expect(seen.at(-1)?.url).toBe('/base/accounts/7?q=1');
     });
 
     it('passes the raw path through the local server, which does not resolve dot segments first', async () => {
@@ -688,6 +866,62 @@ describe('callHandler', () => {
       // Assess
       expect(status).toBe(400);
       expect(seen.length).toBe(before);
+    });
+  });
+
+  describe('identity headers are UTF-8', () => {
+    it.each(['José', 'MÜLLER', 'K\u212Aelvin'])(
+      'gets a token for %s sent as UTF-8 to the local server',
+      async (user) => {
+        // Act
+        const result = await viaLocalServer('/v1/call/intl/accounts', {
+          'x-api-key': CICS_KEY,
+          'x-subject': utf8Bytes(user),
+        });
+
+        // Assess
+        expect(result.status).toBe(200);
+        const sent = seen.at(-1)!.headers.authorization!;
+        expect(decodeJwt(sent.slice('Bearer '.length)).sub).toBe(user);
+      },
+    );
+
+    it('takes a value API Gateway decoded (no Latin-1 step) as it is', async () => {
+      // Act
+      const answer = await invoke(callEvent('intl/accounts', { headers: { 'x-subject': 'Zoë' } }));
+
+      // Assess
+      expect(answer.status).toBe(200);
+      expect(decodeJwt(seen.at(-1)!.headers.authorization!.slice('Bearer '.length)).sub).toBe('Zoë');
+    });
+
+    it('refuses an x-subject that is not valid UTF-8 (Latin-1 é): 400 invalid_request', async () => {
+      // Act
+      const {
+        result,
+        upstream: calls,
+        as: exchanges,
+      } = await counting(() =>
+        viaLocalServer('/v1/call/intl/accounts', { 'x-api-key': CICS_KEY, 'x-subject': 'Jos\xE9' }),
+      );
+
+      // Assess
+      expect(result.status).toBe(400);
+      expect(JSON.parse(result.body)).toMatchObject({ error: 'invalid_request' });
+      expect({ calls, exchanges }).toEqual({ calls: 0, exchanges: 0 });
+    });
+
+    it('forwards other non-ASCII headers as the bytes sent', async () => {
+      // Act
+      const result = await viaLocalServer('/v1/call/intl/accounts', {
+        'x-api-key': CICS_KEY,
+        'x-subject': 'CICSUSR1',
+        'x-note': utf8Bytes('café'),
+      });
+
+      // Assess
+      expect(result.status).toBe(200);
+      expect(Buffer.from(seen.at(-1)!.headers['x-note'] as string, 'latin1').toString('utf8')).toBe('café');
     });
   });
 

@@ -10,7 +10,7 @@ export type SignIdentityToken = (
  * The identity tokens every route that takes one (the RFC 8693 facade's `subject_token`, proxy mode's
  * `x-subject-token`) must refuse before anything reaches an authorization server or an API: expired,
  * foreign issuer or audience, too old, `alg: none`, an unknown kid, a foreign key under a published kid,
- * and no JWT at all. `claims` are the valid token's own, for the unsigned one.
+ * no JWT at all, and a `sub` that is no string. `claims` are the valid token's own, for the unsigned one.
  */
 export function identityTokenRefusals(
   sign: SignIdentityToken,
@@ -38,5 +38,10 @@ export function identityTokenRefusals(
       async () => sign({}, { key: (await generateKeyPair('ES256')).privateKey }),
     ],
     ['a token that is no JWT', async () => 'not-a-jwt'],
+    // RFC 7519 4.1.2: sub is a string; a number, object or boolean is no user id (it was a 500).
+    ['a numeric sub', () => sign({ sub: 12345678 })],
+    ['an object sub', () => sign({ sub: { user: 'CICSUSR1' } })],
+    ['a boolean sub', () => sign({ sub: true })],
+    ['an array sub', () => sign({ sub: ['CICSUSR1'] })],
   ];
 }

@@ -242,6 +242,33 @@ describe('compiled configuration', () => {
         },
       ]);
     });
+    it('refuses at cold start filled client ids that are one once form-decoded (ZDA, ZD%41)', () => {
+      // Prepare
+      const document = deployed() as ReturnType<typeof deployed> & Record<string, never>;
+      const callers = document.callers as Record<string, unknown>;
+      callers.cics = {
+        ...document.callers.cics,
+        oauth: { clients: [{ clientId: '${env:CICS_CLIENT}', secret: { sha256: 'a'.repeat(64) } }] },
+      };
+      callers.batch = {
+        oauth: { clients: [{ clientId: '${env:BATCH_CLIENT}', secret: { sha256: 'b'.repeat(64) } }] },
+        targets: { demo: {} },
+      };
+      const compiled = compileConfig(document);
+
+      // Act
+      const issues = issuesOf(() =>
+        readCompiledConfig(compiled, { ...ENV, CICS_CLIENT: 'ZDA', BATCH_CLIENT: 'ZD%41' }, 'gateway.json'),
+      );
+
+      // Assess
+      expect(issues).toEqual([
+        {
+          path: 'callers.batch.oauth.clients[0].clientId',
+          message: 'client id already used by caller "cics" (once form-decoded)',
+        },
+      ]);
+    });
   });
 
   describe('readConfigFile', () => {

@@ -226,6 +226,37 @@ describe('callers.oauth configuration', () => {
     ).toThrow(/callers\.b\.oauth\.clients\[0\]\.clientId: client id already used by caller "a"/);
   });
 
+  it.each([
+    ['ZDA', 'ZD%41'],
+    ['ZD%41', 'ZDA'],
+    ['a b', 'a+b'],
+    ['a+b', 'a%20b'],
+    ['x%2541', 'x%41'],
+  ])('refuses client ids %s and %s for two callers: one reads as the other once form-decoded', (a, b) => {
+    // Prepare: Basic credentials are matched as sent and form-decoded, so one header could name both.
+    const client = (clientId: string) => ({ clientId, secret: { sha256: apiKeyHash('s') } });
+
+    // Act + Assess
+    expect(() =>
+      config({
+        a: { oauth: { clients: [client(a)] }, targets: { demo: {} } },
+        b: { oauth: { clients: [client(b)] }, targets: { demo: {} } },
+      }),
+    ).toThrow(
+      /callers\.b\.oauth\.clients\[0\]\.clientId: client id already used by caller "a" \(once form-decoded\)/,
+    );
+  });
+
+  it('accepts both encodings of one client id for the same caller', () => {
+    // Prepare
+    const client = (clientId: string) => ({ clientId, secret: { sha256: apiKeyHash('s') } });
+
+    // Act + Assess
+    expect(() =>
+      config({ a: { oauth: { clients: [client('ZDA'), client('ZD%41')] }, targets: { demo: {} } } }),
+    ).not.toThrow();
+  });
+
   it('refuses an identity token issuer with both or neither of jwksUrl and certificate', () => {
     // Prepare
     const trust = { issuer: 'https://sysa', audience: 'gw' };

@@ -151,11 +151,13 @@ describe('upstream path', () => {
       ['/accounts/7/', '/accounts/7/'],
       ['/a%41b', '/aAb'],
       ['/caf%c3%a9', '/caf%C3%A9'],
+      // RFC 3986 6.2.2.2: an encoded reserved character is another path than the character itself.
+      ['/a%3bb/c%3Dd/e%2Cf%2b%26', '/a%3Bb/c%3Dd/e%2Cf%2B%26'],
       ["/x;v=1/a:b@c!$&'()*+,=", "/x;v=1/a:b@c!$&'()*+,="],
       ['/a%20b', '/a%20b'],
       ['/...', '/...'],
       ['/.well-known', '/.well-known'],
-    ])('%s becomes %s', (raw, canonical) => {
+    ])('%s is %s in its normal form', (raw, canonical) => {
       // Act
       const path = normalisePath(raw);
 
@@ -192,7 +194,12 @@ describe('upstream path', () => {
       const call = parseCallPath('/prod/v1/call/orders/accounts/7', 'expand=items&x=%2F');
 
       // Assess
-      expect(call).toEqual({ target: 'orders', path: '/accounts/7', query: 'expand=items&x=%2F' });
+      expect(call).toEqual({
+        target: 'orders',
+        path: '/accounts/7',
+        rawPath: '/accounts/7',
+        query: 'expand=items&x=%2F',
+      });
     });
   });
 
@@ -216,10 +223,25 @@ describe('upstream path', () => {
   describe('upstreamUrl', () => {
     it('keeps the base path and origin', () => {
       // Act
-      const url = upstreamUrl('https://api.example:8443/orders/v2/', { path: '/accounts/7', query: 'a=1' });
+      const { url, requestTarget } = upstreamUrl('https://api.example:8443/orders/v2/', {
+        rawPath: '/accounts/7',
+        query: 'a=1',
+      });
 
       // Assess
-      expect(url.href).toBe('https://api.example:8443/orders/v2/accounts/7?a=1');
+      expect(url.origin).toBe('https://api.example:8443');
+      expect(requestTarget).toBe('/orders/v2/accounts/7?a=1');
+    });
+
+    it("sends path and query bytes as given: no re-encoding of ' or of encoded reserved characters", () => {
+      // Act
+      const { requestTarget } = upstreamUrl('https://api.example/v2', {
+        rawPath: '/people/a%3Bb;v=1/%41',
+        query: "name='O''Brien'&x=%2F",
+      });
+
+      // Assess
+      expect(requestTarget).toBe("/v2/people/a%3Bb;v=1/%41?name='O''Brien'&x=%2F");
     });
   });
 });

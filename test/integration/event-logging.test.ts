@@ -1,0 +1,76 @@
+// POWERTOOLS_LOGGER_LOG_EVENT=true makes Powertools log every invocation's whole event. What it logs must
+// hold no credential: the headers proxy mode never forwards (one list), cookies, presigned query
+// parameters, what the deployment's Lambda authorizer reads, and the facade's password. Captured from
+// the logger's real output stream, with the variables set before the logger exists, as in a deployment.
+import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
+import { httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
+
+let written: MockInstance;
+let lines: Array<Record<string, unknown>>;
+
+beforeAll(() => {
+  vi.stubEnv('POWERTOOLS_LOGGER_LOG_EVENT', 'true');
+  vi.stubEnv(
+    'CALLER_AUTHORIZER_IDENTITY_SOURCE',
+    '$request.header.X-Caller-Token,$request.querystring.caller_token',
+  );
+  lines = [];
+  written = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    const text = String(chunk);
+    if (text.startsWith('{')) lines.push(JSON.parse(text));
+    return true;
+  });
+});
+
+afterAll(() => {
+  written.mockRestore();
+  vi.unstubAllEnvs();
+});
+
+describe('event logging (POWERTOOLS_LOGGER_LOG_EVENT)', () => {
+  it('logs the event with every credential redacted and the rest kept', async () => {
+    // Prepare: imported only now, so that the logger reads the variables as at a cold start.
+    const { logger } = await import('#lib/observability/logger.ts');
+    const { oauthTokenHandler } = await import('#lib/http/oauth-token-handler.ts');
+    logger.setLogLevel('INFO');
+    const query =
+      'a=1&X-Amz-Credential=ASIA-cred-LEAK&X-Amz-Signature=sig-LEAK&X-Amz-Security-Token=sts-q-LEAK&caller_token=query-LEAK';
+    const event = httpApiEvent({
+      method: 'POST',
+      path: `/oauth2/demo/token?${query}`,
+      body: 'grant_type=password&username=CICSUSR1&password=password-LEAK&client_secret=body-LEAK',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from('zos:basic-LEAK').toString('base64')}`,
+        cookie: 'session=cookie-LEAK',
+        'proxy-authorization': 'Basic proxy-LEAK',
+        'x-amz-security-token': 'sts-LEAK',
+        'x-subject-token': 'opaque-subject-LEAK',
+        'x-api-key': 'api-key-LEAK',
+        'x-forwarded-client-cert': 'Hash=xfcc-LEAK',
+        'client-cert': ':client-cert-LEAK:',
+        'x-amzn-mtls-clientcert': 'mtls-LEAK',
+        'x-caller-token': 'authorizer-LEAK',
+        'x-custom': 'kept-value',
+      },
+    });
+    event.cookies = ['session=cookies-LEAK'];
+    const handler = oauthTokenHandler(async () => {
+      throw new Error('no gateway needed: the event is logged before the handler runs');
+    });
+
+    // Act
+    await handler(event, lambdaContext());
+
+    // Assess
+    const logged = lines.find((line) => line.message === 'Lambda invocation event');
+    expect(logged).toBeDefined();
+    const text = JSON.stringify(logged);
+    expect(text).not.toMatch(/LEAK/);
+    expect(text).toContain('kept-value');
+    expect(text).toContain('username=CICSUSR1');
+    expect((logged as { event: { rawQueryString: string } }).event.rawQueryString).toBe(
+      'a=1&X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]&X-Amz-Security-Token=[REDACTED]&caller_token=[REDACTED]',
+    );
+  });
+});
