@@ -213,7 +213,7 @@ const OAUTH_ERRORS: Record<string, string> = {
 };
 
 /** `POST /oauth2/{target}/token`: the RFC 6749 facade, in both documents. */
-export function oauthTokenOperation(refs: { form: string; response: string; error: string }) {
+function oauthTokenOperation(refs: { form: string; response: string; error: string }) {
   const ref = (component: string) => ({ schema: { $ref: `#/components/schemas/${component}` } });
   return {
     post: {
