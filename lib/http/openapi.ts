@@ -46,6 +46,7 @@ function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
 /** What any request to /v1/token can meet before an exchange: its body, its caller, the policy. */
 export const REQUEST_ERRORS: ApiErrorCode[] = [
   'invalid_request',
+  'ebcdic_body',
   'unauthorized_caller',
   'access_denied',
   'unknown_target',

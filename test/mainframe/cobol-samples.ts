@@ -201,3 +201,45 @@ export async function missingCompiler(): Promise<string | null> {
     return 'cobc not found: install GnuCOBOL (Debian: apt-get install -y gnucobol; .ci/run does this)';
   }
 }
+
+/** One `STRING ... INTO target` statement of a program: its sending items in order. */
+export type StringStatement = {
+  into: string;
+  items: Array<{ literal?: string; field?: string; delimiter: 'SIZE' | 'SPACE' }>;
+};
+
+/** The STRING statements of a program that fill `into`, in source order. */
+export function stringStatements(unit: CobolUnit, into: string): StringStatement[] {
+  const source = withoutComments(unit.text);
+  return [...source.matchAll(/\bSTRING\s+([\s\S]*?)\s+INTO\s+([A-Z0-9-]+)/g)]
+    .filter((match) => match[2] === into)
+    .map((match) => {
+      const items: StringStatement['items'] = [];
+      let group: Array<{ literal?: string; field?: string }> = [];
+      for (const token of match[1]!.matchAll(
+        /'([^']*)'|DELIMITED BY (SIZE|SPACE)|([A-Z][A-Z0-9-]*)(\([^)]*\))?/g,
+      )) {
+        if (token[2]) {
+          items.push(...group.map((item) => ({ ...item, delimiter: token[2] as 'SIZE' | 'SPACE' })));
+          group = [];
+        } else if (token[1] !== undefined) group.push({ literal: token[1] });
+        else group.push({ field: token[3]! });
+      }
+      return { into, items };
+    });
+}
+
+/**
+ * What a STRING statement puts in its target, given the fields' contents (blank-padded as COBOL holds
+ * them): DELIMITED BY SPACE stops at the first blank, SIZE takes all. A reference-modified field
+ * (`ACCESS-TOKEN(1:WS-TOKEN-LEN)`) is given here already cut to length.
+ */
+export function evaluateString(statement: StringStatement, fields: Record<string, string>): string {
+  return statement.items
+    .map((item) => {
+      const value = item.literal ?? fields[item.field!];
+      if (value === undefined) throw new Error(`no value for ${item.field}`);
+      return item.delimiter === 'SPACE' ? value.split(' ')[0]! : value;
+    })
+    .join('');
+}
