@@ -15,6 +15,7 @@ import {
   missingCompiler,
 } from './cobol-samples.ts';
 import { IBM_COPYBOOKS } from './ibm-copybooks.ts';
+import { readServerXml } from './server-xml.ts';
 
 const PAGE = 'docs/MAINFRAME.md';
 
@@ -175,6 +176,62 @@ describe('docs/MAINFRAME.md samples', () => {
     it('refuses a COBOL block that is neither a program nor a named copybook', () => {
       // Assess
       expect(() => cobolUnits('```cobol\n           MOVE 1 TO WS-X\n```\n')).toThrow(/neither a program/);
+    });
+  });
+
+  describe('z/OS Connect server.xml', () => {
+    const servers = () => fencedBlocks(page, 'xml').filter((block) => block.text.includes('<server'));
+
+    it('has a complete server.xml per API requester generation, each with its feature', () => {
+      // Act
+      const features = servers().map((block) => readServerXml(block.text).features);
+
+      // Assess: zosConnect-3.0 (IBM sample-oas3-requester) and zosConnect-2.0.
+      expect(features).toEqual([['zosconnect:oasRequester-1.0'], ['zosconnect:apiRequester-1.0']]);
+    });
+
+    it('resolves every reference to an element of the right type (a fragment: also in the complete server.xml)', () => {
+      // Act
+      const complete = new Map(servers().flatMap((block) => [...readServerXml(block.text).elements]));
+      const problems = fencedBlocks(page, 'xml').flatMap((block) =>
+        readServerXml(block.text, block.text.includes('<server') ? new Map() : complete).problems.map(
+          (problem) => `line ${block.firstLine}: ${problem}`,
+        ),
+      );
+
+      // Assess
+      expect(problems).toEqual([]);
+    });
+
+    it('wires the zosConnect-3.0 API requester WAR to its connection (webApplication connectionRef)', () => {
+      // Act
+      const v3 = servers()[0]!.text;
+
+      // Assess
+      expect(v3).toMatch(/<webApplication location="[^"]+\.war">[\s\S]*?name="connectionRef"/);
+    });
+
+    it('never pairs a Basic header (basicAuthRef) with credentials in the body (credentialLocation="body")', () => {
+      // Act
+      const mixed = fencedBlocks(page, 'xml').filter(
+        (block) => block.text.includes('credentialLocation="body"') && block.text.includes('basicAuthRef'),
+      );
+
+      // Assess
+      expect(mixed).toEqual([]);
+    });
+
+    it('refuses a reference to nothing and an element left open', () => {
+      // Act
+      const { problems } = readServerXml(
+        '<server><zosconnect_endpointConnection id="a" authenticationConfigRef="missing"/><ssl id="s">',
+      );
+
+      // Assess
+      expect(problems).toEqual([
+        '<server>, <ssl> not closed',
+        'authenticationConfigRef="missing" names no zosconnect_oAuthConfig or zosconnect_authToken or zosconnect_authTokenLocal',
+      ]);
     });
   });
 
