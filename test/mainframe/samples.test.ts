@@ -103,6 +103,31 @@ describe('docs/MAINFRAME.md samples', () => {
       expect(bodies.every((options) => /CHARACTERSET\('UTF-8'\)/.test(options))).toBe(true);
       expect(parsedUnconverted).toBe(true);
     });
+    it('JSON PARSE names only members the gateway answers with (docs/openapi.json schemas)', async () => {
+      // Prepare
+      const { components } = JSON.parse(await readFile('docs/openapi.json', 'utf8')) as {
+        components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+      };
+      const schemaOf: Record<string, string> = {
+        'JBG-TOKEN-RESPONSE': 'TokenResponse',
+        'JBG-ERROR-RESPONSE': 'Error',
+      };
+
+      // Act
+      const named = units.flatMap((unit) =>
+        [...unit.text.matchAll(/JSON PARSE [\s\S]*?INTO ([A-Z0-9-]+)([\s\S]*?)END-JSON/g)].flatMap(
+          ([, into, rest]) =>
+            [...rest!.matchAll(/IS '([^']+)'/g)].map((match) => ({ unit, into: into!, name: match[1]! })),
+        ),
+      );
+      const unknown = named
+        .filter(({ into, name }) => !(name in (components.schemas[schemaOf[into] ?? '']?.properties ?? {})))
+        .map(({ unit, into, name }) => `${unit.name}: ${into} ${name}`);
+
+      // Assess: JBGCALL's token and error answers, JBGONE's error answer.
+      expect(named).toHaveLength(11);
+      expect(unknown).toEqual([]);
+    });
   });
 
   describe('the checker itself', () => {
