@@ -6,6 +6,7 @@ import type { ExchangeRequest, ExchangeResult, TokenExchanger } from '../oauth/t
 import { MAX_TOKEN_LIFETIME_SECONDS } from '../oauth/token-response.ts';
 import type { CachedRefusal, CachedToken, CacheEntry } from './cache-entry.ts';
 import { cacheKey, tokenHash } from './cache-key.ts';
+import { type ClientCaching, clientKeeps } from './client-caching.ts';
 import type { MemoryTokenStore } from './memory-token-store.ts';
 import type { TokenStore } from './token-store.ts';
 
@@ -87,12 +88,24 @@ export interface CacheGetOptions {
    */
   readonly replaceOlderThanMs?: number | undefined;
   /**
+   * Which tokens the caller keeps (IBM's rule for z/OS Connect, see client-caching.ts): only those are
+   * replaced. Asking again for one it does not keep is how it always asks, so that token is served
+   * until its refresh window: one exchange per token lifetime. Default `any`.
+   */
+  readonly clientCaches?: ClientCaching | undefined;
+  /**
    * Whether a token obtained by this request may be cached: the broker passes the caller policy's
    * granted-scope check, so a token the policy refuses is never kept (it would be refused from the cache
    * for its whole life, even after the server is fixed, and a caller cannot DELETE a token it never
    * received).
    */
   readonly storable?: ((token: CachedToken) => boolean) | undefined;
+}
+
+/** When a request replaces the cached token instead of being served it. */
+interface Replacing {
+  readonly olderThanMs: number | undefined;
+  readonly clientCaches: ClientCaching;
 }
 
 interface Flight {
@@ -141,6 +154,7 @@ export class TokenCache {
     const key = cacheKey(identity);
     const local = await this.deps.local.get(key);
     const replaceAfter = options.replaceOlderThanMs;
+    const replacing = { olderThanMs: replaceAfter, clientCaches: options.clientCaches ?? 'any' } as const;
     const storable = options.storable ?? (() => true);
     const withSubject = (error: unknown): never => {
       // A remembered refusal sent nothing this time; the audit still names the user it was for.
@@ -152,7 +166,7 @@ export class TokenCache {
     if (
       local &&
       this.answersAlone(local) &&
-      !this.replaces(local, replaceAfter) &&
+      !this.replaces(local, replacing) &&
       this.confirmedRecently(key)
     ) {
       try {
@@ -167,7 +181,7 @@ export class TokenCache {
     let flight = this.flights.get(flightKey);
     const leader = !flight;
     if (!flight) {
-      flight = this.fly(key, request, local, storable, replaceAfter).finally(() =>
+      flight = this.fly(key, request, local, storable, replacing).finally(() =>
         this.flights.delete(flightKey),
       );
       this.flights.set(flightKey, flight);
@@ -221,12 +235,13 @@ export class TokenCache {
     return { token: entry, cache: 'hit' };
   }
 
-  /** A token the caller already holds, old enough to be replaced (see CacheGetOptions). */
-  private replaces(entry: CacheEntry, replaceOlderThanMs: number | undefined): boolean {
+  /** A token the caller already holds, keeps, and that is old enough to be replaced (see CacheGetOptions). */
+  private replaces(entry: CacheEntry, replacing: Replacing): boolean {
     return (
-      replaceOlderThanMs !== undefined &&
+      replacing.olderThanMs !== undefined &&
       entry.kind === 'token' &&
-      this.now() - entry.obtainedAt >= replaceOlderThanMs
+      this.now() - entry.obtainedAt >= replacing.olderThanMs &&
+      clientKeeps(entry.accessToken, replacing.clientCaches)
     );
   }
 
@@ -235,7 +250,7 @@ export class TokenCache {
     request: ExchangeRequest,
     local: CacheEntry | undefined,
     storable: (token: CachedToken) => boolean,
-    replaceOlderThanMs?: number,
+    replacing: Replacing,
   ): Promise<Flight> {
     const shared = await this.withoutTombstoned(key, await this.shared('GetItem', (store) => store.get(key)));
     // When the shared layer answers, it is the truth: what it holds (memory may hold a token invalidated
@@ -243,7 +258,7 @@ export class TokenCache {
     // localMaxAgeSeconds rather than asking the failing table on every request.
     const entry = shared === null ? local : shared;
     if (entry) await this.deps.local.put(key, entry);
-    if (entry?.kind === 'token' && this.replaces(entry, replaceOlderThanMs)) {
+    if (entry?.kind === 'token' && this.replaces(entry, replacing)) {
       // Another instance replacing it at the same time holds the lease; obtain waits for its newer token.
       // A replacement that fails (KMS or the server down) serves the cached token, as a failed refresh
       // does: the API may have refused it for a reason of its own, and a 503 would leave the caller nothing.

@@ -428,6 +428,15 @@ export const callerOAuthSettings = z
         'The client caches tokens until they expire (z/OS Connect does): a repeat request for a cached ' +
           'token means an API refused it, so the gateway replaces it (at most once per reissueAfterSeconds).',
       ),
+    clientCaches: z
+      .enum(['jwtWithoutJti', 'jwt', 'any'])
+      .default('jwtWithoutJti')
+      .describe(
+        'Which tokens the caching client keeps; only those are replaced when asked for again. ' +
+          'jwtWithoutJti: IBM z/OS Connect keeps a JWT with exp and no jti, and asks on every call for ' +
+          'any other token, which is then served, not replaced (one exchange per token lifetime). jwt: ' +
+          'cacheTokensWithJti="true". any: a client that keeps every token.',
+      ),
     reissueAfterSeconds: z
       .number()
       .int()

@@ -12,6 +12,12 @@ export const API_ERRORS = {
     retryable: false,
     meaning: 'The request is malformed: body, field, length or media type.',
   },
+  ebcdic_body: {
+    status: 400,
+    retryable: false,
+    meaning:
+      "The body is in an EBCDIC code page (IBM-037 or IBM-1047), not UTF-8: send UTF-8 (CICS: CHARACTERSET('UTF-8'); HWTH: HWTH_OPT_TRANSLATE_REQBODY).",
+  },
   invalid_identity_token: {
     status: 400,
     retryable: false,

@@ -4,6 +4,7 @@ import { withDeadline } from '../deadline.ts';
 import { flushMetrics } from '../observability/metrics.ts';
 import { ApiError } from './api-errors.ts';
 import { callerCredentials } from './caller-credentials.ts';
+import { ebcdicBodyError, ebcdicCodePage } from './ebcdic.ts';
 import { requestDeadline } from './handlers.ts';
 import { type HttpEvent, type HttpResult, requestIdOf } from './middleware.ts';
 import { route } from './route.ts';
@@ -50,6 +51,21 @@ export function callHandler(gateway: GatewayProvider) {
     });
 }
 
+/**
+ * The API's body is its own business, except that a body labelled JSON which is not UTF-8 but is JSON
+ * in EBCDIC was sent by a program that forgot the code page: the API would get bytes it cannot read
+ * (RFC 8259 8.1: JSON exchanged between systems is UTF-8), so the gateway says what went wrong instead.
+ */
+function refuseEbcdicJson(body: Buffer, contentType: string | undefined): void {
+  if (!/^application\/(json|[^;\s]*\+json)\s*(;|$)/i.test(contentType ?? '')) return;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    const codePage = ebcdicCodePage(body, 'json');
+    if (codePage) throw ebcdicBodyError(codePage);
+  }
+}
+
 /** The body as bytes, refused above the platform bound before anything else is done with it. */
 function requestBody(event: HttpEvent): Buffer | undefined {
   if (!event.body) return undefined;
@@ -64,5 +80,6 @@ function requestBody(event: HttpEvent): Buffer | undefined {
   if (body.length > PROXY_BODY_LIMIT_BYTES) {
     throw new ApiError('payload_too_large', `the body exceeds ${PROXY_BODY_LIMIT_BYTES} bytes`);
   }
+  refuseEbcdicJson(body, event.headers?.['content-type']);
   return body;
 }

@@ -1,4 +1,5 @@
 import { ApiError } from './api-errors.ts';
+import { ebcdicBodyError, ebcdicCodePage } from './ebcdic.ts';
 import type { HttpEvent } from './middleware.ts';
 
 /**
@@ -18,7 +19,11 @@ export function parseFormBody(event: HttpEvent, options: { maxBytes: number }): 
     throw new ApiError('payload_too_large', `the body exceeds ${options.maxBytes} bytes`);
   }
   const text = bytes.toString('utf8');
-  if (text.includes('\uFFFD')) throw new ApiError('invalid_request', 'the body is not UTF-8');
+  if (text.includes('\uFFFD')) {
+    const codePage = ebcdicCodePage(bytes, 'form');
+    if (codePage) throw ebcdicBodyError(codePage);
+    throw new ApiError('invalid_request', 'the body is not UTF-8');
+  }
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(text)) {
     // URLSearchParams turns percent-encoded bytes that are not UTF-8 (`%FF`) into U+FFFD: another

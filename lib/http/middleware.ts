@@ -2,6 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import * as z from 'zod/mini';
 import { describeError, logger } from '../observability/logger.ts';
 import { ApiError, toApiError } from './api-errors.ts';
+import { ebcdicBodyError, ebcdicCodePage } from './ebcdic.ts';
 import {
   errorDescription,
   GATEWAY_ERROR_HEADER,
@@ -93,6 +94,8 @@ export function parseJsonBody<Schema extends z.core.$ZodType>(
       // Fatal: a lenient decode turns invalid bytes into U+FFFD, a different subject than the one sent.
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
+      const codePage = ebcdicCodePage(bytes, 'json');
+      if (codePage) throw ebcdicBodyError(codePage);
       throw new ApiError('invalid_request', 'the body is not valid UTF-8');
     }
   }

@@ -36,6 +36,8 @@ const BASIC_CHALLENGE = `Basic realm="${OAUTH_REALM}", charset="UTF-8"`;
 /** The facade's answer per API error code; the policy and grant refusals are refined below. */
 const BY_API_ERROR: Record<ApiErrorCode, { status: number; error: OAuthErrorCode }> = {
   invalid_request: { status: 400, error: 'invalid_request' },
+  // RFC 6749 has no code for a wrong character set: invalid_request, with the description naming it.
+  ebcdic_body: { status: 400, error: 'invalid_request' },
   // RFC 8693 2.2.2: an invalid subject_token is invalid_request.
   invalid_identity_token: { status: 400, error: 'invalid_request' },
   invalid_grant: { status: 400, error: 'invalid_grant' },

@@ -46,6 +46,7 @@ function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
 /** What any request to /v1/token can meet before an exchange: its body, its caller, the policy. */
 export const REQUEST_ERRORS: ApiErrorCode[] = [
   'invalid_request',
+  'ebcdic_body',
   'unauthorized_caller',
   'access_denied',
   'unknown_target',
@@ -214,7 +215,7 @@ const OAUTH_ERRORS: Record<string, string> = {
 };
 
 /** `POST /oauth2/{target}/token`: the RFC 6749 facade, in both documents. */
-export function oauthTokenOperation(refs: { form: string; response: string; error: string }) {
+function oauthTokenOperation(refs: { form: string; response: string; error: string }) {
   const ref = (component: string) => ({ schema: { $ref: `#/components/schemas/${component}` } });
   return {
     post: {

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod/mini';
+import type { ClientCaching } from '../cache/client-caching.ts';
 import { lookup } from '../config/lookup.ts';
 import type { CallerOAuthConfig, GatewayConfig } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
@@ -57,6 +58,8 @@ export interface ResolvedGrant {
   readonly request: ExchangeRequest;
   /** Set for caching clients: replace a cached token obtained at least this long ago (the 401 retry). */
   readonly replaceOlderThanMs?: number | undefined;
+  /** Which tokens the caching client keeps: only those are replaced. */
+  readonly clientCaches?: ClientCaching | undefined;
 }
 
 /**
@@ -110,6 +113,7 @@ export class GrantRequestResolver {
     return {
       request: { ...request, deadline },
       replaceOlderThanMs: settings.cachingClient ? settings.reissueAfterSeconds * 1000 : undefined,
+      clientCaches: settings.clientCaches,
     };
   }
 

@@ -42,6 +42,7 @@ const PAYMENTS_RESOURCE = 'https://payments.example.com/v1';
 const ZCEE01 = { id: 'ZCEE01', secret: 'zcee:01%secret+value' };
 const ZCEE02 = { id: 'ZCEE02', secret: 'zcee02-secret-5b3d' };
 const ZCEE03 = { id: 'ZCEE03', secret: 'zcee03-secret-8e2a' };
+const ZCEE04 = { id: 'ZCEE04', secret: 'zcee04-secret-3b6d' };
 const APP01 = { id: 'APP01', secret: 'app01-secret-1f7c' };
 const RACF01 = { id: 'RACF01', secret: 'racf01-secret-6a9b' };
 const RACF02 = { id: 'RACF02', secret: 'racf02-secret-3c5e' };
@@ -187,7 +188,13 @@ beforeAll(async () => {
           },
           targets: { demo: {} },
         },
-        zosretry: { oauth: { clients: [client(ZCEE03)], reissueAfterSeconds: 1 }, targets: { demo: {} } },
+        // A z/OS Connect level that keeps every token, opaque ones too (the demo AS issues opaque tokens).
+        zosretry: {
+          oauth: { clients: [client(ZCEE03)], reissueAfterSeconds: 1, clientCaches: 'any' },
+          targets: { demo: {} },
+        },
+        // IBM's documented rule (the default): an opaque token is not kept, so asked for on every call.
+        zosevery: { oauth: { clients: [client(ZCEE04)], reissueAfterSeconds: 1 }, targets: { demo: {} } },
         zosmtls: { mtlsSubjects: [ZCEE_DN], targets: { demo: {} } },
         zosiam: { iamPrincipals: [BRIDGE_ROLE], targets: { demo: {} } },
         batchapp: { oauth: { clients: [client(APP01)], applicationTokens: true }, targets: { app: {} } },
@@ -475,6 +482,27 @@ describe('oauthTokenHandler', () => {
         active: true,
         sub: 'cicsusr5@corp.example',
       });
+    });
+
+    it('a z/OS Connect that asks on every call (a token it does not keep) causes one exchange per token lifetime', async () => {
+      // Prepare: IBM's rule: z/OS Connect keeps a JWT with exp and no jti; this opaque token it does not,
+      // so it asks before every API call. Six calls 300 ms apart span five reissue intervals of 1 s.
+      const params = { grant_type: 'password', username: 'EVERY01', password: PASSWORD };
+      const first = await tokenRequest(params, { authorization: basic(ZCEE04) });
+      const before = as.tokenRequests.length;
+
+      // Act
+      const asks = [];
+      for (let call = 0; call < 6; call++) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        asks.push(await tokenRequest(params, { authorization: basic(ZCEE04) }));
+      }
+
+      // Assess
+      expect(asks.map((ask) => ask.status)).toEqual(Array(6).fill(200));
+      expect(new Set(asks.map((ask) => ask.json.access_token))).toEqual(new Set([first.json.access_token]));
+      expect(asks.map((ask) => ask.headers.get('cache-status'))).toEqual(Array(6).fill('hit'));
+      expect(as.tokenRequests.length - before).toBe(0);
     });
 
     it('issues an application token for client_credentials without a subject when the caller may', async () => {

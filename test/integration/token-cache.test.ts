@@ -22,6 +22,7 @@ import { KmsSigner } from '#lib/signing/kms-signer.ts';
 import { type AwsEmulator, awsClientConfig, startAwsEmulator } from '#test/support/aws-emulator.ts';
 import { dynamoDbClient, type LocalDynamoDb, startDynamoDb } from '#test/support/dynalite.ts';
 import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
+import { startHostileAuthorizationServer } from '#test/support/hostile-authorization-server.ts';
 import { serveJwks } from '#test/support/jwks-server.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -542,6 +543,67 @@ describe('TokenCache', () => {
       expect(proxy.requests.length - before).toBe(1); // the refused refresh only
       expect(aws.countCalls('Sign') - signs).toBe(3);
     });
+  });
+
+  describe('replacement only of tokens the client keeps (IBM z/OS Connect rule, fake clock)', () => {
+    /** An access token of the given shape: a JWT (never verified by the gateway) or an opaque string. */
+    const tokenOf = (shape: 'jwt' | 'jwt+jti' | 'opaque', n: number) => {
+      if (shape === 'opaque') return `opaque-token-${n}`;
+      const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const claims = {
+        sub: 'CICSUSR1',
+        exp: 4_000_000_000,
+        n,
+        ...(shape === 'jwt+jti' ? { jti: `j${n}` } : {}),
+      };
+      return `${part({ alg: 'RS256' })}.${part(claims)}.c2ln`;
+    };
+
+    it.each([
+      ['a JWT without jti, IBM rule', 'jwt', 'jwtWithoutJti', true],
+      ['a JWT with jti, IBM rule', 'jwt+jti', 'jwtWithoutJti', false],
+      ['a JWT with jti, cacheTokensWithJti', 'jwt+jti', 'jwt', true],
+      ['an opaque token, IBM rule', 'opaque', 'jwtWithoutJti', false],
+      ['an opaque token, a client that keeps every token', 'opaque', 'any', true],
+    ] as const)(
+      '%s: replaced when asked for again if the client keeps it, else served',
+      async (_name, shape, rule, keeps) => {
+        // Prepare: a server answering a new token of that shape each time; the first one at t = 0.
+        const server = await startHostileAuthorizationServer();
+        server.answer((n) => ({
+          status: 200,
+          body: { access_token: tokenOf(shape, n), token_type: 'Bearer', expires_in: 3600 },
+        }));
+        let t = 1_700_000_000_000;
+        const { cache } = instance({ now: () => t, shared: false, tokenEndpoint: server.tokenEndpoint });
+        const request = { target: 'demo', subject: 'CICSUSR1' };
+        const options = { replaceOlderThanMs: 30_000, clientCaches: rule };
+        try {
+          const first = await cache.get(request, options);
+
+          // Act: the client asks every second for two minutes.
+          const answers = [];
+          for (let second = 1; second <= 120; second++) {
+            t += 1000;
+            answers.push(await cache.get(request, options));
+          }
+
+          // Assess: a kept token is asked for again only when refused, so each ask after the interval
+          // replaces it; one not kept is served: one exchange for the whole two minutes.
+          expect(first.cache).toBe('miss');
+          if (keeps) {
+            expect(answers[29]).toMatchObject({ cache: 'replace' });
+            expect(answers[29]!.token.accessToken).not.toBe(first.token.accessToken);
+            expect(server.requests).toBe(5);
+          } else {
+            expect(new Set(answers.map((answer) => answer.cache))).toEqual(new Set(['hit']));
+            expect(server.requests).toBe(1);
+          }
+        } finally {
+          await server.close();
+        }
+      },
+    );
   });
 
   describe('invalidate', () => {

@@ -94,18 +94,28 @@ describe('docs/MAINFRAME.md', () => {
   });
 
   describe('the CICS WEB CONVERSE calls', () => {
-    /** Each `EXEC CICS WEB CONVERSE ... END-EXEC` of the page: its method, literal path and body. */
+    /**
+     * Each `EXEC CICS WEB CONVERSE ... END-EXEC` of the page: its method, path and body. PATH is a data
+     * area in the CICS reference, so the path is the VALUE of the data item it names, and PATHLENGTH is
+     * `LENGTH OF` that item (its PIC X(n)).
+     */
     async function converses() {
       const blocks = await cobolBlocks();
       return blocks.flatMap((block) =>
-        [...block.matchAll(/EXEC CICS WEB CONVERSE([\s\S]*?)END-EXEC/g)].map(([, options]) => ({
-          program: /PROGRAM-ID\. ([A-Z0-9]+)\./.exec(block)?.[1],
-          session: /SESSTOKEN\(([A-Z0-9-]+)\)/.exec(options!)?.[1],
-          method: /\b(GET|HEAD|POST|PUT|PATCH|OPTIONS|DELETE)\b/.exec(options!)?.[1],
-          path: /PATH\('([^']*)'\)/.exec(options!)?.[1],
-          pathLength: Number(/PATHLENGTH\((\d+)\)/.exec(options!)?.[1] ?? Number.NaN),
-          hasBody: /\bFROM\(/.test(options!),
-        })),
+        [...block.matchAll(/EXEC CICS WEB CONVERSE([\s\S]*?)END-EXEC/g)].map(([, options]) => {
+          const pathItem = /PATH\(([A-Z0-9-]+)\)/.exec(options!)?.[1];
+          const declared = pathItem
+            ? new RegExp(`${pathItem}\\s+PIC X\\((\\d+)\\)\\s+VALUE '([^']*)'`).exec(block)
+            : null;
+          const lengthOf = /PATHLENGTH\(LENGTH OF ([A-Z0-9-]+)\)/.exec(options!)?.[1];
+          return {
+            program: /PROGRAM-ID\. ([A-Z0-9]+)\./.exec(block)?.[1],
+            method: /\b(GET|HEAD|POST|PUT|PATCH|OPTIONS|DELETE)\b/.exec(options!)?.[1],
+            path: declared?.[2],
+            pathLength: lengthOf === pathItem && declared ? Number(declared[1]) : Number.NaN,
+            hasBody: /\bFROM\(/.test(options!),
+          };
+        }),
       );
     }
 
@@ -128,7 +138,7 @@ describe('docs/MAINFRAME.md', () => {
 
       // Act
       const toGateway = (await converses()).filter(
-        (call) => call.program === 'JBGCALL' && call.session === 'WS-SESSTOKEN',
+        (call) => call.program === 'JBGCALL' && call.path?.startsWith('/v1/token'),
       );
 
       // Assess
