@@ -402,3 +402,79 @@ describe('tracing', () => {
     expect(lambdaAuthorizer.Parameters.Tracing!.Default).toBe('true');
   });
 });
+
+describe('audit logs', () => {
+  const LOG_GROUPS = ['TokenLogGroup', 'JwksLogGroup', 'HealthLogGroup', 'HttpApiLogGroup'];
+
+  it('keeps every log group when the stack is removed or replaces it, encrypted with the log key', () => {
+    // Prepare
+    const groups = Object.entries(defaults.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+
+    // Assess
+    expect(groups.map(([id]) => id).sort()).toEqual([...LOG_GROUPS].sort());
+    for (const [, group] of groups) {
+      expect(group.DeletionPolicy).toBe('Retain');
+      expect(group.UpdateReplacePolicy).toBe('Retain');
+      expect(group.Properties.KmsKeyId).toEqual(getAtt('LogKey'));
+      expect(group.Properties.RetentionInDays).toBe(90);
+    }
+    const key = resource(defaults, 'LogKey');
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.Properties).toMatchObject({ KeySpec: 'SYMMETRIC_DEFAULT', EnableKeyRotation: true });
+  });
+
+  it('takes the retention from param logRetentionDays', async () => {
+    // Act
+    const template = await packageTemplate({ logRetentionDays: '365' });
+
+    // Assess
+    for (const id of LOG_GROUPS) expect(resource(template, id).Properties.RetentionInDays).toBe(365);
+  }, 60_000);
+
+  it("lets CloudWatch Logs, in the stack's Region, use the log key for the stack's log groups only", () => {
+    // Prepare
+    const statements = (resource(defaults, 'LogKey').Properties.KeyPolicy as { Statement: Statement[] })
+      .Statement;
+    const logs = statements.find((statement) => statement.Sid === 'CloudWatchLogsForTheStackLogGroups')!;
+    const arn = (name: string) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${name}`,
+    });
+
+    // Assess
+    expect(logs.Principal).toEqual({ Service: { 'Fn::Sub': 'logs.${AWS::Region}.amazonaws.com' } });
+    expect(actions(logs).every((action) => !action.includes('*'))).toBe(true);
+    expect(actions(logs)).toContain('kms:GenerateDataKey');
+    expect(logs.Condition).toEqual({
+      ArnEquals: {
+        'kms:EncryptionContext:aws:logs:arn': [
+          ...FUNCTIONS.map((name) => arn(`/aws/lambda/jwt-bearer-gateway-dev-${name}`)),
+          arn('/aws/http-api/jwt-bearer-gateway-dev'),
+        ],
+      },
+    });
+    // Every log group the key policy names is one the stack creates.
+    for (const id of LOG_GROUPS) {
+      const name = resource(defaults, id).Properties.LogGroupName as string;
+      expect(logs.Condition!.ArnEquals!['kms:EncryptionContext:aws:logs:arn']).toContainEqual(arn(name));
+    }
+  });
+
+  it('writes the integration error, the IAM and authorizer principals and the client certificate subject to the access log', () => {
+    // Prepare
+    const stage = resource(defaults, 'HttpApiStage').Properties.AccessLogSettings as { Format: string };
+
+    // Act
+    const format = JSON.parse(stage.Format) as Record<string, string>;
+
+    // Assess
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      integrationError: '$context.integrationErrorMessage',
+      iamPrincipal: '$context.identity.userArn',
+      authorizerPrincipal: '$context.authorizer.principalId',
+      clientCertSubject: '$context.identity.clientCert.subjectDN',
+    });
+  });
+});

@@ -116,6 +116,8 @@ describe('npm run package', () => {
       SigningKeyGreenAlias: 'AWS::KMS::Alias',
       CacheKey: 'AWS::KMS::Key',
       CacheKeyAlias: 'AWS::KMS::Alias',
+      LogKey: 'AWS::KMS::Key',
+      LogKeyAlias: 'AWS::KMS::Alias',
       TokenTable: 'AWS::DynamoDB::Table',
       CustomDomain: 'AWS::ApiGatewayV2::DomainName',
       CustomDomainMapping: 'AWS::ApiGatewayV2::ApiMapping',
@@ -251,7 +253,7 @@ describe('KMS keys', () => {
   });
 
   it.each(SLOTS)(
-    'lets only the token role sign with the %s key, the jwks role read its public key, and the account administer',
+    'lets only the token role sign with the %s key, the jwks role read its public key, and the key administrator administer',
     (slot) => {
       // The operator's statement is conditional (param keyOperatorArn, empty by default): see below.
       const statements = keyPolicy(`SigningKey${slot}`).filter((s) => !('Fn::If' in s));
@@ -267,8 +269,15 @@ describe('KMS keys', () => {
         [['kms:GetPublicKey'], { ArnEquals: { 'aws:PrincipalArn': roleArn('jwks') } }],
       ]);
       const admin = statements.find((s) => s.Sid === 'KeyAdministration')!;
+      // param keyAdministratorArn (empty by default: the account root).
       expect(admin.Principal).toEqual({
-        AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+        AWS: {
+          'Fn::If': [
+            'HasKeyAdministrator',
+            { Ref: 'KeyAdministratorArn' },
+            { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+          ],
+        },
       });
       expect(actions(admin)).toContain('kms:PutKeyPolicy');
       expect(actions(admin).filter((a) => CRYPTO.test(a))).toEqual([]);
