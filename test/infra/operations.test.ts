@@ -478,3 +478,84 @@ describe('audit logs', () => {
     });
   });
 });
+
+describe('the JWKS and health under mutual TLS', () => {
+  const PUBLIC = [
+    'PublicHttpApi',
+    'PublicHttpApiStage',
+    'PublicHttpApiIntegrationJwks',
+    'PublicHttpApiIntegrationHealth',
+    'PublicHttpApiRouteGetJwks',
+    'PublicHttpApiRouteGetHealth',
+    'JwksLambdaPermissionPublicHttpApi',
+    'HealthLambdaPermissionPublicHttpApi',
+  ];
+
+  it('exist only when the main API demands client certificates', () => {
+    // Assess
+    for (const id of PUBLIC) expect(resource(defaults, id).Condition).toBe('NeedsPublicApi');
+    expect(defaults.Conditions.NeedsPublicApi).toEqual({
+      'Fn::And': [{ Condition: 'HasCustomDomain' }, { Condition: 'HasMutualTls' }],
+    });
+    for (const id of ['PublicCustomDomain', 'PublicCustomDomainMapping'])
+      expect(resource(defaults, id).Condition).toBe('HasPublicDomain');
+  });
+
+  it('serve only GET /.well-known/jwks.json and GET /health, from the jwks and health functions, without authorization', () => {
+    // Prepare
+    const routes = Object.entries(lambdaAuthorizer.Resources).filter(
+      ([, r]) => r.Type === 'AWS::ApiGatewayV2::Route',
+    );
+    const onPublicApi = routes.filter(
+      ([, r]) => (r.Properties.ApiId as { Ref: string }).Ref === 'PublicHttpApi',
+    );
+
+    // Assess
+    expect(onPublicApi.map(([, r]) => r.Properties.RouteKey).sort()).toEqual([
+      'GET /.well-known/jwks.json',
+      'GET /health',
+    ]);
+    for (const [, route] of onPublicApi) {
+      expect(route.Properties.AuthorizationType).toBeUndefined();
+      expect(route.Properties.AuthorizerId).toBeUndefined();
+    }
+    expect(resource(lambdaAuthorizer, 'PublicHttpApiIntegrationJwks').Properties.IntegrationUri).toEqual(
+      getAtt('JwksLambdaFunction'),
+    );
+    expect(resource(lambdaAuthorizer, 'PublicHttpApiIntegrationHealth').Properties.IntegrationUri).toEqual(
+      getAtt('HealthLambdaFunction'),
+    );
+    // Each function may be invoked by the public API for its own route only.
+    expect(resource(lambdaAuthorizer, 'JwksLambdaPermissionPublicHttpApi').Properties.SourceArn).toEqual({
+      'Fn::Sub':
+        'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${PublicHttpApi}/*/GET/.well-known/jwks.json',
+    });
+  });
+
+  it('keep mutual TLS on the main domain and put no truststore on the public one', () => {
+    // Assess
+    expect(resource(lambdaAuthorizer, 'CustomDomain').Properties.MutualTlsAuthentication).toBeDefined();
+    expect(
+      resource(lambdaAuthorizer, 'PublicCustomDomain').Properties.MutualTlsAuthentication,
+    ).toBeUndefined();
+    expect(resource(lambdaAuthorizer, 'HttpApi').Properties.DisableExecuteApiEndpoint).toEqual({
+      'Fn::If': ['HasMutualTls', true, false],
+    });
+    expect(resource(lambdaAuthorizer, 'PublicHttpApi').Properties.DisableExecuteApiEndpoint).toBeUndefined();
+  });
+
+  it('give the public JWKS URL as the one to register', () => {
+    // Prepare
+    const value = JSON.stringify(lambdaAuthorizer.Outputs.JwksUrl!.Value);
+
+    // Assess
+    expect(lambdaAuthorizer.Outputs.JwksUrl!.Value).toMatchObject({
+      'Fn::If': ['NeedsPublicApi', expect.anything(), expect.anything()],
+    });
+    expect(value).toContain('https://${PublicDomainName}/.well-known/jwks.json');
+    expect(value).toContain(
+      'https://${PublicHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/.well-known/jwks.json',
+    );
+    expect(lambdaAuthorizer.Outputs.HealthUrl).toBeDefined();
+  });
+});

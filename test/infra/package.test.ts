@@ -121,6 +121,17 @@ describe('npm run package', () => {
       TokenTable: 'AWS::DynamoDB::Table',
       CustomDomain: 'AWS::ApiGatewayV2::DomainName',
       CustomDomainMapping: 'AWS::ApiGatewayV2::ApiMapping',
+      // infra/public-api.yml: only with mutual TLS (condition NeedsPublicApi).
+      PublicHttpApi: 'AWS::ApiGatewayV2::Api',
+      PublicHttpApiStage: 'AWS::ApiGatewayV2::Stage',
+      PublicHttpApiIntegrationJwks: 'AWS::ApiGatewayV2::Integration',
+      PublicHttpApiIntegrationHealth: 'AWS::ApiGatewayV2::Integration',
+      PublicHttpApiRouteGetJwks: 'AWS::ApiGatewayV2::Route',
+      PublicHttpApiRouteGetHealth: 'AWS::ApiGatewayV2::Route',
+      JwksLambdaPermissionPublicHttpApi: 'AWS::Lambda::Permission',
+      HealthLambdaPermissionPublicHttpApi: 'AWS::Lambda::Permission',
+      PublicCustomDomain: 'AWS::ApiGatewayV2::DomainName',
+      PublicCustomDomainMapping: 'AWS::ApiGatewayV2::ApiMapping',
       // infra/alarms.yml, infra/target-alarms.cjs (config/gateway.yaml has one target, okta), dashboard.yml
       ...Object.fromEntries(
         [
@@ -168,7 +179,11 @@ describe('npm run package', () => {
   });
 
   it('routes each HTTP API route to its function', () => {
-    const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    // The main API's; the public API of mutual TLS deployments: operations.test.ts.
+    const routes = Object.values(template.Resources).filter(
+      (r) =>
+        r.Type === 'AWS::ApiGatewayV2::Route' && (r.Properties.ApiId as { Ref?: string }).Ref === 'HttpApi',
+    );
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(Object.keys(ROUTES).sort());
     for (const route of routes) {
       const target = route.Properties.Target as { 'Fn::Join': [string, unknown[]] };

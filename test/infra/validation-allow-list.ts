@@ -4,6 +4,8 @@ export interface AllowedWarning {
   readonly ruleId: string;
   /** Matched against the finding's message. */
   readonly message: RegExp;
+  /** When given, only findings on these logical ids. */
+  readonly entities?: readonly string[];
   readonly reason: string;
 }
 
@@ -29,5 +31,14 @@ export const ALLOWED_WARNINGS: readonly AllowedWarning[] = [
     reason:
       "The lambda set's Lambda::Permission names param callerAuthorizerArn, the deployer's own authorizer function: " +
       'its ARN is given, possibly in another account (a central authorizer), so it cannot be built from AWS::AccountId.',
+  },
+  {
+    ruleId: 'W1001',
+    message: /^Reference to 'PublicHttpApi' which is conditional on 'NeedsPublicApi' - target may not exist$/,
+    entities: ['JwksUrl', 'HealthUrl'],
+    reason:
+      "The outputs name PublicHttpApi only inside !If [NeedsPublicApi, ...], the resource's own condition. The " +
+      'validator does not apply an Fn::If condition inside Outputs (it warns even on !If [C, !Ref R, x] with R ' +
+      'conditional on C); a separate conditional output would give the URL to register two names.',
   },
 ];
