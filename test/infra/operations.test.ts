@@ -639,3 +639,52 @@ describe('refusals at package time', () => {
     expect((refusal as PackagingError).output).toContain('stage live is a production stage');
   }, 60_000);
 });
+
+describe('key administration', () => {
+  const KEYS = ['SigningKeyBlue', 'SigningKeyGreen', 'CacheKey', 'LogKey'];
+  const ADMIN = 'arn:aws:iam::123456789012:role/gateway-key-admin';
+
+  it('gives every key to the role of param keyAdministratorArn (the account root only when it is empty)', async () => {
+    // Act
+    const template = await packageTemplate({ keyAdministratorArn: ADMIN });
+
+    // Assess
+    expect(template.Parameters.KeyAdministratorArn).toMatchObject({ Default: ADMIN });
+    expect(defaults.Parameters.KeyAdministratorArn).toMatchObject({ Default: '' });
+    expect(template.Conditions.HasKeyAdministrator).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'KeyAdministratorArn' }, ''] }],
+    });
+    for (const id of KEYS) {
+      const key = resource(template, id).Properties;
+      const admin = (key.KeyPolicy as { Statement: Statement[] }).Statement.find(
+        (s) => s.Sid === 'KeyAdministration',
+      )!;
+      expect(admin.Principal).toEqual({
+        AWS: {
+          'Fn::If': [
+            'HasKeyAdministrator',
+            { Ref: 'KeyAdministratorArn' },
+            { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+          ],
+        },
+      });
+      // The administrator may change the policy again: KMS's lockout safety check passes for it, and the
+      // template never bypasses the check.
+      expect(actions(admin)).toContain('kms:PutKeyPolicy');
+      expect(key.BypassPolicyLockoutSafetyCheck).toBeUndefined();
+    }
+  }, 60_000);
+
+  it('accepts only an IAM role ARN as the key administrator', () => {
+    // Prepare
+    const pattern = new RegExp(
+      (defaults.Parameters.KeyAdministratorArn as unknown as { AllowedPattern: string }).AllowedPattern,
+    );
+
+    // Assess
+    expect(pattern.test('')).toBe(true);
+    expect(pattern.test(ADMIN)).toBe(true);
+    expect(pattern.test('arn:aws:iam::123456789012:root')).toBe(false);
+    expect(pattern.test('arn:aws:iam::123456789012:user/alice')).toBe(false);
+  });
+});
