@@ -4,7 +4,13 @@
 // turn them on, the alarms, the dashboard, tracing. Each variant is packaged from serverless.yml as a
 // deployer would (`--param name=value`), offline.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { packageTemplate, type Resource, type Statement, type Template } from './packaged-template.ts';
+import {
+  PackagingError,
+  packageTemplate,
+  type Resource,
+  type Statement,
+  type Template,
+} from '#test/support/cloudformation.ts';
 
 const FUNCTIONS = ['token', 'jwks', 'health'] as const;
 const SLOTS = ['Blue', 'Green'] as const;
@@ -128,7 +134,7 @@ describe('IAM roles', () => {
         'secretsmanager:GetSecretValue': [
           {
             'Fn::Sub':
-              'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/*',
+              'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/dev/*',
           },
         ],
         'dynamodb:GetItem': [getAtt('TokenTable')],
@@ -145,7 +151,7 @@ describe('IAM roles', () => {
         'secretsmanager:GetSecretValue': [
           {
             'Fn::Sub':
-              'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/certificates/*',
+              'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/dev/certificates/*',
           },
         ],
       });
@@ -264,6 +270,8 @@ describe('alarms', () => {
     );
   const topic = { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] };
   const service = { Name: 'service', Value: 'jwt-bearer-gateway' };
+  // lib/observability/metrics.ts publishes every metric under the stage too: each alarm reads its own.
+  const stage = { Name: 'stage', Value: 'dev' };
 
   it('watch what the issue names, each on its metric', () => {
     // Act
@@ -277,10 +285,13 @@ describe('alarms', () => {
     expect(watch('SigningUnavailableAlarm')).toEqual({
       Namespace: 'JwtBearerGateway',
       MetricName: 'TokenError.signing_unavailable',
-      Dimensions: [service],
+      Dimensions: [service, stage],
       statistic: 'Sum',
     });
-    expect(watch('CacheDegradedAlarm')).toMatchObject({ MetricName: 'CacheDegraded', Dimensions: [service] });
+    expect(watch('CacheDegradedAlarm')).toMatchObject({
+      MetricName: 'CacheDegraded',
+      Dimensions: [service, stage],
+    });
     expect(watch('AuthorizationServerLatencyAlarm')).toMatchObject({
       MetricName: 'AuthorizationServerLatency',
       statistic: 'p99',
@@ -293,6 +304,16 @@ describe('alarms', () => {
         { Name: 'Stage', Value: '$default' },
       ],
       statistic: 'Sum',
+    });
+    expect(watch('ApiLatencyAlarm')).toEqual({
+      Namespace: 'JwtBearerGateway',
+      MetricName: 'ApiLatency',
+      Dimensions: [service, stage],
+      statistic: 'p99',
+    });
+    expect(watch('CallTokenRetriesAlarm')).toMatchObject({
+      MetricName: 'CallTokenRetries',
+      Dimensions: [service, stage],
     });
     for (const name of FUNCTIONS) {
       for (const metric of ['Errors', 'Throttles']) {
@@ -309,7 +330,7 @@ describe('alarms', () => {
   it('watch each configured target’s upstream errors and p99 latency', () => {
     // Act
     const perTarget = Object.values(alarms(defaults)).filter((a) =>
-      JSON.stringify(a.Dimensions).includes('"target"'),
+      JSON.stringify(a.Dimensions ?? []).includes('"target"'),
     );
 
     // Assess: config/gateway.yaml has one target, okta
@@ -317,14 +338,36 @@ describe('alarms', () => {
       [
         'jwt-bearer-gateway-dev-upstream-errors-okta',
         'UpstreamErrors',
-        [service, { Name: 'target', Value: 'okta' }],
+        [service, stage, { Name: 'target', Value: 'okta' }],
       ],
       [
         'jwt-bearer-gateway-dev-as-latency-p99-okta',
         'AuthorizationServerLatency',
-        [service, { Name: 'target', Value: 'okta' }],
+        [service, stage, { Name: 'target', Value: 'okta' }],
       ],
     ]);
+  });
+
+  it("sum proxy mode's API failures (unavailable, timeout, too large) of this stage", () => {
+    // Prepare
+    const metrics = alarms(defaults).CallErrorsAlarm!.Metrics as Array<{
+      Id: string;
+      Expression?: string;
+      ReturnData: boolean;
+      MetricStat?: { Metric: { MetricName: string; Dimensions: unknown } };
+    }>;
+
+    // Assess
+    const read = metrics.filter((m) => m.MetricStat);
+    expect(read.map((m) => m.MetricStat!.Metric.MetricName)).toEqual([
+      'CallError.api_unavailable',
+      'CallError.api_timeout',
+      'CallError.api_response_too_large',
+    ]);
+    for (const m of read) expect(m.MetricStat!.Metric.Dimensions).toEqual([service, stage]);
+    const sum = metrics.filter((m) => m.ReturnData);
+    expect(sum).toHaveLength(1);
+    for (const m of read) expect(sum[0]!.Expression).toContain(`FILL(${m.Id}, 0)`);
   });
 
   it('have unique names and notify the SNS topic when one is given', () => {
@@ -367,17 +410,27 @@ describe('dashboard', () => {
     };
 
     // Assess
-    expect(variables).toEqual({ Service: 'jwt-bearer-gateway' });
+    expect(variables).toEqual({ Service: 'jwt-bearer-gateway', Stage: 'dev' });
+    // Dashboards are global: the Region keeps a second Region's stack from overwriting this one.
+    expect(resource(defaults, 'Dashboard').Properties.DashboardName).toBe(
+      'jwt-bearer-gateway-dev-eu-central-1',
+    );
     const titles = dashboard.widgets.map((w) => w.properties.title);
     expect(titles).toEqual(
       expect.arrayContaining([
         'Upstream errors by target',
         'Authorization server latency p99 by target (ms)',
+        'Proxy mode: calls and errors by code',
+        'Proxy mode: API latency p99 by target (ms)',
+        "Proxy mode: token retries after an API's 401",
       ]),
     );
     expect(substituted).toContain(
-      'SEARCH(\'{JwtBearerGateway,service,target} service=\\"jwt-bearer-gateway\\" MetricName=\\"UpstreamErrors\\"\'',
+      'SEARCH(\'{JwtBearerGateway,service,stage,target} service=\\"jwt-bearer-gateway\\" stage=\\"dev\\" MetricName=\\"UpstreamErrors\\"\'',
     );
+    // Every search of the gateway's metrics is for this stage.
+    for (const search of substituted.match(/SEARCH\('[^']*'/g) ?? [])
+      expect(search).toContain('stage=\\"dev\\"');
     for (const name of ['TokenLambdaFunction', 'JwksLambdaFunction', 'HealthLambdaFunction', 'HttpApi']) {
       expect(substituted).toContain(`value-of-${name}`);
     }
@@ -395,5 +448,243 @@ describe('tracing', () => {
     expect(defaults.Conditions.HasTracing).toEqual({ 'Fn::Equals': [{ Ref: 'Tracing' }, 'true'] });
     expect(defaults.Parameters.Tracing!.Default).toBe('false');
     expect(lambdaAuthorizer.Parameters.Tracing!.Default).toBe('true');
+  });
+});
+
+describe('audit logs', () => {
+  const LOG_GROUPS = ['TokenLogGroup', 'JwksLogGroup', 'HealthLogGroup', 'HttpApiLogGroup'];
+
+  it('keeps every log group when the stack is removed or replaces it, encrypted with the log key', () => {
+    // Prepare
+    const groups = Object.entries(defaults.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+
+    // Assess
+    expect(groups.map(([id]) => id).sort()).toEqual([...LOG_GROUPS].sort());
+    for (const [, group] of groups) {
+      expect(group.DeletionPolicy).toBe('Retain');
+      expect(group.UpdateReplacePolicy).toBe('Retain');
+      expect(group.Properties.KmsKeyId).toEqual(getAtt('LogKey'));
+      expect(group.Properties.RetentionInDays).toBe(90);
+    }
+    const key = resource(defaults, 'LogKey');
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.Properties).toMatchObject({ KeySpec: 'SYMMETRIC_DEFAULT', EnableKeyRotation: true });
+  });
+
+  it('takes the retention from param logRetentionDays', async () => {
+    // Act
+    const template = await packageTemplate({ logRetentionDays: '365' });
+
+    // Assess
+    for (const id of LOG_GROUPS) expect(resource(template, id).Properties.RetentionInDays).toBe(365);
+  }, 60_000);
+
+  it("lets CloudWatch Logs, in the stack's Region, use the log key for the stack's log groups only", () => {
+    // Prepare
+    const statements = (resource(defaults, 'LogKey').Properties.KeyPolicy as { Statement: Statement[] })
+      .Statement;
+    const logs = statements.find((statement) => statement.Sid === 'CloudWatchLogsForTheStackLogGroups')!;
+    const arn = (name: string) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${name}`,
+    });
+
+    // Assess
+    expect(logs.Principal).toEqual({ Service: { 'Fn::Sub': 'logs.${AWS::Region}.amazonaws.com' } });
+    expect(actions(logs).every((action) => !action.includes('*'))).toBe(true);
+    expect(actions(logs)).toContain('kms:GenerateDataKey');
+    expect(logs.Condition).toEqual({
+      ArnEquals: {
+        'kms:EncryptionContext:aws:logs:arn': [
+          ...FUNCTIONS.map((name) => arn(`/aws/lambda/jwt-bearer-gateway-dev-${name}`)),
+          arn('/aws/http-api/jwt-bearer-gateway-dev'),
+        ],
+      },
+    });
+    // Every log group the key policy names is one the stack creates.
+    for (const id of LOG_GROUPS) {
+      const name = resource(defaults, id).Properties.LogGroupName as string;
+      expect(logs.Condition!.ArnEquals!['kms:EncryptionContext:aws:logs:arn']).toContainEqual(arn(name));
+    }
+  });
+
+  it('writes the integration error, the IAM and authorizer principals and the client certificate subject to the access log', () => {
+    // Prepare
+    const stage = resource(defaults, 'HttpApiStage').Properties.AccessLogSettings as { Format: string };
+
+    // Act
+    const format = JSON.parse(stage.Format) as Record<string, string>;
+
+    // Assess
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      integrationError: '$context.integrationErrorMessage',
+      iamPrincipal: '$context.identity.userArn',
+      authorizerPrincipal: '$context.authorizer.principalId',
+      clientCertSubject: '$context.identity.clientCert.subjectDN',
+    });
+  });
+});
+
+describe('the JWKS and health under mutual TLS', () => {
+  const PUBLIC = [
+    'PublicHttpApi',
+    'PublicHttpApiStage',
+    'PublicHttpApiIntegrationJwks',
+    'PublicHttpApiIntegrationHealth',
+    'PublicHttpApiRouteGetJwks',
+    'PublicHttpApiRouteGetHealth',
+    'JwksLambdaPermissionPublicHttpApi',
+    'HealthLambdaPermissionPublicHttpApi',
+  ];
+
+  it('exist only when the main API demands client certificates', () => {
+    // Assess
+    for (const id of PUBLIC) expect(resource(defaults, id).Condition).toBe('NeedsPublicApi');
+    expect(defaults.Conditions.NeedsPublicApi).toEqual({
+      'Fn::And': [{ Condition: 'HasCustomDomain' }, { Condition: 'HasMutualTls' }],
+    });
+    for (const id of ['PublicCustomDomain', 'PublicCustomDomainMapping'])
+      expect(resource(defaults, id).Condition).toBe('HasPublicDomain');
+  });
+
+  it('serve only GET /.well-known/jwks.json and GET /health, from the jwks and health functions, without authorization', () => {
+    // Prepare
+    const routes = Object.entries(lambdaAuthorizer.Resources).filter(
+      ([, r]) => r.Type === 'AWS::ApiGatewayV2::Route',
+    );
+    const onPublicApi = routes.filter(
+      ([, r]) => (r.Properties.ApiId as { Ref: string }).Ref === 'PublicHttpApi',
+    );
+
+    // Assess
+    expect(onPublicApi.map(([, r]) => r.Properties.RouteKey).sort()).toEqual([
+      'GET /.well-known/jwks.json',
+      'GET /health',
+    ]);
+    for (const [, route] of onPublicApi) {
+      expect(route.Properties.AuthorizationType).toBeUndefined();
+      expect(route.Properties.AuthorizerId).toBeUndefined();
+    }
+    expect(resource(lambdaAuthorizer, 'PublicHttpApiIntegrationJwks').Properties.IntegrationUri).toEqual(
+      getAtt('JwksLambdaFunction'),
+    );
+    expect(resource(lambdaAuthorizer, 'PublicHttpApiIntegrationHealth').Properties.IntegrationUri).toEqual(
+      getAtt('HealthLambdaFunction'),
+    );
+    // Each function may be invoked by the public API for its own route only.
+    expect(resource(lambdaAuthorizer, 'JwksLambdaPermissionPublicHttpApi').Properties.SourceArn).toEqual({
+      'Fn::Sub':
+        'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${PublicHttpApi}/*/GET/.well-known/jwks.json',
+    });
+  });
+
+  it('keep mutual TLS on the main domain and put no truststore on the public one', () => {
+    // Assess
+    expect(resource(lambdaAuthorizer, 'CustomDomain').Properties.MutualTlsAuthentication).toBeDefined();
+    expect(
+      resource(lambdaAuthorizer, 'PublicCustomDomain').Properties.MutualTlsAuthentication,
+    ).toBeUndefined();
+    expect(resource(lambdaAuthorizer, 'HttpApi').Properties.DisableExecuteApiEndpoint).toEqual({
+      'Fn::If': ['HasMutualTls', true, false],
+    });
+    expect(resource(lambdaAuthorizer, 'PublicHttpApi').Properties.DisableExecuteApiEndpoint).toBeUndefined();
+  });
+
+  it('give the public JWKS URL as the one to register', () => {
+    // Prepare
+    const value = JSON.stringify(lambdaAuthorizer.Outputs.JwksUrl!.Value);
+
+    // Assess
+    expect(lambdaAuthorizer.Outputs.JwksUrl!.Value).toMatchObject({
+      'Fn::If': ['NeedsPublicApi', expect.anything(), expect.anything()],
+    });
+    expect(value).toContain('https://${PublicDomainName}/.well-known/jwks.json');
+    expect(value).toContain(
+      'https://${PublicHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/.well-known/jwks.json',
+    );
+    expect(lambdaAuthorizer.Outputs.HealthUrl).toBeDefined();
+  });
+});
+
+describe('refusals at package time', () => {
+  it('refuses a production stage whose alarms would notify no one, naming the params', async () => {
+    // Act
+    const refusal = await packageTemplate({}, { stage: 'prod' }).catch((error: unknown) => error);
+
+    // Assess
+    expect(refusal).toBeInstanceOf(PackagingError);
+    expect((refusal as PackagingError).output).toContain(
+      'Deployment refused: stage prod is a production stage (param production) and its alarms would notify no one',
+    );
+    expect((refusal as PackagingError).output).toContain('allowNoAlarmTopic=true');
+  }, 60_000);
+
+  it('packages it with an alarm topic, or when allowNoAlarmTopic accepts alarms without actions', async () => {
+    // Act
+    const accepted = await packageTemplate({ allowNoAlarmTopic: 'true' }, { stage: 'prod' });
+
+    // Assess
+    expect(accepted.Parameters.AlarmTopicArn!.Default).toBe('');
+  }, 60_000);
+
+  it('treats any stage as production with param production=true', async () => {
+    // Act
+    const refusal = await packageTemplate({ production: 'true' }, { stage: 'live' }).catch(
+      (error: unknown) => error,
+    );
+
+    // Assess
+    expect((refusal as PackagingError).output).toContain('stage live is a production stage');
+  }, 60_000);
+});
+
+describe('key administration', () => {
+  const KEYS = ['SigningKeyBlue', 'SigningKeyGreen', 'CacheKey', 'LogKey'];
+  const ADMIN = 'arn:aws:iam::123456789012:role/gateway-key-admin';
+
+  it('gives every key to the role of param keyAdministratorArn (the account root only when it is empty)', async () => {
+    // Act
+    const template = await packageTemplate({ keyAdministratorArn: ADMIN });
+
+    // Assess
+    expect(template.Parameters.KeyAdministratorArn).toMatchObject({ Default: ADMIN });
+    expect(defaults.Parameters.KeyAdministratorArn).toMatchObject({ Default: '' });
+    expect(template.Conditions.HasKeyAdministrator).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'KeyAdministratorArn' }, ''] }],
+    });
+    for (const id of KEYS) {
+      const key = resource(template, id).Properties;
+      const admin = (key.KeyPolicy as { Statement: Statement[] }).Statement.find(
+        (s) => s.Sid === 'KeyAdministration',
+      )!;
+      expect(admin.Principal).toEqual({
+        AWS: {
+          'Fn::If': [
+            'HasKeyAdministrator',
+            { Ref: 'KeyAdministratorArn' },
+            { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+          ],
+        },
+      });
+      // The administrator may change the policy again: KMS's lockout safety check passes for it, and the
+      // template never bypasses the check.
+      expect(actions(admin)).toContain('kms:PutKeyPolicy');
+      expect(key.BypassPolicyLockoutSafetyCheck).toBeUndefined();
+    }
+  }, 60_000);
+
+  it('accepts only an IAM role ARN as the key administrator', () => {
+    // Prepare
+    const pattern = new RegExp(
+      (defaults.Parameters.KeyAdministratorArn as unknown as { AllowedPattern: string }).AllowedPattern,
+    );
+
+    // Assess
+    expect(pattern.test('')).toBe(true);
+    expect(pattern.test(ADMIN)).toBe(true);
+    expect(pattern.test('arn:aws:iam::123456789012:root')).toBe(false);
+    expect(pattern.test('arn:aws:iam::123456789012:user/alice')).toBe(false);
   });
 });
