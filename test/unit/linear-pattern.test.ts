@@ -71,6 +71,34 @@ describe('compileLinearPattern', () => {
     });
   });
 
+  describe('anchors', () => {
+    it('keeps a quantified anchor-only group optional: A($)?B and A(^)*B accept "AB" as JavaScript does', () => {
+      // Prepare: a group holding only an anchor may be skipped, so the anchor never has to hold.
+      const cases: Array<[string, string, boolean]> = [
+        ['A($)?B', 'AB', true],
+        ['A(^)*B', 'AB', true],
+        ['A(?:$){0,2}B', 'AB', true],
+        ['A($){0}B', 'AB', true],
+        ['A(?:$)+B', 'AB', false],
+        ['A(^)B', 'AB', false],
+        ['(^)+A($)+', 'A', true],
+      ];
+
+      // Act + Assess: the same answers as JavaScript's engine, flag by flag.
+      for (const flags of ['u', '']) {
+        for (const [source, text, expected] of cases) {
+          const anchored = `^(?:${source})$`;
+          expect(new RegExp(anchored, flags).test(text)).toBe(expected);
+          expect([source, flags, compileLinearPattern(anchored, flags).matches(text)]).toEqual([
+            source,
+            flags,
+            expected,
+          ]);
+        }
+      }
+    });
+  });
+
   describe('runs in linear time', () => {
     it('answers (a+)+b, (a|a)*b and \\w*\\w*\\w*\\w*x against long inputs at once', () => {
       // Act + Assess: with a backtracking engine each of these takes longer than the age of the universe.
