@@ -25,7 +25,10 @@ export const MUTATED_MODULES: ReadonlyArray<{ readonly module: string; readonly 
       module: 'lib/proxy/upstream-path.ts',
       tests: ['test/unit/upstream-path.test.ts', 'test/unit/proxy-config.test.ts'],
     },
-    { module: 'lib/policy/caller-policy.ts', tests: ['test/unit/caller-policy.test.ts'] },
+    {
+      module: 'lib/policy/caller-policy.ts',
+      tests: ['test/unit/caller-policy.test.ts', 'test/unit/caller-policy-decisions.test.ts'],
+    },
   ];
 
 /** The incremental file of a module: a mutation-testing-report-schema report, also read for the score. */
