@@ -78,7 +78,7 @@ describe('CallerPolicy', () => {
       mainframe: {
         apiKeys: [{ sha256: apiKeyHash('mainframe-key') }],
         mtlsSubjects: ['CN=mainframe,O=Corp'],
-        iamPrincipals: ['arn:aws:iam::111111111111:role/mainframe'],
+        iamPrincipals: ['arn:aws:iam::111111111111:role/batch', 'arn:aws:iam::111111111111:role/mainframe'],
         authorizerPrincipals: ['mainframe-principal'],
         targets: { demo: {} },
       },
@@ -199,6 +199,23 @@ describe('CallerPolicy', () => {
           code: 'ERR_CONFIG_INVALID',
           message: 'an API key secret of caller "partner" is not a SHA-256',
         });
+      });
+
+      it('takes only exactly 64 hex digits as a hash: one more before or after is reported', async () => {
+        for (const held of [`${apiKeyHash('k')}0`, `0${apiKeyHash('k')}`]) {
+          // Prepare
+          const errors: Array<[string, unknown]> = [];
+          const rules = policy(
+            { partner: { apiKeys: [{ env: 'KEY_HASH' }], targets: { demo: {} } } },
+            { env: { KEY_HASH: held }, errors },
+          );
+
+          // Act
+          await rejection(rules.identify({ apiKey: 'k' }), 'ERR_CALLER_UNAUTHENTICATED');
+
+          // Assess
+          expect(errors.map(([, error]) => (error as GatewayError).code)).toEqual(['ERR_CONFIG_INVALID']);
+        }
       });
 
       it('answers a wrong key with 401 when the only unreadable secret is missing, not unavailable', async () => {
@@ -386,6 +403,50 @@ describe('CallerPolicy', () => {
         expect(errors.map(([caller]) => caller)).toEqual(['partner', 'partner']);
       });
 
+      it('takes only exactly 64 hex digits as a client secret hash: one more before or after is reported', async () => {
+        for (const held of [`${apiKeyHash('secret-b')}0`, `0${apiKeyHash('secret-b')}`]) {
+          // Prepare
+          const errors: Array<[string, unknown]> = [];
+          const rules = policy(clientCallers({ env: 'CLIENT_HASH' }), { env: { CLIENT_HASH: held }, errors });
+
+          // Act
+          await rejection(
+            rules.identify({ oauthClient: { id: 'zos-b', secret: 'secret-b' } }),
+            'ERR_CALLER_UNAUTHENTICATED',
+          );
+
+          // Assess
+          expect(errors.map(([, error]) => (error as GatewayError).code)).toEqual(['ERR_CONFIG_INVALID']);
+        }
+      });
+
+      it('works without an error listener when a client secret hash cannot be read', async () => {
+        // Prepare
+        const { config } = parseConfig({
+          signingKeys: { k: { type: 'kms', keyId: 'alias/k' } },
+          targets: { demo: target },
+          callers: clientCallers({ env: 'NOT_SET' }),
+        });
+        const rules = new CallerPolicy(config, new SecretResolver({ env: {} }));
+
+        // Act + Assess
+        await expect(rules.identify({ oauthClient: { id: 'zos-a', secret: 'secret-a' } })).resolves.toEqual({
+          id: 'mainframe',
+          via: 'oauth_client',
+        });
+      });
+
+      it('identifies a caller with OAuth clients by another credential when no client credentials are sent', async () => {
+        // Prepare
+        const rules = policy(clientCallers({ sha256: apiKeyHash('secret-b') }));
+
+        // Act + Assess
+        await expect(rules.identify({ authorizerPrincipal: 'partner-principal' })).resolves.toEqual({
+          id: 'partner',
+          via: 'authorizer',
+        });
+      });
+
       it('answers 401 for unmatched credentials when a hash is only missing', async () => {
         // Prepare
         const rules = policy(clientCallers({ env: 'NOT_SET' }));
@@ -485,6 +546,14 @@ describe('CallerPolicy', () => {
       expect(thrown).toBeInstanceOf(GatewayError);
       expect(thrown).not.toBeInstanceOf(PolicyRefusal);
       expect(thrown).toMatchObject({ code: 'ERR_TARGET_UNKNOWN', message: 'no target named "nowhere"' });
+    });
+
+    it('denies by default a caller the configuration does not know', () => {
+      refusal(
+        () => rules().authorize({ id: 'ghost', via: 'api_key' }, request()),
+        'target',
+        /^caller "ghost" may not use target "demo"$/,
+      );
     });
 
     it('refuses a target the caller has no grant on', () => {
@@ -613,6 +682,16 @@ describe('CallerPolicy', () => {
 
     it('allows nothing beyond an empty scope where the caller has no grant', () => {
       expect(rules().allowsGrantedScope(caller, { target: 'bare', subject: 'U' }, '')).toBe(true);
+      expect(
+        rules().allowsGrantedScope({ id: 'ghost', via: 'iam' }, { target: 'demo', subject: 'U' }, 'openid'),
+      ).toBe(true);
+      expect(
+        rules().allowsGrantedScope(
+          { id: 'ghost', via: 'iam' },
+          { target: 'demo', subject: 'U' },
+          'payments.read',
+        ),
+      ).toBe(false);
       expect(rules().allowsGrantedScope(caller, { target: 'bare', subject: 'U' }, 'payments.read')).toBe(
         false,
       );

@@ -173,6 +173,7 @@ describe('upstream path', () => {
       // A percent sign itself is fine: only one followed by two hex digits was encoded twice.
       expect(() => normalisePath('/100%25')).not.toThrow();
       expect(() => normalisePath('/100%25zz')).not.toThrow();
+      expect(() => normalisePath('/50%25a-off')).not.toThrow();
     });
 
     describe('the canonical form (API.md: "%41 becomes A")', () => {
