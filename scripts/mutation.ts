@@ -16,20 +16,19 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BREAK_SCORE = 90;
 
 /** Each module and the unit tests that must kill its mutants. */
-export const MUTATED_MODULES: ReadonlyArray<{ readonly module: string; readonly tests: readonly string[] }> =
-  [
-    { module: 'lib/oauth/token-response.ts', tests: ['test/unit/token-response.test.ts'] },
-    { module: 'lib/oauth/client-authentication.ts', tests: ['test/unit/client-authentication.test.ts'] },
-    { module: 'lib/config/linear-pattern.ts', tests: ['test/unit/linear-pattern.test.ts'] },
-    {
-      module: 'lib/proxy/upstream-path.ts',
-      tests: ['test/unit/upstream-path.test.ts', 'test/unit/proxy-config.test.ts'],
-    },
-    {
-      module: 'lib/policy/caller-policy.ts',
-      tests: ['test/unit/caller-policy.test.ts', 'test/unit/caller-policy-decisions.test.ts'],
-    },
-  ];
+const MUTATED_MODULES: ReadonlyArray<{ readonly module: string; readonly tests: readonly string[] }> = [
+  { module: 'lib/oauth/token-response.ts', tests: ['test/unit/token-response.test.ts'] },
+  { module: 'lib/oauth/client-authentication.ts', tests: ['test/unit/client-authentication.test.ts'] },
+  { module: 'lib/config/linear-pattern.ts', tests: ['test/unit/linear-pattern.test.ts'] },
+  {
+    module: 'lib/proxy/upstream-path.ts',
+    tests: ['test/unit/upstream-path.test.ts', 'test/unit/proxy-config.test.ts'],
+  },
+  {
+    module: 'lib/policy/caller-policy.ts',
+    tests: ['test/unit/caller-policy.test.ts', 'test/unit/caller-policy-decisions.test.ts'],
+  },
+];
 
 /** The incremental file of a module: a mutation-testing-report-schema report, also read for the score. */
 function incrementalFile(module: string): string {
@@ -41,7 +40,7 @@ interface Report {
 }
 
 /** Stryker's mutation score: detected (killed or timed out) over every valid mutant, as a percentage. */
-export function mutationScore(report: Report): { score: number; counts: Record<string, number> } {
+function mutationScore(report: Report): { score: number; counts: Record<string, number> } {
   const counts: Record<string, number> = {};
   for (const file of Object.values(report.files)) {
     for (const { status } of file.mutants) counts[status] = (counts[status] ?? 0) + 1;
