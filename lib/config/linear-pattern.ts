@@ -111,7 +111,8 @@ class Parser {
       return item;
     }
     if (this.peek() === '?') this.position++; // lazy: the same language for a whole-string match
-    if (item.kind === 'start' || item.kind === 'end') return item;
+    // A quantified anchor is always a group (`$?` is a syntax error), and its quantifier counts: `A($)?B`
+    // may skip the `$` and accept "AB". The Pike VM runs a loop over an anchor once per position.
     return this.quantified({ kind: 'repeat', item, min, max });
   }
 

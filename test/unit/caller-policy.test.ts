@@ -143,7 +143,9 @@ describe('CallerPolicy', () => {
         expect(() => rules.authorize(mainframe, { target: 'demo', subject })).not.toThrow();
       }
       for (const subject of ['cicsusr1', 'CICSUSR12', '', 'A B']) {
-        expect(() => rules.authorize(mainframe, { target: 'demo', subject })).toThrow();
+        expect(() => rules.authorize(mainframe, { target: 'demo', subject })).toThrow(
+          expect.objectContaining({ code: 'ERR_ACCESS_DENIED', rule: 'subject' }),
+        );
       }
     });
   });
