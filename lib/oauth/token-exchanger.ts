@@ -1,6 +1,9 @@
 import type * as oauth from 'oauth4webapi';
+import type { Admission, LaneLimits } from '../admission/admission.ts';
+import { announcedLimits } from '../admission/rate-limit-headers.ts';
 import { buildAssertion, type SignedAssertion } from '../assertion/build-assertion.ts';
 import { mapSubject } from '../assertion/subject.ts';
+import { cacheKey } from '../cache/cache-key.ts';
 import { lookup } from '../config/lookup.ts';
 import type { GatewayConfig, TargetConfig } from '../config/schema.ts';
 import { transportAllowed } from '../config/transport.ts';
@@ -13,7 +16,12 @@ import { clientAuthentication } from './client-authentication.ts';
 import { AuthorizationServerDiscovery } from './discovery.ts';
 import { GRANT_TYPE_URIS, grantParameters } from './grants.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
-import { requestToken, type TokenEndpointSettings, type TokenResponse } from './token-endpoint.ts';
+import {
+  type AttemptGate,
+  requestToken,
+  type TokenEndpointSettings,
+  type TokenResponse,
+} from './token-endpoint.ts';
 
 /** The domain token request plus what the exchange needs to know about time. */
 export interface ExchangeRequest extends TokenRequest {
@@ -51,10 +59,16 @@ export interface TokenExchangerDependencies {
   readonly discovery?: AuthorizationServerDiscovery;
   readonly fetch?: typeof fetch;
   readonly retry?: Partial<Omit<RetryPolicy, 'maxRetries'>>;
+  /** Each target's rate, concurrency and back-off (lib/admission); without it every request goes. */
+  readonly admission?: Admission | undefined;
+  /** Counts the authorization server's 429 answers (infra/alarms.yml alarms on them). */
+  readonly onThrottled?: ((target: string) => void) | undefined;
 }
 
 interface PreparedTarget {
+  readonly id: string;
   readonly config: TargetConfig;
+  readonly limits: LaneLimits;
   readonly client: oauth.Client;
   readonly clientAuthentication: oauth.ClientAuth;
   readonly settings: TokenEndpointSettings;
@@ -111,6 +125,7 @@ export class TokenExchanger {
         client: target.client,
         clientAuthentication: target.clientAuthentication,
         grantType: 'refresh_token',
+        gate: this.gate(target, request),
         // The same scope, audience, resource and static parameters, so the renewed token still matches
         // the cache key it is stored under.
         parameters: async () => {
@@ -163,6 +178,7 @@ export class TokenExchanger {
         clientAuthentication: target.clientAuthentication,
         grantType: GRANT_TYPE_URIS[config.grant],
         parameters,
+        gate: this.gate(target, request),
       },
       target.settings,
       request.deadline,
@@ -178,6 +194,43 @@ export class TokenExchanger {
       throw new GatewayError('ERR_AS_RESPONSE_INVALID', `token exchange issued a ${token.issuedTokenType}`);
     }
     return { token: grantedAsRequested(token, request, config), mappedSubject, assertion };
+  }
+
+  /**
+   * The target's admission for one request: its turn is found again by the request's cache key when a
+   * refused caller comes back (docs/ARCHITECTURE.md, "Admission").
+   */
+  private gate(target: PreparedTarget, request: ExchangeRequest): AttemptGate | undefined {
+    const admission = this.deps.admission;
+    if (!admission) return undefined;
+    const lane = admissionLane(target.id);
+    const key = cacheKey(this.cacheIdentity(request));
+    const settings = target.config.admission;
+    return {
+      enter: (deadline) =>
+        admission.enter(lane, target.limits, {
+          deadline,
+          // A turn too late for an attempt to start is reserved for the caller's next try instead.
+          minimumMs: MIN_ADMITTED_MS,
+          key,
+          refuse: (retryAfterSeconds, why) =>
+            new GatewayError(
+              'ERR_AS_BUSY',
+              `no token request to target "${target.id}" now (${why}): retry after ${retryAfterSeconds} s`,
+              { retryAfterSeconds },
+            ),
+        }),
+      observe: async (status, headers) => {
+        const now = Date.now();
+        const announced = announcedLimits(status, headers, now);
+        if (status === 429) this.deps.onThrottled?.(target.id);
+        const backoffUntil =
+          announced.backoffUntil ??
+          (status === 429 ? now + settings.throttledBackoffSeconds * 1000 : undefined);
+        await admission.observe(lane, { ...announced, backoffUntil });
+        return backoffUntil;
+      },
+    };
   }
 
   /**
@@ -255,8 +308,17 @@ export class TokenExchanger {
       auth.method === 'private_key_jwt' && auth.signingKey
         ? this.deps.keyRing.signer(auth.signingKey)
         : this.assertionSigner(config);
+    const admission = config.admission;
     const prepared: PreparedTarget = {
+      id,
       config,
+      limits: {
+        requestsPerSecond: admission.requestsPerSecond,
+        maxConcurrent: admission.maxConcurrent,
+        maxWaitMs: admission.maxWaitMs,
+        queueMs: admission.queueSeconds * 1000,
+        graceMs: admission.turnGraceSeconds * 1000,
+      },
       client: { client_id: config.clientId },
       clientAuthentication: clientAuthentication(auth, this.deps.secrets, authSigner),
       settings,
@@ -278,6 +340,14 @@ export class TokenExchanger {
     }
     return () => this.discovery.discover(issuer ?? '', settings);
   }
+}
+
+/** The least time an admitted token request should have left (the attempt's own floor is 100 ms). */
+const MIN_ADMITTED_MS = 250;
+
+/** The admission lane of a target's authorization server (GET /v1/ready reports it by target). */
+export function admissionLane(target: string): string {
+  return `as:${target}`;
 }
 
 function assertionAudience(config: TargetConfig, as: oauth.AuthorizationServer): string {
