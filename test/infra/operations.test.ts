@@ -281,6 +281,12 @@ describe('alarms', () => {
       statistic: 'Sum',
     });
     expect(watch('CacheDegradedAlarm')).toMatchObject({ MetricName: 'CacheDegraded', Dimensions: [service] });
+    expect(watch('AuthorizationServerThrottledAlarm')).toEqual({
+      Namespace: 'JwtBearerGateway',
+      MetricName: 'AuthorizationServerThrottled',
+      Dimensions: [service],
+      statistic: 'Sum',
+    });
     expect(watch('AuthorizationServerLatencyAlarm')).toMatchObject({
       MetricName: 'AuthorizationServerLatency',
       statistic: 'p99',

@@ -2,9 +2,10 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Admission } from '#lib/admission/admission.ts';
 import { DynamoDbAdmissionStore } from '#lib/admission/dynamodb-admission-store.ts';
+import { admissionReport } from '#lib/admission/report.ts';
 import { AwsAdapters } from '#lib/aws-adapters.ts';
 import { parseConfig } from '#lib/config/load-config.ts';
-import type { TargetConfig } from '#lib/config/schema.ts';
+import type { GatewayConfig, TargetConfig } from '#lib/config/schema.ts';
 import { GatewayError } from '#lib/errors.ts';
 import { toApiError } from '#lib/http/api-errors.ts';
 import { signingKeyRing } from '#lib/key-ring-composition.ts';
@@ -74,6 +75,7 @@ beforeEach(async () => {
 });
 
 interface Instance {
+  readonly config: GatewayConfig;
   readonly exchanger: TokenExchanger;
   readonly admission: Admission;
   /** How often a request slept for its turn. */
@@ -129,7 +131,7 @@ function instance(
     retry: { sleep: async () => undefined },
     admission: gate,
   });
-  return { exchanger, admission: gate, sleeps };
+  return { config, exchanger, admission: gate, sleeps };
 }
 
 /** What a request ended with: its token's subject, or the gateway error code and Retry-After. */
@@ -209,6 +211,11 @@ describe('Admission', () => {
       expect(aws.countCalls('Sign')).toBe(signsAfterFirst);
       // Nobody slept through the window.
       expect([...a.sleeps, ...b.sleeps]).toEqual([]);
+      // GET /v1/ready shows the window on either instance, read from the table.
+      const report = (await admissionReport(b.admission, b.config)).demo!;
+      expect(report.shared).toBe(true);
+      expect(Date.parse(report.backoff_until!) - Date.now()).toBeGreaterThan(25_000);
+      expect(report.next_turn_in_ms).toBeGreaterThan(25_000);
     });
 
     it('answers refusals as 503 upstream_busy with the Retry-After', async () => {
