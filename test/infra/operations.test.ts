@@ -134,6 +134,7 @@ describe('IAM roles', () => {
         'dynamodb:GetItem': [getAtt('TokenTable')],
         'dynamodb:PutItem': [getAtt('TokenTable')],
         'dynamodb:DeleteItem': [getAtt('TokenTable')],
+        'dynamodb:UpdateItem': [getAtt('TokenTable')],
       });
     });
 
