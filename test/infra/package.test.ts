@@ -125,6 +125,7 @@ describe('npm run package', () => {
           'SigningUnavailableAlarm',
           'CacheDegradedAlarm',
           'AuthorizationServerLatencyAlarm',
+          'AuthorizationServerThrottledAlarm',
           'Api5xxAlarm',
           ...FUNCTIONS.flatMap((name) => [
             `${capitalized(name)}ErrorsAlarm`,
