@@ -185,7 +185,7 @@ export class Admission {
     const now = this.now();
     const refuse = (until: number, why: string): never => {
       this.observer.outcome(lane, 'refused');
-      throw options.refuse(retryAfter(until - now), why);
+      throw options.refuse(retryAfter(until - this.now()), why);
     };
     let turn: number | undefined;
     const reserved = options.key === undefined ? undefined : await store.getTurn(lane, options.key);

@@ -181,6 +181,102 @@ describe('Admission', () => {
     });
   });
 
+  describe('concurrency', () => {
+    it('keeps a slow server at its cap of requests in flight, across instances', async () => {
+      // Prepare: a server taking 400 ms per answer; 3 requests in flight at most.
+      const slow = await startRateLimitedProxy(as.issuer, {
+        ratePerSecond: 1000,
+        burst: 1000,
+        latencyMs: 400,
+      });
+      const limits = { requestsPerSecond: 1000, maxConcurrent: 3 };
+      const a = instance(`${slow.origin}/token`, limits);
+      const b = instance(`${slow.origin}/token`, limits);
+
+      // Act: 16 users at once.
+      const results = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => outcome((i % 2 ? a : b).exchanger, `SLOW${i}`)),
+      );
+      await slow.close();
+
+      // Assess: never more than 3 at the server; the others were refused with a Retry-After, not queued.
+      expect(slow.peakInFlight).toBeLessThanOrEqual(3);
+      expect(results.filter((result) => result.ok)).toHaveLength(slow.arrivals.length);
+      for (const refusal of results.filter((result) => !result.ok)) {
+        expect(refusal).toMatchObject({ code: 'ERR_AS_BUSY', retryAfter: 1 });
+      }
+    });
+  });
+
+  describe('DynamoDbAdmissionStore', () => {
+    it('schedules turns one interval apart across stores, and refuses beyond the horizon', async () => {
+      // Prepare: two instances' stores on one table.
+      const one = new DynamoDbAdmissionStore(dynamo.client, { tableName: dynamo.tableName });
+      const two = new DynamoDbAdmissionStore(dynamo.client, { tableName: dynamo.tableName });
+      const now = Date.now();
+
+      // Act
+      const turns = [
+        await one.reserve('as:t', 100, 250, now),
+        await two.reserve('as:t', 100, 250, now),
+        await one.reserve('as:t', 100, 250, now),
+        await two.reserve('as:t', 100, 250, now),
+        await one.reserve('as:t', 100, 250, now),
+      ];
+
+      // Assess
+      expect(turns).toEqual([
+        { at: now },
+        { at: now + 100 },
+        { at: now + 200 },
+        { full: true, freeAt: now + 300 },
+        { full: true, freeAt: now + 300 },
+      ]);
+    });
+
+    it('puts no turn inside a back-off window, and never shortens one', async () => {
+      // Prepare
+      const store = new DynamoDbAdmissionStore(dynamo.client, { tableName: dynamo.tableName });
+      const now = Date.now();
+      await store.reserve('as:t', 100, 0, now);
+
+      // Act
+      await store.openBackoff('as:t', now + 30_000);
+      await store.openBackoff('as:t', now + 10_000);
+      const during = await store.reserve('as:t', 100, 60_000, now + 1000);
+
+      // Assess
+      expect(await store.state('as:t')).toEqual({ backoffUntil: now + 30_000, nextTurnAt: now + 30_100 });
+      expect(during).toEqual({ at: now + 30_000 });
+    });
+
+    it('holds at most max slots, and gives a reserved turn to one taker only', async () => {
+      // Prepare
+      const store = new DynamoDbAdmissionStore(dynamo.client, { tableName: dynamo.tableName });
+      const until = Date.now() + 10_000;
+      const turn = { at: Date.now() + 5000, until };
+
+      // Act
+      const slots = [
+        await store.acquireSlot('as:t', 2, 'h1', until),
+        await store.acquireSlot('as:t', 2, 'h2', until),
+        await store.acquireSlot('as:t', 2, 'h3', until),
+      ];
+      await store.releaseSlot('as:t', 'h1');
+      const afterRelease = await store.acquireSlot('as:t', 2, 'h4', until);
+      await store.putTurn('as:t', 'key', turn);
+      const found = await store.getTurn('as:t', 'key');
+      const taken = [await store.takeTurn('as:t', 'key', turn), await store.takeTurn('as:t', 'key', turn)];
+
+      // Assess
+      expect(slots).toEqual([true, true, false]);
+      expect(afterRelease).toBe(true);
+      expect(found).toEqual(turn);
+      expect(taken).toEqual([true, false]);
+      expect(await store.getTurn('as:t', 'key')).toBeUndefined();
+    });
+  });
+
   describe('back-off', () => {
     let faults: FaultProxy;
     beforeEach(async () => {

@@ -8,6 +8,8 @@ export interface RateLimitedProxy {
   readonly arrivals: ReadonlyArray<{ readonly at: number; readonly throttled: boolean }>;
   /** The most requests that arrived within any `windowMs` (sliding). */
   maxInWindow(windowMs: number): number;
+  /** The most requests forwarded and not yet answered at once. */
+  readonly peakInFlight: number;
   close(): Promise<void>;
 }
 
@@ -18,12 +20,14 @@ export interface RateLimitedProxy {
  */
 export async function startRateLimitedProxy(
   upstream: string,
-  options: { readonly ratePerSecond: number; readonly burst: number },
+  options: { readonly ratePerSecond: number; readonly burst: number; readonly latencyMs?: number },
 ): Promise<RateLimitedProxy> {
   const target = new URL(upstream);
   const arrivals: Array<{ at: number; throttled: boolean }> = [];
   let tokens = options.burst;
   let refilledAt = performance.now();
+  let inFlight = 0;
+  let peakInFlight = 0;
   const server = createServer((req, res) => {
     const now = performance.now();
     tokens = Math.min(options.burst, tokens + ((now - refilledAt) * options.ratePerSecond) / 1000);
@@ -37,11 +41,17 @@ export async function startRateLimitedProxy(
       return;
     }
     tokens -= 1;
+    inFlight++;
+    peakInFlight = Math.max(peakInFlight, inFlight);
+    res.on('close', () => inFlight--);
     const outbound = httpRequest(
       { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
+        // A slow server: the answer waits, the request is in flight meanwhile.
+        setTimeout(() => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        }, options.latencyMs ?? 0);
       },
     );
     outbound.on('error', () => res.destroy());
@@ -52,6 +62,9 @@ export async function startRateLimitedProxy(
   return {
     origin: `http://127.0.0.1:${port}`,
     arrivals,
+    get peakInFlight() {
+      return peakInFlight;
+    },
     maxInWindow(windowMs) {
       let most = 0;
       for (let first = 0, last = 0; last < arrivals.length; last++) {
