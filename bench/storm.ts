@@ -170,7 +170,8 @@ function print(
     );
     console.log(
       `users served ${report.served}/${report.users}, gave up ${report.gaveUp}; tries per user p50 ${report.tries.p50}, max ${report.tries.max}; ` +
-        `all served after ${(report.allServedMs / 1000).toFixed(1)} s (ideal ${(report.users / AS_RATE).toFixed(1)} s at the AS's rate)`,
+        `${report.gaveUp === 0 ? 'all' : 'the last one'} served after ${(report.allServedMs / 1000).toFixed(1)} s ` +
+        `(ideal ${(report.users / AS_RATE).toFixed(1)} s at the AS's rate)`,
     );
   }
 }
