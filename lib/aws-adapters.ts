@@ -125,6 +125,7 @@ export class AwsAdapters {
       },
       {
         reserve: true,
+        reserveIfIdle: true,
         state: true,
         openBackoff: true,
         acquireSlot: true,

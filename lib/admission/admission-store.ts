@@ -9,7 +9,16 @@ export interface AdmissionStore {
    * inside a back-off window: `{ at }` when that turn is at most `horizonMs` ahead (the lane's schedule
    * then moves past it), otherwise `{ full }` with when the schedule is free again.
    */
-  reserve(lane: string, intervalMs: number, horizonMs: number, now: number): Promise<Reservation>;
+  reserve(
+    lane: string,
+    intervalMs: number,
+    horizonMs: number,
+    now: number,
+    /** The caller just saw the schedule busy (`reserveIfIdle` failed): skip asking again. */
+    knownBusy?: boolean,
+  ): Promise<Reservation>;
+  /** Takes the turn `now` if the schedule is idle (no turn ahead, no window); resolves whether it did. */
+  reserveIfIdle(lane: string, intervalMs: number, now: number): Promise<boolean>;
   /** Until when the lane is in back-off and when its next free turn is (both epoch ms, 0 if none). */
   state(lane: string): Promise<LaneState>;
   /** Opens (or extends, never shortens) a back-off window; the schedule resumes after it. */

@@ -187,17 +187,25 @@ export class Admission {
       this.observer.outcome(lane, 'refused');
       throw options.refuse(retryAfter(until - this.now()), why);
     };
+    const interval = this.intervalMs(lane, limits, share, now);
+    const key = options.key;
     let turn: number | undefined;
-    const reserved = options.key === undefined ? undefined : await store.getTurn(lane, options.key);
-    if (reserved && options.key !== undefined) {
+    // An idle schedule admits at once: no reserved turn can be ahead of this request then.
+    const idle = key !== undefined && (await store.reserveIfIdle(lane, interval, now));
+    if (idle) turn = now;
+    else if (key !== undefined) {
+      const kept = await store.getTurn(lane, key);
       // Come back too early: the same turn, the remaining time; nothing is taken.
-      if (reserved.at - now > limits.maxWaitMs) refuse(reserved.at, 'its turn has not come');
-      if (await store.takeTurn(lane, options.key, reserved)) turn = reserved.at;
+      if (kept && kept.at - now > limits.maxWaitMs) refuse(kept.at, 'its turn has not come');
+      if (kept && (await store.takeTurn(lane, key, kept))) {
+        // A window opened since the turn was reserved: queue again, after it.
+        const { backoffUntil } = await store.state(lane);
+        if (backoffUntil <= now) turn = kept.at;
+      }
     }
     if (turn === undefined) {
-      const interval = this.intervalMs(lane, limits, share, now);
-      const horizon = Math.max(limits.maxWaitMs, options.key === undefined ? 0 : limits.queueMs);
-      const reservation = await store.reserve(lane, interval, horizon, now);
+      const horizon = Math.max(limits.maxWaitMs, key === undefined ? 0 : limits.queueMs);
+      const reservation = await store.reserve(lane, interval, horizon, now, key !== undefined);
       if ('full' in reservation) refuse(reservation.freeAt, 'no turn free');
       else turn = reservation.at;
     }
@@ -219,8 +227,8 @@ export class Admission {
       this.observer.outcome(lane, 'waited');
       await this.sleep(at - now);
     }
-    if (at > now || reserved) {
-      // A window may have opened while this request waited, or since its turn was reserved.
+    if (at > now) {
+      // A window may have opened while this request waited.
       const { backoffUntil } = await store.state(lane);
       const until = Math.max(backoffUntil, this.windows.get(lane) ?? 0);
       if (until > this.now()) refuse(until, 'in back-off');

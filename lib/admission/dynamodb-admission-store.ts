@@ -46,16 +46,15 @@ export class DynamoDbAdmissionStore implements AdmissionStore {
     this.random = options.random ?? Math.random;
   }
 
-  async reserve(lane: string, intervalMs: number, horizonMs: number, now: number): Promise<Reservation> {
+  async reserve(
+    lane: string,
+    intervalMs: number,
+    horizonMs: number,
+    now: number,
+    knownBusy = false,
+  ): Promise<Reservation> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      // The schedule is idle: this turn is now.
-      if (
-        await this.update(lane, 'SET tat = :next, #ttl = :ttl', 'attribute_not_exists(tat) OR tat <= :now', {
-          ':next': now + intervalMs,
-          ':now': now,
-          ':ttl': this.ttl(now + intervalMs),
-        })
-      )
+      if ((attempt > 0 || !knownBusy) && (await this.reserveIfIdle(lane, intervalMs, now)))
         return { at: now };
       // Busy: the next free turn, if it is near enough.
       const updated = await this.update(
@@ -76,6 +75,17 @@ export class DynamoDbAdmissionStore implements AdmissionStore {
       if (nextTurnAt > now) return { full: true, freeAt: nextTurnAt };
     }
     return { full: true, freeAt: now + intervalMs };
+  }
+
+  /** The schedule is idle (`tat <= now`, and so no window: `tat >= boff`): this turn is now. */
+  async reserveIfIdle(lane: string, intervalMs: number, now: number): Promise<boolean> {
+    return (
+      (await this.update(lane, 'SET tat = :next, #ttl = :ttl', 'attribute_not_exists(tat) OR tat <= :now', {
+        ':next': now + intervalMs,
+        ':now': now,
+        ':ttl': this.ttl(now + intervalMs),
+      })) !== false
+    );
   }
 
   async state(lane: string): Promise<LaneState> {

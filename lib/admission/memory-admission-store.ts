@@ -28,6 +28,13 @@ export class MemoryAdmissionStore implements AdmissionStore {
     return { at };
   }
 
+  async reserveIfIdle(lane: string, intervalMs: number, now: number): Promise<boolean> {
+    const state = this.lane(lane);
+    if (Math.max(state.tat, state.backoffUntil) > now) return false;
+    state.tat = now + intervalMs;
+    return true;
+  }
+
   async state(lane: string): Promise<LaneState> {
     const state = this.lanes.get(lane);
     return { backoffUntil: state?.backoffUntil ?? 0, nextTurnAt: state?.tat ?? 0 };

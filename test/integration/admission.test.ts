@@ -76,6 +76,7 @@ beforeEach(async () => {
 
 interface Instance {
   readonly config: GatewayConfig;
+  readonly keyRing: SigningKeyRing;
   readonly exchanger: TokenExchanger;
   readonly admission: Admission;
   /** How often a request slept for its turn. */
@@ -131,7 +132,7 @@ function instance(
     retry: { sleep: async () => undefined },
     admission: gate,
   });
-  return { config, exchanger, admission: gate, sleeps };
+  return { config, keyRing, exchanger, admission: gate, sleeps };
 }
 
 /** What a request ended with: its token's subject, or the gateway error code and Retry-After. */
@@ -375,24 +376,29 @@ describe('Admission', () => {
     });
 
     it('keeps KMS Sign under its rate per key', async () => {
-      // Prepare: 5 signatures per second, half a second of waiting at most.
-      const a = instance(as.tokenEndpoint, { requestsPerSecond: 1000 }, { signsPerSecond: 5 });
+      // Prepare: 5 signatures per second, half a second of waiting at most; 10 signatures asked at once.
+      // In memory (the lane's shared state is the same code as a target's, tested on dynalite above), so
+      // all 10 meet the schedule within a millisecond whatever the machine's load.
+      const a = instance(as.tokenEndpoint, {}, { signsPerSecond: 5, shared: false });
+      const signer = a.keyRing.signer('kms');
+      await signer.describe();
 
       // Act
-      const started = performance.now();
       const results = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => outcome(a.exchanger, `USER${i}`)),
+        Array.from({ length: 10 }, () =>
+          signer.sign(new TextEncoder().encode('header.payload')).then(
+            () => 'signed',
+            (error: GatewayError) => ({ code: error.code, retryAfter: error.retryAfterSeconds }),
+          ),
+        ),
       );
-      const seconds = (performance.now() - started) / 1000;
 
-      // Assess: one signature now and one every 200 ms after, at most; the rest refused with a Retry-After,
-      // never sent to KMS.
-      const signed = aws.countCalls('Sign');
-      expect(signed).toBeLessThanOrEqual(1 + Math.floor(seconds * 5));
-      expect(signed).toBeLessThan(10);
-      expect(results.filter((result) => result.ok)).toHaveLength(signed);
-      for (const refusal of results.filter((result) => !result.ok)) {
-        expect(refusal).toMatchObject({ code: 'ERR_SIGNING_UNAVAILABLE', retryAfter: 1 });
+      // Assess: the turns now, +200 ms and +400 ms were signed; the rest refused with a Retry-After, never
+      // sent to KMS.
+      expect(aws.countCalls('Sign')).toBe(3);
+      expect(results.filter((result) => result === 'signed')).toHaveLength(3);
+      for (const refusal of results.filter((result) => result !== 'signed')) {
+        expect(refusal).toEqual({ code: 'ERR_SIGNING_UNAVAILABLE', retryAfter: 1 });
       }
     });
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Admission, type LaneLimits } from '#lib/admission/admission.ts';
+import { MemoryAdmissionStore } from '#lib/admission/memory-admission-store.ts';
 import { announcedLimits } from '#lib/admission/rate-limit-headers.ts';
 import { GatewayError } from '#lib/errors.ts';
 
@@ -86,6 +87,31 @@ describe('Admission', () => {
   });
 
   describe('back-off', () => {
+    it("moves a reserved turn that a window now covers to after the window, keeping the caller's place", async () => {
+      // Prepare: two instances sharing one store. C's turn is reserved 2 s ahead on the first; then the
+      // server asks the second for a 10 s pause, which the first learns only from the store.
+      let now = 1_000_000;
+      const shared = new MemoryAdmissionStore(() => now);
+      const options = { shared, fallbackInstances: 1, now: () => now, sleep: async () => undefined };
+      const first = new Admission(options);
+      const second = new Admission(options);
+      const start = now;
+      await enter(first, 'A', now);
+      await enter(first, 'B', now);
+      expect(await enter(first, 'C', now)).toBe(2);
+      await second.openBackoff('as:demo', start + 10_000);
+      now += 2000;
+
+      // Act: C comes back to the first instance for its turn, inside the window; then a newcomer.
+      const back = await enter(first, 'C', now);
+      const newcomer = await enter(first, 'D', now);
+
+      // Assess: C's new turn is the window's end (8 s from now), the newcomer's the one after.
+      expect(back).toBe(8);
+      expect(newcomer).toBe(9);
+      expect((await shared.state('as:demo')).nextTurnAt).toBe(start + 12_000);
+    });
+
     it('refuses at once with the remaining window, without sleeping', async () => {
       // Prepare
       const { admission, slept, now } = clocked();
