@@ -159,6 +159,8 @@ beforeAll(async () => {
         },
         slow: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base`, timeoutMs: 300 } },
         down: { ...target, proxy: { baseUrl: `${closedOrigin}/base` } },
+        // Its authorization server asks for a pause in one test (the window outlives the test).
+        paused: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base` } },
         'token-only': target,
       },
       callers: {
@@ -171,6 +173,7 @@ beforeAll(async () => {
             small: {},
             slow: {},
             down: {},
+            paused: {},
             'token-only': {},
           },
         },
@@ -639,6 +642,23 @@ describe('callHandler', () => {
       // Assess
       expect(status).toBe(400);
       expect(seen.length).toBe(before);
+    });
+  });
+
+  describe('while the authorization server asks for a pause', () => {
+    it('answers 503 upstream_busy with the remaining Retry-After at once, calling neither the API nor the server', async () => {
+      // Prepare: a 30 s pause opened for the target (as a 429 with Retry-After: 30 would).
+      await gateway.admission.openBackoff('as:paused', Date.now() + 30_000);
+      const event = callEvent('paused/accounts/1', { headers: { 'x-subject': 'CICSBUSY' } });
+
+      // Act
+      const { result: answer, upstream, as: tokenRequests } = await counting(() => invoke(event));
+
+      // Assess
+      expectGatewayError(answer, event, 'upstream_busy');
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThanOrEqual(29);
+      expect(Number(answer.headers['retry-after'])).toBeLessThanOrEqual(30);
+      expect({ upstream, tokenRequests }).toEqual({ upstream: 0, tokenRequests: 0 });
     });
   });
 
