@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { AdmissionStore } from './admission/admission-store.ts';
 import {
   awsClientSettings,
   DYNAMODB_CALL_LIMITS,
@@ -110,6 +111,29 @@ export class AwsAdapters {
         return new DynamoDbTokenStore(client, cipher, { tableName: table.tableName });
       },
       { get: true, put: true, delete: true, acquireLease: true, releaseLease: true },
+      {},
+    );
+  }
+
+  /** Admission state in the token table (lib/admission). */
+  dynamoDbAdmissionStore(table: NonNullable<CacheConfig['dynamodb']>): AdmissionStore {
+    const client = this.dynamoDbClient();
+    return this.#lazy(
+      async () => {
+        const { DynamoDbAdmissionStore } = await import('./admission/dynamodb-admission-store.ts');
+        return new DynamoDbAdmissionStore(client, { tableName: table.tableName });
+      },
+      {
+        reserve: true,
+        reserveIfIdle: true,
+        state: true,
+        openBackoff: true,
+        acquireSlot: true,
+        releaseSlot: true,
+        getTurn: true,
+        putTurn: true,
+        takeTurn: true,
+      },
       {},
     );
   }

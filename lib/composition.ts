@@ -1,3 +1,4 @@
+import { Admission } from './admission/admission.ts';
 import { AwsAdapters, type AwsClients } from './aws-adapters.ts';
 import { TokenBroker } from './broker.ts';
 import { MemoryTokenStore } from './cache/memory-token-store.ts';
@@ -31,6 +32,8 @@ export interface Gateway {
   readonly keyRing: SigningKeyRing;
   readonly exchanger: TokenExchanger;
   readonly cache: TokenCache;
+  /** Rate, concurrency and back-off per target and per KMS key (GET /v1/ready reports it). */
+  readonly admission: Admission;
   readonly broker: TokenBroker;
   /** Who is calling (the readiness route is for known callers only). */
   readonly policy: CallerPolicy;
@@ -68,14 +71,35 @@ export const loggerAudit: AuditLog = {
 export function createGateway(config: GatewayConfig, deps: GatewayDependencies = {}): Gateway {
   const metrics = deps.metrics ?? powertoolsMetrics;
   const adapters = new AwsAdapters(deps.aws);
+  const table = config.cache.dynamodb;
+  const admission = new Admission({
+    shared: table ? adapters.dynamoDbAdmissionStore(table) : undefined,
+    fallbackInstances: config.admission.fallbackInstances,
+    observer: {
+      degraded: (operation, error) => {
+        metrics.cacheDegraded(operation);
+        logger.warn('admission degraded: this instance admits its share of each limit alone', {
+          operation,
+          ...describeError(error),
+        });
+      },
+      outcome: (lane, outcome) => metrics.admission(lane, outcome),
+    },
+  });
   // Certificates held as secrets are read when a key is first described, after `secrets` exists.
   const certificateSecrets: SecretStore = { resolve: (reference) => secrets.resolve(reference) };
-  const keyRing = signingKeyRing(config, adapters, metrics, certificateSecrets);
+  const keyRing = signingKeyRing(config, adapters, metrics, certificateSecrets, admission);
   const needsSecretsManager = secretReferences(config).some(({ reference }) => reference.secretsManager);
   const secretsManager = needsSecretsManager ? adapters.secretsManagerStore(config) : undefined;
   const secrets = new SecretResolver({ secretsManager, env: deps.env ?? process.env });
-  const exchanger = new TokenExchanger({ config, keyRing, secrets, fetch: deps.fetch });
-  const table = config.cache.dynamodb;
+  const exchanger = new TokenExchanger({
+    config,
+    keyRing,
+    secrets,
+    fetch: deps.fetch,
+    admission,
+    onThrottled: () => metrics.authorizationServerThrottled(),
+  });
   const cache = createCache(config.cache, exchanger, adapters, metrics);
   const policy = new CallerPolicy(config, secrets, {
     onApiKeyError: (caller, error) =>
@@ -112,7 +136,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   });
   const grants = new GrantRequestResolver(config, secrets, identities);
   const checkAws = () => adapters.checkAws();
-  return { config, keyRing, exchanger, cache, broker, proxy, grants, checkAws, policy, readiness };
+  return { config, keyRing, exchanger, cache, admission, broker, proxy, grants, checkAws, policy, readiness };
 }
 
 function createCache(

@@ -43,6 +43,11 @@ export type GatewayErrorCode =
   | 'ERR_AS_REJECTED'
   /** The authorization server could not be reached, or failed with 5xx/429, after retries. */
   | 'ERR_AS_UNAVAILABLE'
+  /**
+   * The target's admission refused the request without sending it: its authorization server's rate or
+   * concurrency limit is used up, or it asked for a pause (429/503 with Retry-After). Carries Retry-After.
+   */
+  | 'ERR_AS_BUSY'
   /** The authorization server did not answer within the timeout, after retries. */
   | 'ERR_AS_TIMEOUT'
   /** The authorization server answered something that is not a valid token response. */

@@ -1,6 +1,9 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
+import type { Admission, LaneLimits } from './admission/admission.ts';
 import { AwsAdapters, type AwsClients } from './aws-adapters.ts';
 import type { GatewayConfig, SigningKeyConfig } from './config/schema.ts';
+import { currentDeadline } from './deadline.ts';
+import { GatewayError } from './errors.ts';
 import { fromEnvironment } from './from-environment.ts';
 import { lazyAdapter } from './lazy-adapter.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
@@ -42,16 +45,74 @@ export function signingKeyRing(
   adapters: AwsAdapters,
   metrics: GatewayMetrics,
   secrets: SecretStore,
+  /** KMS Sign's rate per key and back-off on throttling; the jwks function, which never signs, has none. */
+  admission?: Admission,
 ): SigningKeyRing {
   return new SigningKeyRing(
-    Object.entries(config.signingKeys).map(([id, key]) => ({
-      signer: timed(
+    Object.entries(config.signingKeys).map(([id, key]) => {
+      const signer = timed(
         createSigner(id, key, () => adapters.kmsClient(), secrets, adapters),
         metrics,
-      ),
-      retired: key.retired,
-    })),
+      );
+      return {
+        signer: admission && key.type === 'kms' ? admitted(signer, admission, key.signsPerSecond) : signer,
+        retired: key.retired,
+      };
+    }),
   );
+}
+
+/** How long KMS Sign rests after a ThrottlingException, for every instance: KMS sends no Retry-After. */
+const KMS_THROTTLED_BACKOFF_MS = 2_000;
+
+/**
+ * KMS Sign within the key's rate (KMS quotas are per account and region, so shared by all instances):
+ * a signature waits at most half a second for its turn, and a ThrottlingException opens a back-off in
+ * which signatures are refused at once. Refusals are `ERR_SIGNING_UNAVAILABLE` with a Retry-After.
+ * @see https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html
+ */
+function admitted(signer: Signer, admission: Admission, signsPerSecond: number): Signer {
+  const lane = `kms:${signer.id}`;
+  const limits: LaneLimits = { requestsPerSecond: signsPerSecond, maxWaitMs: 500, queueMs: 0, graceMs: 0 };
+  return {
+    id: signer.id,
+    describe: () => signer.describe(),
+    sign: async (input) => {
+      const permit = await admission.enter(lane, limits, {
+        deadline: currentDeadline(),
+        minimumMs: 100,
+        refuse: (retryAfterSeconds, why) =>
+          new GatewayError(
+            'ERR_SIGNING_UNAVAILABLE',
+            `KMS Sign with signing key "${signer.id}" not now (${why})`,
+            {
+              retryAfterSeconds,
+            },
+          ),
+      });
+      try {
+        return await signer.sign(input);
+      } catch (error) {
+        if (!throttled(error)) throw error;
+        await admission.openBackoff(lane, Date.now() + KMS_THROTTLED_BACKOFF_MS);
+        throw new GatewayError(
+          'ERR_SIGNING_UNAVAILABLE',
+          `KMS throttled Sign with signing key "${signer.id}"`,
+          {
+            cause: error,
+            retryAfterSeconds: KMS_THROTTLED_BACKOFF_MS / 1000,
+          },
+        );
+      } finally {
+        await permit.release();
+      }
+    },
+  };
+}
+
+/** KMS said ThrottlingException (kms-signer.ts keeps the AWS error as the cause). */
+function throttled(error: unknown): boolean {
+  return (error as { cause?: { name?: unknown } } | undefined)?.cause?.name === 'ThrottlingException';
 }
 
 /**

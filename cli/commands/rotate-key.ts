@@ -1,6 +1,6 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { createGateway } from '#lib/composition.ts';
-import type { GatewayConfig } from '#lib/config/schema.ts';
+import { type GatewayConfig, kmsSigningKey } from '#lib/config/schema.ts';
 import { type CliContext, type CommandResult, UsageError } from '../context.ts';
 import { deployConfigPath, loadDeployConfig, stageEnv, withoutSharedCache } from '../deploy-config.ts';
 import { explain } from '../explain.ts';
@@ -102,7 +102,11 @@ export async function rotateKey(
   const described = options.disable
     ? {
         ...config,
-        signingKeys: { ...keys, [RETIRING]: { type: 'kms' as const, keyId: options.disable, retired: true } },
+        // Parsed, so the key gets the schema's defaults (signsPerSecond) as a configured one would.
+        signingKeys: {
+          ...keys,
+          [RETIRING]: kmsSigningKey.parse({ type: 'kms', keyId: options.disable, retired: true }),
+        },
       }
     : config;
   // Each listed key's kid, as the gateway computes it (KMS GetPublicKey for KMS keys).

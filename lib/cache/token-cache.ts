@@ -322,12 +322,13 @@ export class TokenCache {
     storable: (token: CachedToken) => boolean,
   ): Promise<Obtained> {
     const holder = `${this.instance}/${randomUUID()}`;
-    const leased = await this.shared('PutItem (lease)', (store) =>
+    let leased = await this.shared('PutItem (lease)', (store) =>
       store.acquireLease(key, holder, this.settings.leaseTtlMs),
     );
     if (leased === false) {
-      const awaited = await this.awaitHolder(key, previous, request.deadline);
-      if (awaited) return { token: awaited, collapsed: true };
+      const awaited = await this.awaitHolder(key, holder, previous, request.deadline);
+      if (awaited === 'leased') leased = true;
+      else if (awaited) return { token: awaited, collapsed: true };
     }
     try {
       return await this.exchangeAndStore(key, request, previous, storable);
@@ -337,12 +338,18 @@ export class TokenCache {
     }
   }
 
-  /** Polls the shared layer for the token another instance is fetching; undefined if it never comes. */
+  /**
+   * Polls the shared layer for the token another instance is fetching; undefined if it never comes.
+   * When no token has come, the lease is tried again: a holder that gave up without one (refused by
+   * admission, say, with a Retry-After its caller already has) has released it, and this request takes
+   * over at once (`leased`) instead of waiting out `leaseWaitMs`.
+   */
   private async awaitHolder(
     key: string,
+    holder: string,
     previous: CachedToken | undefined,
     requestDeadline = Number.POSITIVE_INFINITY,
-  ): Promise<CachedToken | undefined> {
+  ): Promise<CachedToken | 'leased' | undefined> {
     // Leave half of what remains for an exchange of our own, should the holder not finish.
     const remaining = requestDeadline - Date.now();
     const deadline = this.now() + Math.min(this.settings.leaseWaitMs, remaining / 2);
@@ -352,8 +359,11 @@ export class TokenCache {
         key,
         await this.shared('GetItem', (store) => store.get(key)),
       );
-      if (entry === undefined) continue;
       if (entry === null) return undefined; // the shared layer failed: stop waiting on it
+      if (entry === undefined) {
+        if (await this.takeOverLease(key, holder)) return this.afterTakeOver(key, holder, previous);
+        continue;
+      }
       if (entry.kind === 'refusal') {
         await this.deps.local.put(key, entry);
         throw refusalError(entry);
@@ -363,8 +373,33 @@ export class TokenCache {
         await this.deps.local.put(key, entry);
         return entry;
       }
+      if (await this.takeOverLease(key, holder)) return this.afterTakeOver(key, holder, previous);
     }
     return undefined;
+  }
+
+  /**
+   * The lease was free: its holder may have stored its token just before releasing it, so the item is
+   * read once more; a token there is served (and the lease given back) rather than exchanged twice.
+   */
+  private async afterTakeOver(
+    key: string,
+    holder: string,
+    previous: CachedToken | undefined,
+  ): Promise<CachedToken | 'leased'> {
+    const entry = await this.withoutTombstoned(key, await this.shared('GetItem', (store) => store.get(key)));
+    const newer = entry?.kind === 'token' && entry.obtainedAt > (previous?.obtainedAt ?? 0);
+    if (!newer || entry.expiresAt - this.now() <= this.minRemainingMs) return 'leased';
+    await this.shared('DeleteItem (lease)', (store) => store.releaseLease(key, holder));
+    await this.deps.local.put(key, entry);
+    return entry;
+  }
+
+  private async takeOverLease(key: string, holder: string): Promise<boolean> {
+    const leased = await this.shared('PutItem (lease)', (store) =>
+      store.acquireLease(key, holder, this.settings.leaseTtlMs),
+    );
+    return leased === true;
   }
 
   private async exchangeAndStore(

@@ -70,6 +70,15 @@ export const kmsSigningKey = z
     type: z.literal('kms'),
     keyId: z.string().min(1).describe('KMS key id, key ARN, alias name (alias/...) or alias ARN.'),
     algorithm: z.enum(JWS_ALGORITHMS).optional().describe('RSA keys: RS* or PS* (default RS256).'),
+    signsPerSecond: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(50)
+      .describe(
+        'KMS Sign calls per second with this key, across all instances (KMS quotas are per account and region: stay below yours).',
+      ),
     ...signingKeyCommon,
   })
   .strict();
@@ -267,6 +276,60 @@ export const proxySettings = z
   })
   .strict();
 
+/**
+ * How hard the gateway may ask one target's authorization server (docs/CONFIGURATION.md, "Admission").
+ * Enforced across instances through the cache table; without one, per instance (see `admission`).
+ */
+export const admissionSettings = z
+  .object({
+    requestsPerSecond: z
+      .number()
+      .min(0.1)
+      .max(10_000)
+      .default(10)
+      .describe('Token requests per second to this authorization server, across all instances.'),
+    maxConcurrent: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(20)
+      .describe('Token requests in flight to this authorization server at once, across all instances.'),
+    maxWaitMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(1000)
+      .describe(
+        'A request may wait this long for its turn; later turns are refused at once (503 upstream_busy).',
+      ),
+    queueSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(120)
+      .describe(
+        "How far ahead a refused caller's turn is reserved: it is told to come back then (Retry-After) and goes before newcomers.",
+      ),
+    turnGraceSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(60)
+      .default(5)
+      .describe('A reserved turn is kept this long after its time for a caller that comes back late.'),
+    throttledBackoffSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(3600)
+      .default(5)
+      .describe('Back-off after a 429 that carries no Retry-After (and no rate limit reset).'),
+  })
+  .strict();
+
 export const grantType = z.enum(['jwt-bearer', 'token-exchange', 'client_credentials', 'password']);
 
 export const target = z
@@ -301,12 +364,15 @@ export const target = z
       .max(1)
       .default(1)
       .describe(
-        'On network errors, timeouts, 5xx and 429; at most 1, so a gateway request makes at most 2 attempts.',
+        'On network errors, timeouts and 5xx without Retry-After (never on 429); at most 1, so a gateway request makes at most 2 attempts, each admitted.',
       ),
     allowInsecureHttp: z
       .boolean()
       .default(false)
       .describe('Allow http:// endpoints other than loopback (development only).'),
+    admission: admissionSettings
+      .prefault({})
+      .describe("Rate and concurrency of token requests to this target's authorization server."),
     proxy: proxySettings
       .optional()
       .describe('The API this target fronts at /v1/call/{target}/…; without it the target is not proxied.'),
@@ -557,6 +623,21 @@ export const gatewayConfig = z
       .strict()
       .prefault({}),
     cache: cacheSettings.prefault({}).describe('The token cache.'),
+    admission: z
+      .object({
+        fallbackInstances: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(4)
+          .describe(
+            'Without the cache table (or while it fails) each instance admits this share of every rate and concurrency limit: 1/fallbackInstances.',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe('Admission control (per-target limits are under targets.<id>.admission).'),
   })
   .strict()
   .superRefine(checkReferences);
@@ -573,6 +654,7 @@ export type CallerGrantConfig = z.output<typeof callerGrant>;
 export type CallerOAuthConfig = z.output<typeof callerOAuthSettings>;
 export type TrustedIdentityIssuerConfig = z.output<typeof trustedIdentityIssuer>;
 export type ProxyConfig = z.output<typeof proxySettings>;
+export type AdmissionConfig = z.output<typeof admissionSettings>;
 
 type RawConfig = Omit<GatewayConfig, never>;
 

@@ -90,6 +90,13 @@ export const API_ERRORS = {
     retryable: true,
     meaning: 'The authorization server failed, or answered invalidly.',
   },
+  upstream_busy: {
+    status: 503,
+    retryable: true,
+    retryAfterSeconds: 1,
+    meaning:
+      "The authorization server's request budget is used up, or it asked for a pause: nothing was sent. Retry after Retry-After; coming back then keeps the caller's place.",
+  },
   upstream_timeout: {
     status: 504,
     retryable: true,
@@ -109,20 +116,32 @@ export const API_ERRORS = {
   signing_unavailable: {
     status: 503,
     retryable: true,
-    meaning: 'The signing key could not be used (KMS unavailable, disabled).',
+    retryAfterSeconds: 2,
+    meaning: 'The signing key could not be used (KMS unavailable, throttled, disabled).',
   },
   cache_unavailable: {
     status: 503,
     retryable: true,
+    retryAfterSeconds: 2,
     meaning:
       'Invalidation only (DELETE /v1/token, POST /v1/token/invalidate): the shared token cache could not be reached to drop the token; retry.',
   },
   secrets_unavailable: {
     status: 503,
     retryable: true,
+    retryAfterSeconds: 2,
     meaning: "A client secret or the caller's API key hash could not be read (Secrets Manager).",
   },
-} as const satisfies Record<string, { status: number; retryable: boolean; meaning: string }>;
+} as const satisfies Record<
+  string,
+  {
+    status: number;
+    retryable: boolean;
+    /** The Retry-After sent when the failing dependency gave none (every 503 carries one). */
+    retryAfterSeconds?: number;
+    meaning: string;
+  }
+>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;
 
@@ -139,8 +158,13 @@ export class ApiError extends Error {
     options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(description, options);
-    this.status = API_ERRORS[code].status;
+    const row: { status: number; retryAfterSeconds?: number } = API_ERRORS[code];
+    this.status = row.status;
     this.headers = options?.headers ?? {};
+    // RFC 9110 10.2.3: a 503 says when to come back; the code's own default when the dependency did not.
+    if (row.retryAfterSeconds !== undefined && this.headers['retry-after'] === undefined) {
+      this.headers = { ...this.headers, 'retry-after': String(row.retryAfterSeconds) };
+    }
   }
 }
 
@@ -181,6 +205,8 @@ function fromGatewayError(error: GatewayError): ApiError {
       return fromAuthorizationServer(error as AuthorizationServerError);
     case 'ERR_AS_UNAVAILABLE':
       return new ApiError('upstream_unavailable', 'the authorization server is unavailable', cause);
+    case 'ERR_AS_BUSY':
+      return new ApiError('upstream_busy', error.message, cause);
     case 'ERR_AS_TIMEOUT':
       return new ApiError('upstream_timeout', 'the authorization server did not answer in time', cause);
     case 'ERR_AS_RESPONSE_INVALID':

@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { admissionReport } from '../admission/report.ts';
 import type { GatewayProvider } from '../composition.ts';
 import { withDeadline } from '../deadline.ts';
 import { flushMetrics } from '../observability/metrics.ts';
@@ -102,12 +103,13 @@ async function invalidate(gateway: GatewayProvider, event: HttpEvent, context: C
  */
 export function readinessHandler(gateway: GatewayProvider) {
   return route('GET').handler(async (event, context): Promise<HttpResult> => {
-    const { policy, readiness } = await gateway();
+    const { policy, readiness, admission, config } = await gateway();
     const deadline = requestDeadline(context);
     // Identifying the caller may read API key hashes from Secrets Manager: bounded like everything else.
     await withDeadline(deadline, () => policy.identify(callerCredentials(event)));
     const report: ReadinessResponseBody = {
       ...(await readiness.report(deadline)),
+      admission: await withDeadline(deadline, () => admissionReport(admission, config)),
       request_id: requestIdOf(event),
     };
     return jsonResponse(report.status === 'ready' ? 200 : 503, report);

@@ -54,6 +54,7 @@ const BY_API_ERROR: Record<ApiErrorCode, { status: number; error: OAuthErrorCode
   upstream_misconfigured: { status: 502, error: 'server_error' },
   target_misconfigured: { status: 502, error: 'server_error' },
   upstream_unavailable: { status: 503, error: 'temporarily_unavailable' },
+  upstream_busy: { status: 503, error: 'temporarily_unavailable' },
   upstream_timeout: { status: 504, error: 'temporarily_unavailable' },
   signing_unavailable: { status: 503, error: 'temporarily_unavailable' },
   secrets_unavailable: { status: 503, error: 'temporarily_unavailable' },

@@ -38,9 +38,23 @@ function errorResponses(codes: ApiErrorCode[]): Record<string, unknown> {
           )
           .join(' '),
         content: json('Error'),
+        ...(list.some((code) => retryAfterOf(code) !== undefined)
+          ? {
+              headers: {
+                'Retry-After': {
+                  description: 'Seconds after which to send the request again (RFC 9110 10.2.3).',
+                  schema: { type: 'integer', minimum: 1, maximum: 3600 },
+                },
+              },
+            }
+          : {}),
       },
     ]),
   );
+}
+
+function retryAfterOf(code: ApiErrorCode): number | undefined {
+  return (API_ERRORS[code] as { retryAfterSeconds?: number }).retryAfterSeconds;
 }
 
 /** What any request to /v1/token can meet before an exchange: its body, its caller, the policy. */
@@ -66,6 +80,7 @@ export const TOKEN_ERRORS: ApiErrorCode[] = [
   'upstream_misconfigured',
   'target_misconfigured',
   'upstream_unavailable',
+  'upstream_busy',
   'signing_unavailable',
 ];
 

@@ -128,6 +128,32 @@ export const readinessResponseBody = z
           .strict(),
       )
       .describe('One result per dependency: signing_key:<id>, secret:<config field>, table, target:<name>.'),
+    admission: z
+      .record(
+        z.string().max(64),
+        z
+          .object({
+            requests_per_second: z.number().describe("The target's configured rate."),
+            max_concurrent: z.number().int().describe('Its configured cap on requests in flight.'),
+            backoff_until: z
+              .string()
+              .max(32)
+              .nullable()
+              .describe('End of the back-off the authorization server asked for (ISO 8601); null when none.'),
+            next_turn_in_ms: z
+              .number()
+              .int()
+              .describe('How far ahead the next free turn is: 0 means a request now is sent at once.'),
+            in_flight: z.number().int().describe("This instance's token requests in flight to the server."),
+            shared: z
+              .boolean()
+              .describe(
+                'true: read from the shared table; false: this instance alone (no table, or it failed).',
+              ),
+          })
+          .strict(),
+      )
+      .describe('Admission state per target, read live (not part of the cached report): a storm shows here.'),
     request_id: z.string().max(128).describe('Quote it when reporting a problem.'),
   })
   .strict();

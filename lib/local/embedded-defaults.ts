@@ -95,6 +95,8 @@ export async function startEmbeddedDefaults(options: EmbeddedOptions): Promise<E
         proxy: { baseUrl: api.url, methods: ['GET', 'HEAD'], pathPrefixes: ['/whoami'] },
       },
     },
+    // One process and no table: it admits each target's whole rate on its own.
+    admission: { fallbackInstances: 1 },
     callers: {
       demo: {
         apiKeys: [{ sha256: apiKeyHash(apiKey) }],

@@ -26,6 +26,19 @@ export interface TokenRequest {
    * a fresh assertion: a server that saw the first one would reject its `jti` as a replay.
    */
   readonly parameters: () => Promise<Record<string, string>>;
+  /** Admits each attempt (the target's rate, concurrency and back-off, lib/admission); none admits all. */
+  readonly gate?: AttemptGate | undefined;
+}
+
+/**
+ * The target's admission, per attempt: `enter` is taken before anything is signed (a refused request
+ * costs KMS nothing) and throws `ERR_AS_BUSY` with a Retry-After when the attempt may not go; `observe`
+ * reads what every answer says about the server's limits and resolves the end of the back-off window it
+ * opened (epoch ms), if any.
+ */
+export interface AttemptGate {
+  enter(deadline: number): Promise<{ release(): Promise<void> }>;
+  observe(status: number, headers: Headers): Promise<number | undefined>;
 }
 
 export interface TokenEndpointSettings extends HttpSettings {
@@ -37,10 +50,13 @@ const recognizedTokenTypes = { n_a: () => undefined };
 
 /**
  * Sends a token request with a timeout on each attempt and at most one retry, with jitter, on network
- * errors, timeouts, 5xx and 429 (honouring `Retry-After`), never on other 4xx, and only when the retry
- * can run its whole timeout before the deadline. OAuth errors become
+ * errors, timeouts and 5xx, never on 4xx, and only when the retry can run its whole timeout before the
+ * deadline. A 429, or a 503 with `Retry-After`, is never retried: the server asked for a pause, which the
+ * gate opens for every request to it, and the caller is answered at once (`ERR_AS_BUSY` with the
+ * Retry-After). Every attempt, a retry too, is admitted by the gate. OAuth errors become
  * `AuthorizationServerError` carrying the server's own `error` and `error_description`.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5
+ * @see https://www.rfc-editor.org/rfc/rfc6585#section-4
  */
 export async function requestToken(
   request: TokenRequest,
@@ -54,37 +70,46 @@ export async function requestToken(
   for (let attempt = 0; ; attempt++) {
     const last = attempt + 1 >= attempts;
     if (deadline - Date.now() < MIN_ATTEMPT_MS) throw timedOut(endpoint);
-    // Signing and secrets failures are ours, not the server's: built outside the retried part.
-    const parameters = await request.parameters();
-    // Measured after signing, which may itself have taken a while (KMS).
-    const timeoutMs = Math.min(settings.timeoutMs, deadline - Date.now());
-    if (timeoutMs < MIN_ATTEMPT_MS) throw timedOut(endpoint);
-    let response: Response;
+    const permit = await request.gate?.enter(deadline);
     try {
-      response = await oauth.genericTokenEndpointRequest(
-        request.as,
-        request.client,
-        request.clientAuthentication,
-        request.grantType,
-        parameters,
-        requestOptions(endpoint, { ...settings, timeoutMs }),
-      );
-    } catch (error) {
-      if (isGatewayError(error)) throw error; // client authentication (secret, signature) failed
-      if (!isTransient(error)) throw requestFailure(endpoint, error);
-      if (last) throw networkFailure(endpoint, error);
-      if (!(await backOff(attempt, null, settings, deadline))) throw networkFailure(endpoint, error);
-      continue;
-    }
-    if (response.status >= 500 || response.status === 429) {
-      if (last) throw await unavailableFrom(response, endpoint);
-      await response.body?.cancel();
-      if (!(await backOff(attempt, response.headers.get('retry-after'), settings, deadline))) {
-        throw unavailable(endpoint, `HTTP ${response.status}, no time left to retry`);
+      // Signing and secrets failures are ours, not the server's: built outside the retried part.
+      const parameters = await request.parameters();
+      // Measured after signing, which may itself have taken a while (KMS).
+      const timeoutMs = Math.min(settings.timeoutMs, deadline - Date.now());
+      if (timeoutMs < MIN_ATTEMPT_MS) throw timedOut(endpoint);
+      let response: Response;
+      try {
+        response = await oauth.genericTokenEndpointRequest(
+          request.as,
+          request.client,
+          request.clientAuthentication,
+          request.grantType,
+          parameters,
+          requestOptions(endpoint, { ...settings, timeoutMs }),
+        );
+      } catch (error) {
+        if (isGatewayError(error)) throw error; // client authentication (secret, signature) failed
+        if (!isTransient(error)) throw requestFailure(endpoint, error);
+        if (last) throw networkFailure(endpoint, error);
+        if (!(await backOff(attempt, settings, deadline))) throw networkFailure(endpoint, error);
+        continue;
       }
-      continue;
+      const backoffUntil = await request.gate?.observe(response.status, response.headers);
+      if (response.status === 429 || (response.status === 503 && response.headers.has('retry-after'))) {
+        throw await busyFrom(response, endpoint, backoffUntil);
+      }
+      if (response.status >= 500) {
+        if (last) throw await unavailableFrom(response, endpoint);
+        await response.body?.cancel();
+        if (!(await backOff(attempt, settings, deadline))) {
+          throw unavailable(endpoint, `HTTP ${response.status}, no time left to retry`);
+        }
+        continue;
+      }
+      return await processTokenResponse(request, response);
+    } finally {
+      await permit?.release();
     }
-    return processTokenResponse(request, response);
   }
 }
 
@@ -101,13 +126,8 @@ const MAX_ATTEMPTS = 2;
  * Sleeps before the next attempt, unless that attempt could not run its full timeout before the
  * deadline: a retry cut short would cost the server a request and tell us nothing.
  */
-async function backOff(
-  attempt: number,
-  retryAfter: string | null,
-  settings: TokenEndpointSettings,
-  deadline: number,
-): Promise<boolean> {
-  const delay = retryDelayMs(attempt, retryAfter, settings.retry);
+async function backOff(attempt: number, settings: TokenEndpointSettings, deadline: number): Promise<boolean> {
+  const delay = retryDelayMs(attempt, null, settings.retry);
   if (Date.now() + delay + settings.timeoutMs > deadline) return false;
   await settings.retry.sleep(delay);
   return true;
@@ -220,6 +240,28 @@ async function unavailableFrom(response: Response, endpoint: string): Promise<Ga
   const retryAfterSeconds =
     retryAfterMs === undefined ? undefined : Math.min(3600, Math.max(1, Math.ceil(retryAfterMs / 1000)));
   return unavailable(endpoint, `HTTP ${response.status}${oauthError}`, undefined, retryAfterSeconds);
+}
+
+/**
+ * The server asked for a pause (429, or 503 with Retry-After): the caller is told when to come back, the
+ * window's end (the server's Retry-After, or the gate's own back-off when it sent none).
+ */
+async function busyFrom(
+  response: Response,
+  endpoint: string,
+  backoffUntil: number | undefined,
+): Promise<GatewayError> {
+  await response.body?.cancel();
+  const now = Date.now();
+  const requested = parseRetryAfter(response.headers.get('retry-after'), now);
+  const until = backoffUntil ?? (requested === undefined ? undefined : now + requested);
+  const retryAfterSeconds =
+    until === undefined ? 1 : Math.min(3600, Math.max(1, Math.ceil((until - now) / 1000)));
+  return new GatewayError(
+    'ERR_AS_BUSY',
+    `token endpoint ${endpoint} answered HTTP ${response.status}: it asked for a pause of ${retryAfterSeconds} s`,
+    { retryAfterSeconds },
+  );
 }
 
 function unavailable(

@@ -1,6 +1,9 @@
 import type * as oauth from 'oauth4webapi';
+import type { Admission, LaneLimits } from '../admission/admission.ts';
+import { announcedLimits } from '../admission/rate-limit-headers.ts';
 import { buildAssertion, type SignedAssertion } from '../assertion/build-assertion.ts';
 import { mapSubject } from '../assertion/subject.ts';
+import { cacheKey } from '../cache/cache-key.ts';
 import { lookup } from '../config/lookup.ts';
 import type { GatewayConfig, TargetConfig } from '../config/schema.ts';
 import { transportAllowed } from '../config/transport.ts';
@@ -14,7 +17,12 @@ import { clientAuthentication } from './client-authentication.ts';
 import { AuthorizationServerDiscovery } from './discovery.ts';
 import { GRANT_TYPE_URIS, grantParameters } from './grants.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
-import { requestToken, type TokenEndpointSettings, type TokenResponse } from './token-endpoint.ts';
+import {
+  type AttemptGate,
+  requestToken,
+  type TokenEndpointSettings,
+  type TokenResponse,
+} from './token-endpoint.ts';
 
 /** The domain token request plus what the exchange needs to know about time. */
 export interface ExchangeRequest extends TokenRequest {
@@ -52,10 +60,16 @@ export interface TokenExchangerDependencies {
   readonly discovery?: AuthorizationServerDiscovery;
   readonly fetch?: typeof fetch;
   readonly retry?: Partial<Omit<RetryPolicy, 'maxRetries'>>;
+  /** Each target's rate, concurrency and back-off (lib/admission); without it every request goes. */
+  readonly admission?: Admission | undefined;
+  /** Counts the authorization server's 429 answers (infra/alarms.yml alarms on them). */
+  readonly onThrottled?: ((target: string) => void) | undefined;
 }
 
 interface PreparedTarget {
+  readonly id: string;
   readonly config: TargetConfig;
+  readonly limits: LaneLimits;
   readonly client: oauth.Client;
   /** Client authentication reading its secret through a request's own store (see `readOnce`). */
   readonly clientAuthentication: (secrets: SecretStore) => oauth.ClientAuth;
@@ -114,6 +128,7 @@ export class TokenExchanger {
         client: target.client,
         clientAuthentication: target.clientAuthentication(secrets),
         grantType: 'refresh_token',
+        gate: this.gate(target, request),
         // The same scope, audience, resource and static parameters, so the renewed token still matches
         // the cache key it is stored under.
         parameters: async () => {
@@ -168,6 +183,7 @@ export class TokenExchanger {
         clientAuthentication: target.clientAuthentication(secrets),
         grantType: GRANT_TYPE_URIS[config.grant],
         parameters,
+        gate: this.gate(target, request),
       },
       target.settings,
       request.deadline,
@@ -183,6 +199,43 @@ export class TokenExchanger {
       throw new GatewayError('ERR_AS_RESPONSE_INVALID', `token exchange issued a ${token.issuedTokenType}`);
     }
     return { token: grantedAsRequested(token, request, config), mappedSubject, assertion };
+  }
+
+  /**
+   * The target's admission for one request: its turn is found again by the request's cache key when a
+   * refused caller comes back (docs/ARCHITECTURE.md, "Admission").
+   */
+  private gate(target: PreparedTarget, request: ExchangeRequest): AttemptGate | undefined {
+    const admission = this.deps.admission;
+    if (!admission) return undefined;
+    const lane = admissionLane(target.id);
+    const key = cacheKey(this.cacheIdentity(request));
+    const settings = target.config.admission;
+    return {
+      enter: (deadline) =>
+        admission.enter(lane, target.limits, {
+          deadline,
+          // A turn too late for an attempt to start is reserved for the caller's next try instead.
+          minimumMs: MIN_ADMITTED_MS,
+          key,
+          refuse: (retryAfterSeconds, why) =>
+            new GatewayError(
+              'ERR_AS_BUSY',
+              `no token request to target "${target.id}" now (${why}): retry after ${retryAfterSeconds} s`,
+              { retryAfterSeconds },
+            ),
+        }),
+      observe: async (status, headers) => {
+        const now = Date.now();
+        const announced = announcedLimits(status, headers, now);
+        if (status === 429) this.deps.onThrottled?.(target.id);
+        const backoffUntil =
+          announced.backoffUntil ??
+          (status === 429 ? now + settings.throttledBackoffSeconds * 1000 : undefined);
+        await admission.observe(lane, { ...announced, backoffUntil });
+        return backoffUntil;
+      },
+    };
   }
 
   private signAssertion(config: TargetConfig, subject: string, audience: string): Promise<SignedAssertion> {
@@ -250,8 +303,17 @@ export class TokenExchanger {
       auth.method === 'private_key_jwt' && auth.signingKey
         ? this.deps.keyRing.signer(auth.signingKey)
         : this.assertionSigner(config);
+    const admission = config.admission;
     const prepared: PreparedTarget = {
+      id,
       config,
+      limits: {
+        requestsPerSecond: admission.requestsPerSecond,
+        maxConcurrent: admission.maxConcurrent,
+        maxWaitMs: admission.maxWaitMs,
+        queueMs: admission.queueSeconds * 1000,
+        graceMs: admission.turnGraceSeconds * 1000,
+      },
       client: { client_id: config.clientId },
       clientAuthentication: (secrets) => clientAuthentication(auth, secrets, authSigner),
       settings,
@@ -283,6 +345,14 @@ export class TokenExchanger {
 async function readClientSecret(config: TargetConfig, secrets: SecretStore): Promise<void> {
   const auth = config.clientAuthentication;
   if ('secret' in auth && auth.secret) await secrets.resolve(auth.secret);
+}
+
+/** The least time an admitted token request should have left (the attempt's own floor is 100 ms). */
+const MIN_ADMITTED_MS = 250;
+
+/** The admission lane of a target's authorization server (GET /v1/ready reports it by target). */
+export function admissionLane(target: string): string {
+  return `as:${target}`;
 }
 
 function assertionAudience(config: TargetConfig, as: oauth.AuthorizationServer): string {

@@ -35,6 +35,13 @@ export interface GatewayMetrics {
   cacheResult(result: string): void;
   /** A shared cache operation failed and the request went on without it. */
   cacheDegraded(operation: string): void;
+  /**
+   * Admission (lib/admission) on a lane (`as:<target>`, `kms:<key>`): a request `admitted`, `waited` for its
+   * turn, was `refused` (503 with Retry-After), or a back-off window opened (`backoff`).
+   */
+  admission(lane: string, outcome: string): void;
+  /** The authorization server answered 429 (infra/alarms.yml alarms when it lasts). */
+  authorizationServerThrottled(): void;
   /** A proxied call ended: `success` (whatever the API answered) or the API error code. */
   call(outcome: string): void;
   /** The proxied API refused the token with 401: it was replaced and the call sent once more. */
@@ -88,6 +95,14 @@ export function powertoolsMetricsFor(emf: Metrics): GatewayMetrics {
     cacheDegraded(operation) {
       emf.addMetric('CacheDegraded', MetricUnit.Count, 1);
       void operation; // the log line names it; a metric per DynamoDB operation would be noise
+    },
+    admission(lane, outcome) {
+      if (outcome === 'admitted') return; // TokenRequests and Cache.* already count those
+      const kind = lane.startsWith('kms:') ? 'SignAdmission' : 'Admission';
+      emf.addMetric(`${kind}.${outcome}`, MetricUnit.Count, 1);
+    },
+    authorizationServerThrottled() {
+      emf.addMetric('AuthorizationServerThrottled', MetricUnit.Count, 1);
     },
     call(outcome) {
       emf.addMetric('CallRequests', MetricUnit.Count, 1);

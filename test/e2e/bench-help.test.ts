@@ -27,6 +27,10 @@ describe('npm run bench* -- --help', () => {
     ['bench:proxy', ['BENCH_CONNECTIONS', 'BENCH_SECONDS', 'BENCH_ROUNDS']],
     ['bench:deadlines', []],
     ['bench:bundles', ['BENCH_RUNS', 'NODE_BINARY', 'BENCH_BASELINE']],
+    [
+      'bench:storm',
+      ['BENCH_USERS', 'BENCH_ARRIVALS', 'BENCH_AS_RATE', 'BENCH_GATEWAY_RATE', 'BENCH_BASELINE'],
+    ],
   ] as const)('%s', (script, variables) => {
     it('prints what it measures and the environment variables it reads, and measures nothing', async () => {
       // Act

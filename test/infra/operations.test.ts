@@ -140,6 +140,7 @@ describe('IAM roles', () => {
         'dynamodb:GetItem': [getAtt('TokenTable')],
         'dynamodb:PutItem': [getAtt('TokenTable')],
         'dynamodb:DeleteItem': [getAtt('TokenTable')],
+        'dynamodb:UpdateItem': [getAtt('TokenTable')],
       });
     });
 
@@ -291,6 +292,12 @@ describe('alarms', () => {
     expect(watch('CacheDegradedAlarm')).toMatchObject({
       MetricName: 'CacheDegraded',
       Dimensions: [service, stage],
+    });
+    expect(watch('AuthorizationServerThrottledAlarm')).toEqual({
+      Namespace: 'JwtBearerGateway',
+      MetricName: 'AuthorizationServerThrottled',
+      Dimensions: [service, stage],
+      statistic: 'Sum',
     });
     expect(watch('AuthorizationServerLatencyAlarm')).toMatchObject({
       MetricName: 'AuthorizationServerLatency',

@@ -138,6 +138,7 @@ describe('npm run package', () => {
           'SigningUnavailableAlarm',
           'CacheDegradedAlarm',
           'AuthorizationServerLatencyAlarm',
+          'AuthorizationServerThrottledAlarm',
           'Api5xxAlarm',
           'CallErrorsAlarm',
           'ApiLatencyAlarm',

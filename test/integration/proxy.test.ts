@@ -165,6 +165,8 @@ beforeAll(async () => {
         slow: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base`, timeoutMs: 300 } },
         intl: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base` } },
         down: { ...target, proxy: { baseUrl: `${closedOrigin}/base` } },
+        // Its authorization server asks for a pause in one test (the window outlives the test).
+        paused: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base` } },
         'token-only': target,
       },
       callers: {
@@ -179,6 +181,7 @@ beforeAll(async () => {
             // Any user id, not only RACF's: for the non-ASCII ones.
             intl: { subjects: '.{1,64}' },
             down: {},
+            paused: {},
             'token-only': {},
           },
         },
@@ -922,6 +925,23 @@ describe('callHandler', () => {
       // Assess
       expect(result.status).toBe(200);
       expect(Buffer.from(seen.at(-1)!.headers['x-note'] as string, 'latin1').toString('utf8')).toBe('café');
+    });
+  });
+
+  describe('while the authorization server asks for a pause', () => {
+    it('answers 503 upstream_busy with the remaining Retry-After at once, calling neither the API nor the server', async () => {
+      // Prepare: a 30 s pause opened for the target (as a 429 with Retry-After: 30 would).
+      await gateway.admission.openBackoff('as:paused', Date.now() + 30_000);
+      const event = callEvent('paused/accounts/1', { headers: { 'x-subject': 'CICSBUSY' } });
+
+      // Act
+      const { result: answer, upstream, as: tokenRequests } = await counting(() => invoke(event));
+
+      // Assess
+      expectGatewayError(answer, event, 'upstream_busy');
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThanOrEqual(29);
+      expect(Number(answer.headers['retry-after'])).toBeLessThanOrEqual(30);
+      expect({ upstream, tokenRequests }).toEqual({ upstream: 0, tokenRequests: 0 });
     });
   });
 

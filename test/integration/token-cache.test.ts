@@ -247,6 +247,26 @@ describe('TokenCache', () => {
       expect(waited.exchange).toBeUndefined();
     });
 
+    it('takes over at once when the holder gives up without a token, instead of waiting out the lease', async () => {
+      // Prepare: A holds the lease, times out once and is then told 429 (it asks nothing more: busy).
+      const a = instance({ tokenEndpoint: `${proxy.origin}/token` });
+      const b = instance({ settings: { leaseWaitMs: 60_000 } });
+      proxy.inject(
+        { kind: 'delay', ms: 1_500 },
+        { kind: 'status', status: 429, headers: { 'retry-after': '30' } },
+      );
+      const first = a.cache.get({ target: 'demo', subject: 'LEASE2' }).catch((error: unknown) => error);
+      await leaseTaken();
+
+      // Act: B waits for A's lease (60 s at most, past this test's own timeout).
+      const taken = await b.cache.get({ target: 'demo', subject: 'LEASE2' });
+
+      // Assess: A gave up; B did not wait out the lease but exchanged itself, once A let go.
+      expect(await first).toMatchObject({ code: 'ERR_AS_BUSY', retryAfterSeconds: 30 });
+      expect(taken.cache).toBe('miss');
+      expect(taken.exchange).toBeDefined();
+    });
+
     it('answers a second request from memory without the AS or DynamoDB', async () => {
       // Prepare
       const { cache } = instance();

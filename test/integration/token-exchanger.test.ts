@@ -350,15 +350,35 @@ describe('TokenExchanger', () => {
       expect(as.tokenRequests.length - before).toBe(1);
     });
 
-    it('honours Retry-After on 429', async () => {
+    it('never retries a 429: the caller is told the Retry-After at once', async () => {
       // Prepare
       proxy.inject({ kind: 'status', status: 429, headers: { 'retry-after': '2' } });
+      const before = proxy.requests.length;
 
       // Act
-      await target().exchange({ target: 'demo', subject: 'CICSUSR1' });
+      const failure = await target()
+        .exchange({ target: 'demo', subject: 'CICSUSR1' })
+        .catch((error: unknown) => error);
+
+      // Assess: one request, no sleep; the server's Retry-After reaches the caller.
+      expect(proxy.requests.length - before).toBe(1);
+      expect(sleeps).toEqual([]);
+      expect(failure).toMatchObject({ code: 'ERR_AS_BUSY', retryAfterSeconds: 2 });
+    });
+
+    it('never retries a 503 that carries Retry-After', async () => {
+      // Prepare
+      proxy.inject({ kind: 'status', status: 503, headers: { 'retry-after': '7' } });
+      const before = proxy.requests.length;
+
+      // Act
+      const failure = await target()
+        .exchange({ target: 'demo', subject: 'CICSUSR1' })
+        .catch((error: unknown) => error);
 
       // Assess
-      expect(sleeps).toEqual([2000]);
+      expect(proxy.requests.length - before).toBe(1);
+      expect(failure).toMatchObject({ code: 'ERR_AS_BUSY', retryAfterSeconds: 7 });
     });
 
     it('times out a stalled attempt and signs a new assertion for the retry (no jti replay)', async () => {

@@ -78,6 +78,12 @@ export interface AwsEmulator {
   /** Delay every response of this operation by `ms` (for timeout tests); 0 clears it. */
   setLatency(operation: string, ms: number): void;
   /**
+   * Answer this operation ThrottlingException beyond `perSecond` requests in any second (sliding), as
+   * KMS enforces its request quotas; 0 clears it. Throttled requests are counted in `calls` too.
+   * @see https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html
+   */
+  setRateLimit(operation: string, perSecond: number): void;
+  /**
    * Create a KMS key through the same state as the CreateKey operation. `keyUsage` defaults to
    * ENCRYPT_DECRYPT for SYMMETRIC_DEFAULT and SIGN_VERIFY for asymmetric specs.
    */
@@ -133,6 +139,7 @@ export async function startAwsEmulator(options: { region?: string } = {}): Promi
     },
     failNext: (operation, errorName, times = 1) => controls.failNext(operation, errorName, times),
     setLatency: (operation, ms) => controls.setLatency(operation, ms),
+    setRateLimit: (operation, perSecond) => controls.setRateLimit(operation, perSecond),
     createKey: async (keySpec, keyUsage, alias) => {
       const usage = keyUsage ?? (keySpec === 'SYMMETRIC_DEFAULT' ? 'ENCRYPT_DECRYPT' : 'SIGN_VERIFY');
       const key = await kms.createKey(keySpec, usage);
@@ -329,7 +336,23 @@ class Controls {
     this.failures.set(operation, queue);
   }
 
+  private readonly rateLimits = new Map<string, { perSecond: number; accepted: number[] }>();
+
+  setRateLimit(operation: string, perSecond: number): void {
+    if (perSecond > 0) this.rateLimits.set(operation, { perSecond, accepted: [] });
+    else this.rateLimits.delete(operation);
+  }
+
   throwInjectedFailure(operation: string): void {
+    const limit = this.rateLimits.get(operation);
+    if (limit) {
+      const now = performance.now();
+      while (limit.accepted.length > 0 && now - limit.accepted[0]! >= 1000) limit.accepted.shift();
+      if (limit.accepted.length >= limit.perSecond) {
+        throw new AwsError('ThrottlingException', INJECTED_ERROR_MESSAGES.ThrottlingException);
+      }
+      limit.accepted.push(now);
+    }
     const queue = this.failures.get(operation);
     const next = queue?.[0];
     if (!queue || !next) return;

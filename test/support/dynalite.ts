@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TOKEN_TABLE_DEFINITION } from '#lib/cache/table.ts';
 
 const require = createRequire(import.meta.url);
@@ -28,6 +28,13 @@ export async function startDynamoDb(tableName = 'jwt-bearer-gateway-tokens'): Pr
   const endpoint = `http://127.0.0.1:${port}`;
   const client = dynamoDbClient(endpoint);
   await client.send(new CreateTableCommand({ TableName: tableName, ...TOKEN_TABLE_DEFINITION }));
+  // dynalite answers CreateTable with CREATING even with createTableMs 0, and refuses item writes with
+  // ResourceNotFoundException until the table is ACTIVE, a tick later: a test's first write can win.
+  while (
+    (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE'
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   let stopped = false;
   const stop = async () => {
     if (stopped) return;

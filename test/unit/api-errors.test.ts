@@ -2,10 +2,47 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { AuthorizationServerError, GatewayError } from '#lib/errors.ts';
 import { API_ERRORS, toApiError } from '#lib/http/api-errors.ts';
+import { toOAuthError } from '#lib/http/oauth-errors.ts';
 
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJDSUNTVVNSMSJ9.c2lnbmF0dXJl';
 
 describe('toApiError', () => {
+  describe('Retry-After', () => {
+    const unavailable: Array<[string, GatewayError]> = [
+      ['signing_unavailable', new GatewayError('ERR_SIGNING_UNAVAILABLE', 'KMS Sign failed')],
+      ['secrets_unavailable', new GatewayError('ERR_SECRET_UNAVAILABLE', 'GetSecretValue failed')],
+      ['cache_unavailable', new GatewayError('ERR_CACHE_UNAVAILABLE', 'DeleteItem failed')],
+      ['upstream_busy', new GatewayError('ERR_AS_BUSY', 'no turn')],
+    ];
+
+    it.each(unavailable)('answers %s with a Retry-After, on the JSON API and the facade', (code, error) => {
+      // Act
+      const api = toApiError(error);
+      const facade = toOAuthError(error);
+
+      // Assess
+      expect(api).toMatchObject({ code, status: 503 });
+      expect(Number(api.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(facade).toMatchObject({ status: 503, error: 'temporarily_unavailable' });
+      expect(facade.headers['retry-after']).toBe(api.headers['retry-after']);
+    });
+
+    it("keeps the dependency's own Retry-After over the default", () => {
+      // Act
+      const api = toApiError(new GatewayError('ERR_SIGNING_UNAVAILABLE', 'x', { retryAfterSeconds: 9 }));
+
+      // Assess
+      expect(api.headers['retry-after']).toBe('9');
+    });
+
+    it('gives every 503 code a default Retry-After', () => {
+      const without = Object.entries(API_ERRORS).filter(
+        ([, row]) => row.status === 503 && !('retryAfterSeconds' in row),
+      );
+      expect(without).toEqual([]);
+    });
+  });
+
   it("passes the server's error on without any JWT it quoted", () => {
     // Act
     const error = toApiError(new AuthorizationServerError('invalid_grant', `assertion ${JWT} expired`, 400));

@@ -83,6 +83,29 @@ describe('powertoolsMetrics', () => {
     });
   });
 
+  describe('admission', () => {
+    it('counts refusals, waits and back-offs per kind of lane, and the 429s the alarm watches', () => {
+      // Prepare
+      const metrics = newMetrics();
+      const port = powertoolsMetricsFor(metrics);
+
+      // Act
+      port.admission('as:okta', 'admitted');
+      port.admission('as:okta', 'refused');
+      port.admission('as:okta', 'backoff');
+      port.admission('kms:blue', 'waited');
+      port.authorizationServerThrottled();
+
+      // Assess: an admitted request adds nothing (TokenRequests counts it).
+      expect(emf(metrics).names).toEqual([
+        'Admission.backoff',
+        'Admission.refused',
+        'AuthorizationServerThrottled',
+        'SignAdmission.waited',
+      ]);
+    });
+  });
+
   describe('request', () => {
     it.each([
       ['upstream_unavailable', true],

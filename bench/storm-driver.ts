@@ -1,0 +1,231 @@
+// The gateway side of npm run bench:storm, in a child process per variant: two gateway instances of the
+// tree at `root` (this one, or the baseline's copy) sharing one table, driven through the handlers Lambda
+// runs by simulated users whose clients honour Retry-After. Prints one JSON line: its StormReport.
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
+import { STORM_CLIENT, STORM_ISSUER } from './storm-as.ts';
+
+interface Settings {
+  readonly root: string;
+  readonly baseline: boolean;
+  readonly tokenEndpoint: string;
+  readonly kms: string;
+  readonly keyId: string;
+  readonly dynamodb: string;
+  readonly tableName: string;
+  readonly users: number;
+  readonly arrivals: number;
+  readonly rate: number;
+  readonly dir: string;
+}
+
+interface Summary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export interface StormReport {
+  readonly users: number;
+  readonly served: number;
+  readonly gaveUp: number;
+  readonly statuses: Record<string, number>;
+  readonly first: Summary;
+  readonly refusals: Summary;
+  readonly refusalsWithRetryAfter: number;
+  readonly hits: Summary;
+  readonly healthQuiet: Summary;
+  readonly healthStorm: Summary;
+  readonly tries: Summary;
+  readonly allServedMs: number;
+}
+
+type Handler = (
+  event: unknown,
+  context: unknown,
+) => Promise<{ statusCode: number; body?: string; headers?: Record<string, string> }>;
+
+const DN = 'CN=CICSPROD,OU=Mainframe,O=Bank,C=GB';
+const MAX_TRIES = 5;
+const REPEATS = 3;
+/** API Gateway's integration timeout, less what it takes to reach the function. */
+const REMAINING_MS = 29_000;
+
+const settings = JSON.parse(await readFile(process.argv[2]!, 'utf8')) as Settings;
+const lib = (path: string) => import(join(settings.root, 'lib', path));
+const { parseConfig } = await lib('config/load-config.ts');
+const { createGateway } = await lib('composition.ts');
+const { tokenHandler, healthHandler } = await lib('http/handlers.ts');
+const { oauthTokenHandler, OAUTH_TOKEN_ROUTE } = await lib('http/oauth-token-handler.ts');
+
+const keyFile = join(settings.dir, 'cache.key');
+await writeFile(keyFile, randomBytes(32).toString('base64'));
+const { config } = parseConfig(
+  {
+    signingKeys: {
+      kms: { type: 'kms', keyId: settings.keyId, ...(settings.baseline ? {} : { signsPerSecond: 40 }) },
+    },
+    targets: {
+      demo: {
+        tokenEndpoint: settings.tokenEndpoint,
+        clientId: STORM_CLIENT.id,
+        clientAuthentication: { method: 'client_secret_basic', secret: { env: 'STORM_SECRET' } },
+        assertion: { issuer: STORM_ISSUER },
+        scope: 'a',
+        ...(settings.baseline ? {} : { admission: { requestsPerSecond: settings.rate, maxConcurrent: 20 } }),
+      },
+    },
+    callers: { cics: { mtlsSubjects: [DN], targets: { demo: {} } } },
+    cache: { dynamodb: { tableName: settings.tableName, encryption: { localKeyFile: keyFile } } },
+    ...(settings.baseline ? {} : { admission: { fallbackInstances: 2 } }),
+  },
+  'storm',
+);
+// The SDK's standard settings point each instance's own clients (built with the gateway's timeouts and
+// retries) at the emulators.
+Object.assign(process.env, {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_ENDPOINT_URL_KMS: settings.kms,
+  AWS_ENDPOINT_URL_DYNAMODB: settings.dynamodb,
+});
+const instances = [0, 1].map(() => {
+  const gateway = createGateway(config, { env: { STORM_SECRET: STORM_CLIENT.secret } });
+  // As the Lambda init does: the AWS adapters are loaded before the first request.
+  const ready = gateway.checkAws();
+  const provider = async () => {
+    await ready;
+    return gateway;
+  };
+  return { ready, token: tokenHandler(provider) as Handler, facade: oauthTokenHandler(provider) as Handler };
+});
+const health = healthHandler() as Handler;
+await Promise.all(instances.map((instance) => instance.ready));
+
+const context = () => ({ ...lambdaContext(), getRemainingTimeInMillis: () => REMAINING_MS });
+const tokenEvent = (subject: string) =>
+  httpApiEvent({ path: '/v1/token', body: { target: 'demo', subject }, clientCert: { subjectDN: DN } });
+const facadeEvent = (subject: string) => ({
+  ...httpApiEvent({
+    path: '/oauth2/demo/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `grant_type=password&username=${subject}&password=unused`,
+    clientCert: { subjectDN: DN },
+  }),
+  routeKey: OAUTH_TOKEN_ROUTE,
+  pathParameters: { target: 'demo' },
+});
+
+const statuses: Record<string, number> = {};
+const first: number[] = [];
+const refusals: number[] = [];
+let refusalsWithRetryAfter = 0;
+const hits: number[] = [];
+const tries: number[] = [];
+let served = 0;
+let lastServedAt = 0;
+
+/** One call through a random instance (as Lambda routes): its status, error code, Retry-After, time. */
+async function call(facade: boolean, subject: string) {
+  const instance = instances[Math.random() < 0.5 ? 0 : 1]!;
+  const started = performance.now();
+  const answer = facade
+    ? await instance.facade(facadeEvent(subject), context())
+    : await instance.token(tokenEvent(subject), context());
+  const ms = performance.now() - started;
+  let code = '';
+  if (answer.statusCode !== 200) code = String((JSON.parse(answer.body ?? '{}') as { error?: string }).error);
+  const key = `${answer.statusCode}${code ? ` ${code}` : ''}`;
+  statuses[key] = (statuses[key] ?? 0) + 1;
+  const retryAfter = answer.headers?.['retry-after'] ?? answer.headers?.['Retry-After'];
+  return {
+    status: answer.statusCode,
+    retryAfter: retryAfter === undefined ? undefined : Number(retryAfter),
+    ms,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function user(index: number, stormStarted: number): Promise<void> {
+  const subject = `U${String(index).padStart(5, '0')}`;
+  const facade = index % 2 === 1;
+  for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
+    const answer = await call(facade, subject);
+    if (answer.status === 200) {
+      first.push(answer.ms);
+      tries.push(attempt);
+      served++;
+      lastServedAt = performance.now() - stormStarted;
+      for (let repeat = 0; repeat < REPEATS; repeat++) {
+        await sleep(1000);
+        hits.push((await call(facade, subject)).ms);
+      }
+      return;
+    }
+    if (answer.status >= 500) {
+      refusals.push(answer.ms);
+      if (answer.retryAfter !== undefined) refusalsWithRetryAfter++;
+    }
+    if (answer.status < 500) return; // a refusal of the user: not retried
+    await sleep((answer.retryAfter ?? 1) * 1000);
+  }
+}
+
+/** /health every 100 ms while `until` is pending: how late each answer is against its schedule. */
+async function probeHealth(until: Promise<unknown>): Promise<number[]> {
+  const late: number[] = [];
+  let done = false;
+  void until.then(() => {
+    done = true;
+  });
+  while (!done) {
+    const scheduled = performance.now();
+    await sleep(100);
+    const due = scheduled + 100;
+    await health(httpApiEvent({ method: 'GET', path: '/health' }), context());
+    late.push(performance.now() - due);
+  }
+  return late;
+}
+
+function summary(values: number[]): Summary {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
+  return { count: values.length, p50: at(0.5), p99: at(0.99), max: Math.round(sorted.at(-1) ?? 0) };
+}
+
+const quiet = await probeHealth(sleep(2000));
+const stormStarted = performance.now();
+const users: Array<Promise<void>> = [];
+const storm = (async () => {
+  for (let i = 0; i < settings.users; i++) {
+    users.push(user(i, stormStarted));
+    await sleep(1000 / settings.arrivals);
+  }
+  await Promise.all(users);
+})();
+const stormHealth = await probeHealth(storm);
+await storm;
+
+const report: StormReport = {
+  users: settings.users,
+  served,
+  gaveUp: settings.users - served,
+  statuses,
+  first: summary(first),
+  refusals: summary(refusals),
+  refusalsWithRetryAfter,
+  hits: summary(hits),
+  healthQuiet: summary(quiet),
+  healthStorm: summary(stormHealth),
+  tries: summary(tries),
+  allServedMs: Math.round(lastServedAt),
+};
+process.stdout.write(`${JSON.stringify(report)}\n`);
+process.exit(0);

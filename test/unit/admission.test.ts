@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { Admission, type LaneLimits } from '#lib/admission/admission.ts';
+import { MemoryAdmissionStore } from '#lib/admission/memory-admission-store.ts';
+import { announcedLimits } from '#lib/admission/rate-limit-headers.ts';
+import { GatewayError } from '#lib/errors.ts';
+
+/**
+ * An admission on a clock the test moves. Sleeping is only recorded and does not move the clock, so
+ * requests entered one after the other arrive together, as concurrent ones would.
+ */
+function clocked() {
+  let now = 1_000_000;
+  const slept: number[] = [];
+  const admission = new Admission({
+    fallbackInstances: 1,
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms);
+    },
+  });
+  return {
+    admission,
+    slept,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    now: () => now,
+  };
+}
+
+const ONE_PER_SECOND: LaneLimits = { requestsPerSecond: 1, maxWaitMs: 1000, queueMs: 60_000, graceMs: 5000 };
+
+/** Enters for `key`: 'admitted', or the Retry-After of the refusal. */
+async function enter(admission: Admission, key: string, now: number): Promise<'admitted' | number> {
+  try {
+    const permit = await admission.enter('as:demo', ONE_PER_SECOND, {
+      deadline: now + 29_000,
+      minimumMs: 100,
+      key,
+      refuse: (retryAfterSeconds) => new GatewayError('ERR_AS_BUSY', 'busy', { retryAfterSeconds }),
+    });
+    await permit.release();
+    return 'admitted';
+  } catch (error) {
+    return (error as GatewayError).retryAfterSeconds ?? -1;
+  }
+}
+
+describe('Admission', () => {
+  describe('fairness', () => {
+    it('keeps a refused caller its turn: back after its Retry-After, it goes before newcomers', async () => {
+      // Prepare: one request per second; A, B and C arrive together.
+      const { admission, advance, now } = clocked();
+      expect(await enter(admission, 'A', now())).toBe('admitted'); // its turn is now
+      expect(await enter(admission, 'B', now())).toBe('admitted'); // waits 1 s for the next one
+      const retryAfter = await enter(admission, 'C', now()); // 2 s ahead: refused, its turn reserved
+
+      // Act: while C is away, newcomers arrive; then C comes back after its Retry-After.
+      expect(retryAfter).toBe(2);
+      const newcomer = await enter(admission, 'D', now());
+      advance((retryAfter as number) * 1000);
+      const back = await enter(admission, 'C', now());
+
+      // Assess: the newcomer queued behind C (its turn is after C's); C was admitted on its return.
+      expect(newcomer).toBe(3);
+      expect(back).toBe('admitted');
+    });
+
+    it('tells a caller that comes back too early the same turn, taking nothing', async () => {
+      // Prepare
+      const { admission, now } = clocked();
+      await enter(admission, 'A', now());
+      await enter(admission, 'B', now());
+      await enter(admission, 'C', now());
+      const first = await enter(admission, 'D', now());
+
+      // Act: D again, at once, twice.
+      const again = await enter(admission, 'D', now());
+      const state = await admission.report('as:demo');
+      const andAgain = await enter(admission, 'D', now());
+
+      // Assess: the same answer, and the schedule did not move.
+      expect(again).toBe(first);
+      expect(andAgain).toBe(first);
+      expect((await admission.report('as:demo')).nextTurnAt).toBe(state.nextTurnAt);
+    });
+  });
+
+  describe('back-off', () => {
+    it("moves a reserved turn that a window now covers to after the window, keeping the caller's place", async () => {
+      // Prepare: two instances sharing one store. C's turn is reserved 2 s ahead on the first; then the
+      // server asks the second for a 10 s pause, which the first learns only from the store.
+      let now = 1_000_000;
+      const shared = new MemoryAdmissionStore(() => now);
+      const options = { shared, fallbackInstances: 1, now: () => now, sleep: async () => undefined };
+      const first = new Admission(options);
+      const second = new Admission(options);
+      const start = now;
+      await enter(first, 'A', now);
+      await enter(first, 'B', now);
+      expect(await enter(first, 'C', now)).toBe(2);
+      await second.openBackoff('as:demo', start + 10_000);
+      now += 2000;
+
+      // Act: C comes back to the first instance for its turn, inside the window; then a newcomer.
+      const back = await enter(first, 'C', now);
+      const newcomer = await enter(first, 'D', now);
+
+      // Assess: C's new turn is the window's end (8 s from now), the newcomer's the one after.
+      expect(back).toBe(8);
+      expect(newcomer).toBe(9);
+      expect((await shared.state('as:demo')).nextTurnAt).toBe(start + 12_000);
+    });
+
+    it('refuses at once with the remaining window, without sleeping', async () => {
+      // Prepare
+      const { admission, slept, now } = clocked();
+      await admission.openBackoff('as:demo', now() + 30_000);
+
+      // Act
+      const answer = await enter(admission, 'A', now());
+
+      // Assess
+      expect(answer).toBe(30);
+      expect(slept).toEqual([]);
+    });
+  });
+});
+
+describe('announcedLimits', () => {
+  const now = Date.parse('2026-12-07T08:00:00Z');
+
+  it("reads Okta's X-Rate-Limit fields: a used-up limit backs off until its reset", () => {
+    const headers = new Headers({
+      'x-rate-limit-limit': '600',
+      'x-rate-limit-remaining': '0',
+      'x-rate-limit-reset': String(now / 1000 + 42),
+    });
+    expect(announcedLimits(200, headers, now)).toEqual({
+      backoffUntil: now + 42_000,
+      remaining: { count: 0, resetAt: now + 42_000 },
+    });
+  });
+
+  it('reads the IETF RateLimit field (draft 08) and its earlier form', () => {
+    expect(announcedLimits(200, new Headers({ ratelimit: '"default";r=7;t=10' }), now).remaining).toEqual({
+      count: 7,
+      resetAt: now + 10_000,
+    });
+    const earlier = new Headers({ 'ratelimit-remaining': '3', 'ratelimit-reset': '5' });
+    expect(announcedLimits(200, earlier, now).remaining).toEqual({ count: 3, resetAt: now + 5000 });
+  });
+
+  it('opens a window on 429 and 503 with Retry-After only, capped at an hour', () => {
+    expect(announcedLimits(429, new Headers({ 'retry-after': '30' }), now).backoffUntil).toBe(now + 30_000);
+    expect(announcedLimits(503, new Headers({ 'retry-after': '99999' }), now).backoffUntil).toBe(
+      now + 3_600_000,
+    );
+    expect(announcedLimits(200, new Headers({ 'retry-after': '30' }), now).backoffUntil).toBeUndefined();
+    expect(announcedLimits(429, new Headers({ 'retry-after': 'soon' }), now).backoffUntil).toBeUndefined();
+  });
+});
