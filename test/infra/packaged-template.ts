@@ -49,7 +49,7 @@ export function offlineEnv(): NodeJS.ProcessEnv {
 /** Packages serverless.yml with the given params (`--param name=value`) and returns the template. */
 export async function packageTemplate(
   params: Record<string, string> = {},
-  options: { readonly config?: string } = {},
+  options: { readonly config?: string; readonly stage?: string; readonly region?: string } = {},
 ): Promise<Template> {
   const dir = await mkdtemp(join(tmpdir(), 'jbg-template-'));
   try {
@@ -67,6 +67,8 @@ export async function packageTemplate(
     const args = [
       OSLS,
       'package',
+      ...(options.stage ? ['--stage', options.stage] : []),
+      ...(options.region ? ['--region', options.region] : []),
       ...Object.entries(params).map(([name, value]) => `--param=${name}=${value}`),
     ];
     await promisify(execFile)(process.execPath, args, {
