@@ -2,7 +2,7 @@
 // checked directly; the wiring (osls calls the checks and fails) by packaging serverless.yml itself.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { packageTemplate } from './packaged-template.ts';
+import { PackagingError, packageTemplate } from '#test/support/cloudformation.ts';
 
 const require = createRequire(import.meta.url);
 const { deploymentIssues } = require('../../infra/deployment-checks.cjs') as {
@@ -160,11 +160,12 @@ describe('deploymentIssues', () => {
 describe('npm run package', () => {
   it('refuses a production stage whose token routes would be public, and packages it with iam callers', async () => {
     // Act
-    const refused = await packageTemplate({}, { stage: 'prod' }).catch((error: { stdout?: string }) => error);
+    const refused = await packageTemplate({}, { stage: 'prod' }).catch((error: unknown) => error);
     const accepted = await packageTemplate({ callerAuthorization: 'iam' }, { stage: 'prod' });
 
     // Assess: osls prints the refusal and exits non-zero.
-    expect((refused as { stdout?: string }).stdout).toMatch(
+    expect(refused).toBeInstanceOf(PackagingError);
+    expect((refused as PackagingError).output).toMatch(
       /refused to package stage prod[\s\S]*publicCallerRoutes/,
     );
     expect(accepted.Resources.TokenLambdaFunction).toBeDefined();

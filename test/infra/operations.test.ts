@@ -4,7 +4,12 @@
 // turn them on, the alarms, the dashboard, tracing. Each variant is packaged from serverless.yml as a
 // deployer would (`--param name=value`), offline.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { packageTemplate, type Resource, type Statement, type Template } from './packaged-template.ts';
+import {
+  packageTemplate,
+  type Resource,
+  type Statement,
+  type Template,
+} from '#test/support/cloudformation.ts';
 
 const FUNCTIONS = ['token', 'jwks', 'health'] as const;
 const SLOTS = ['Blue', 'Green'] as const;

@@ -215,7 +215,7 @@ describe('KMS keys', () => {
       const key = resource(`SigningKey${slot}`);
       expect(key.Condition).toBe(`HasSigningKey${slot}`);
       expect(template.Conditions[`HasSigningKey${slot}`]).toEqual({
-        'Fn::Equals': [{ Ref: `SigningKey${slot}` }, 'true'],
+        'Fn::Equals': [{ Ref: `SigningKey${slot}Enabled` }, 'true'],
       });
       expect(key.Properties).toMatchObject({
         KeySpec: 'ECC_NIST_P256',
@@ -234,8 +234,8 @@ describe('KMS keys', () => {
   );
 
   it('starts with a key in the blue slot only', () => {
-    expect(template.Parameters.SigningKeyBlue).toMatchObject({ Default: 'true' });
-    expect(template.Parameters.SigningKeyGreen).toMatchObject({ Default: 'false' });
+    expect(template.Parameters.SigningKeyBlueEnabled).toMatchObject({ Default: 'true' });
+    expect(template.Parameters.SigningKeyGreenEnabled).toMatchObject({ Default: 'false' });
   });
 
   it('encrypts the cache with a rotated symmetric key', () => {
