@@ -80,6 +80,10 @@ function deploymentIssues(params, stage, region) {
       );
   }
 
+  for (const name of ['vpcSubnetIds', 'vpcSecurityGroupIds']) {
+    // One list form for the checks here and infra/vpc.cjs.
+    if (/\s/.test(value(name))) issues.push(`${name}: separate the ids with commas only, no spaces`);
+  }
   const subnets = list(value('vpcSubnetIds'));
   const groups = list(value('vpcSecurityGroupIds'));
   if ((subnets.length === 0) !== (groups.length === 0))

@@ -103,6 +103,16 @@ describe('deploymentIssues', () => {
     });
   });
 
+  it('refuses spaces in the subnet and security group lists (CloudFormation splits them at commas as they are)', () => {
+    expect(
+      issues({
+        callerAuthorization: 'iam',
+        vpcSubnetIds: 'subnet-01234567, subnet-89abcdef',
+        vpcSecurityGroupIds: 'sg-01234567',
+      }),
+    ).toEqual(['vpcSubnetIds: separate the ids with commas only, no spaces']);
+  });
+
   describe('two Regions', () => {
     const iam = { callerAuthorization: 'iam' };
 

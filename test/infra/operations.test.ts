@@ -170,8 +170,39 @@ describe('IAM roles', () => {
         const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
         for (const item of resources) expect(item).not.toBe('*');
       }
+      // With a VPC (params vpcSubnetIds, vpcSecurityGroupIds), token only: the network interfaces in this
+      // account and Region; AWS documents ec2:Describe* as working on "*" only.
+      expect(conditional.filter(([condition]) => condition === 'HasVpc')).toEqual(
+        name === 'token'
+          ? [
+              [
+                'HasVpc',
+                {
+                  Sid: 'VpcNetworkInterfaces',
+                  Effect: 'Allow',
+                  Action: [
+                    'ec2:CreateNetworkInterface',
+                    'ec2:DeleteNetworkInterface',
+                    'ec2:AssignPrivateIpAddresses',
+                    'ec2:UnassignPrivateIpAddresses',
+                  ],
+                  Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*/*' },
+                },
+              ],
+              [
+                'HasVpc',
+                {
+                  Sid: 'DescribeVpcNetworkInterfaces',
+                  Effect: 'Allow',
+                  Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+                  Resource: '*',
+                },
+              ],
+            ]
+          : [],
+      );
       // X-Ray's actions have no resource-level permissions: "*" is the only resource AWS accepts.
-      expect(conditional).toEqual([
+      expect(conditional.filter(([condition]) => condition !== 'HasVpc')).toEqual([
         [
           'HasTracing',
           {

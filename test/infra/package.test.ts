@@ -24,6 +24,47 @@ const ROUTES: Record<string, (typeof FUNCTIONS)[number]> = {
   'GET /health': 'health',
 };
 
+/** The private deployment's resources (infra/private-api.cjs), in every template under IsPrivateApi. */
+const PRIVATE_API_RESOURCES: Record<string, string> = {
+  PrivateApi: 'AWS::ApiGateway::RestApi',
+  ...Object.fromEntries(
+    [
+      'V1',
+      'V1Token',
+      'V1TokenInvalidate',
+      'V1Ready',
+      'V1Call',
+      'V1CallTargetVar',
+      'V1CallTargetVarPathVar',
+      'Oauth2',
+      'Oauth2TargetVar',
+      'Oauth2TargetVarToken',
+      'WellKnown',
+      'WellKnownJwksJson',
+      'Health',
+    ].map((path) => [`PrivateApiResource${path}`, 'AWS::ApiGateway::Resource']),
+  ),
+  ...Object.fromEntries(
+    [
+      'PostV1Token',
+      'DeleteV1Token',
+      'PostV1TokenInvalidate',
+      'GetV1Ready',
+      'PostOauth2TargetVarToken',
+      'AnyV1CallTargetVarPathVar',
+      'GetWellKnownJwksJson',
+      'GetHealth',
+    ].map((route) => [`PrivateApiMethod${route}`, 'AWS::ApiGateway::Method']),
+  ),
+  PrivateApiDeployment: 'AWS::ApiGateway::Deployment',
+  PrivateApiStage: 'AWS::ApiGateway::Stage',
+  PrivateApiLogGroup: 'AWS::Logs::LogGroup',
+  PrivateApi5xxAlarm: 'AWS::CloudWatch::Alarm',
+  TokenLambdaPermissionPrivateApi: 'AWS::Lambda::Permission',
+  JwksLambdaPermissionPrivateApi: 'AWS::Lambda::Permission',
+  HealthLambdaPermissionPrivateApi: 'AWS::Lambda::Permission',
+};
+
 interface Resource {
   readonly Type: string;
   readonly Properties: Record<string, unknown>;
@@ -80,7 +121,13 @@ beforeAll(async () => {
 
 describe('npm run package', () => {
   it('creates exactly the resources the deployment needs', () => {
-    const types = Object.fromEntries(Object.entries(template.Resources).map(([id, r]) => [id, r.Type]));
+    // The private API's deployment is named after a hash of its methods (a new one when they change).
+    const types = Object.fromEntries(
+      Object.entries(template.Resources).map(([id, r]) => [
+        id.replace(/^PrivateApiDeployment[0-9a-f]{10}$/, 'PrivateApiDeployment'),
+        r.Type,
+      ]),
+    );
     expect(types).toEqual({
       ServerlessDeploymentBucket: 'AWS::S3::Bucket',
       ServerlessDeploymentBucketPolicy: 'AWS::S3::BucketPolicy',
@@ -135,7 +182,13 @@ describe('npm run package', () => {
         ].map((id) => [id, 'AWS::CloudWatch::Alarm']),
       ),
       Dashboard: 'AWS::CloudWatch::Dashboard',
+      // infra/private-api.cjs: created only with apiEndpoint private (Condition IsPrivateApi).
+      ...PRIVATE_API_RESOURCES,
     });
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      if (id.startsWith('PrivateApi') || id.endsWith('PrivateApi'))
+        expect(resource.Condition, id).toBe('IsPrivateApi');
+    }
   });
 
   it('runs every function on nodejs24.x, arm64, from its own bundle', () => {
@@ -182,7 +235,7 @@ describe('npm run package', () => {
   it('keeps every log group for a limited time', () => {
     const logGroups = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
     expect(logGroups.map(([id]) => id).sort()).toEqual(
-      ['HealthLogGroup', 'HttpApiLogGroup', 'JwksLogGroup', 'TokenLogGroup'].sort(),
+      ['HealthLogGroup', 'HttpApiLogGroup', 'JwksLogGroup', 'PrivateApiLogGroup', 'TokenLogGroup'].sort(),
     );
     for (const [, group] of logGroups) expect(group.Properties.RetentionInDays).toBe(90);
     for (const name of FUNCTIONS) {

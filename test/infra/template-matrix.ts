@@ -34,6 +34,21 @@ export const TEMPLATE_MATRIX: Readonly<Record<string, PackagingSet>> = {
     // A test stage: its token routes may stay public behind API keys (infra/deployment-checks.cjs).
     params: { publicCallerRoutes: 'true' },
   },
+  // The private deployment: a PRIVATE REST API behind two interface VPC endpoints, IAM callers, the token
+  // function in the bank's VPC (infra/private-api.cjs, infra/vpc.yml).
+  private: {
+    stage: 'prod',
+    region: 'eu-central-1',
+    params: {
+      apiEndpoint: 'private',
+      vpcEndpointIds: 'vpce-0a1b2c3d4e5f60718,vpce-0f1e2d3c4b5a69788',
+      callerAuthorization: 'iam',
+      vpcSubnetIds: 'subnet-0a1b2c3d4e5f60718,subnet-0f1e2d3c4b5a69788',
+      vpcSecurityGroupIds: 'sg-0a1b2c3d4e5f60718',
+      alarmTopicArn: `arn:aws:sns:eu-central-1:${ACCOUNT}:gateway-alarms`,
+      tracing: 'true',
+    },
+  },
   secondRegion: {
     stage: 'prod',
     region: 'eu-west-1',
