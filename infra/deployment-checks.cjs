@@ -19,6 +19,8 @@ const PARAMS = [
   'standbyRegion',
   'signingKeyBlue',
   'signingKeyGreen',
+  'signingKeyBlueMultiRegion',
+  'signingKeyGreenMultiRegion',
   'signingKeyBluePrimaryArn',
   'signingKeyGreenPrimaryArn',
   'cacheKeyPrimaryArn',
@@ -107,6 +109,16 @@ function deploymentIssues(params, stage, region) {
     issues.push(`standbyRegion: '${standbyRegion}' is not a Region name`);
   if (standbyRegion === region)
     issues.push(`standbyRegion must be another Region than this stack's (${region})`);
+  const slotsInUse = ['Blue', 'Green'].filter((slot) => value(`signingKey${slot}`) === 'true');
+  if (
+    multiRegion === 'primary' &&
+    !slotsInUse.some((slot) => value(`signingKey${slot}MultiRegion`) === 'true')
+  ) {
+    issues.push(
+      "multiRegion 'primary' needs a multi-Region signing key for the standby to replicate: signingKey<Slot>MultiRegion 'true' on a slot in use " +
+        '(for an existing key, rotate into the other slot with it: docs/DEPLOY.md, "Disaster recovery")',
+    );
+  }
   const primaryArns = { cacheKeyPrimaryArn: true };
   for (const slot of ['Blue', 'Green'])
     primaryArns[`signingKey${slot}PrimaryArn`] = value(`signingKey${slot}`) === 'true';

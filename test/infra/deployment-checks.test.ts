@@ -23,6 +23,8 @@ const DEFAULTS: Record<string, string> = {
   standbyRegion: '',
   signingKeyBlue: 'true',
   signingKeyGreen: 'false',
+  signingKeyBlueMultiRegion: 'false',
+  signingKeyGreenMultiRegion: 'false',
   signingKeyBluePrimaryArn: '',
   signingKeyGreenPrimaryArn: '',
   cacheKeyPrimaryArn: '',
@@ -117,11 +119,33 @@ describe('deploymentIssues', () => {
     const iam = { callerAuthorization: 'iam' };
 
     it('accepts a primary with or without its standby Region, never its own', () => {
-      expect(issues({ ...iam, multiRegion: 'primary' })).toEqual([]);
-      expect(issues({ ...iam, multiRegion: 'primary', standbyRegion: 'eu-west-1' })).toEqual([]);
-      expect(issues({ ...iam, multiRegion: 'primary', standbyRegion: 'eu-central-1' }).join()).toContain(
-        'another Region',
-      );
+      const primary = { ...iam, multiRegion: 'primary', signingKeyBlueMultiRegion: 'true' };
+      expect(issues(primary)).toEqual([]);
+      expect(issues({ ...primary, standbyRegion: 'eu-west-1' })).toEqual([]);
+      expect(issues({ ...primary, standbyRegion: 'eu-central-1' }).join()).toContain('another Region');
+    });
+
+    it('needs a multi-Region signing key in use on a primary, the only kind a standby can replicate', () => {
+      expect(issues({ ...iam, multiRegion: 'primary' }).join()).toContain('needs a multi-Region signing key');
+      // Blue multi-Region but not in use, green in use but single-Region: nothing to replicate.
+      expect(
+        issues({
+          ...iam,
+          multiRegion: 'primary',
+          signingKeyBlue: 'false',
+          signingKeyGreen: 'true',
+          signingKeyBlueMultiRegion: 'true',
+        }).join(),
+      ).toContain('needs a multi-Region signing key');
+      // The rotation into a multi-Region green key: blue still in use.
+      expect(
+        issues({
+          ...iam,
+          multiRegion: 'primary',
+          signingKeyGreen: 'true',
+          signingKeyGreenMultiRegion: 'true',
+        }),
+      ).toEqual([]);
       expect(issues({ ...iam, standbyRegion: 'eu-west-1' }).join()).toContain("set multiRegion 'primary'");
     });
 

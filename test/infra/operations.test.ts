@@ -15,6 +15,19 @@ const FUNCTIONS = ['token', 'jwks', 'health'] as const;
 const SLOTS = ['Blue', 'Green'] as const;
 const capitalized = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+/** A key's ARN: the slot's own key, or in a standby Region its replica of the primary's (infra/kms.yml). */
+const keyArn = (id: string) => ({ 'Fn::If': ['IsStandbyRegion', getAtt(`${id}Replica`), getAtt(id)] });
+/** The token table, or the global table two Regions share (infra/table.yml). */
+const tableArn = {
+  'Fn::If': [
+    'IsMultiRegion',
+    {
+      'Fn::Sub':
+        'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/jwt-bearer-gateway-dev-global-tokens',
+    },
+    getAtt('TokenTable'),
+  ],
+};
 const ifSlot = (slot: string, value: unknown) => ({
   'Fn::If': [`HasSigningKey${slot}`, value, { Ref: 'AWS::NoValue' }],
 });
@@ -118,7 +131,7 @@ describe('IAM roles', () => {
   describe('what each may do', () => {
     const withoutLogs = (granted: Record<string, unknown[]>) =>
       Object.fromEntries(Object.entries(granted).filter(([action]) => !action.startsWith('logs:')));
-    const signingKeys = SLOTS.map((slot) => ifSlot(slot, getAtt(`SigningKey${slot}`)));
+    const signingKeys = SLOTS.map((slot) => ifSlot(slot, keyArn(`SigningKey${slot}`)));
 
     it('lets token sign, encrypt the cache, read the gateway secrets and the table, each on its own resource', () => {
       // Act
@@ -128,17 +141,17 @@ describe('IAM roles', () => {
       expect(granted).toEqual({
         'kms:Sign': [signingKeys],
         'kms:GetPublicKey': [signingKeys],
-        'kms:GenerateDataKey': [getAtt('CacheKey')],
-        'kms:Decrypt': [getAtt('CacheKey')],
+        'kms:GenerateDataKey': [keyArn('CacheKey')],
+        'kms:Decrypt': [keyArn('CacheKey')],
         'secretsmanager:GetSecretValue': [
           {
             'Fn::Sub':
               'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/*',
           },
         ],
-        'dynamodb:GetItem': [getAtt('TokenTable')],
-        'dynamodb:PutItem': [getAtt('TokenTable')],
-        'dynamodb:DeleteItem': [getAtt('TokenTable')],
+        'dynamodb:GetItem': [tableArn],
+        'dynamodb:PutItem': [tableArn],
+        'dynamodb:DeleteItem': [tableArn],
       });
     });
 

@@ -101,6 +101,11 @@ function resource(id: string): Resource {
 const actions = (statement: Statement): string[] =>
   Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+/** A key's ARN: the slot's own key, or in a standby Region its replica of the primary's (infra/kms.yml). */
+const keyArn = (id: string) => ({ 'Fn::If': ['IsStandbyRegion', getAtt(`${id}Replica`), getAtt(id)] });
+const tableName = {
+  'Fn::If': ['IsMultiRegion', 'jwt-bearer-gateway-dev-global-tokens', { Ref: 'TokenTable' }],
+};
 const SLOTS = ['Blue', 'Green'] as const;
 /** A value that exists only while the signing key slot holds a key. */
 const ifSlot = (slot: string, value: unknown) => ({
@@ -164,6 +169,14 @@ describe('npm run package', () => {
       CacheKey: 'AWS::KMS::Key',
       CacheKeyAlias: 'AWS::KMS::Alias',
       TokenTable: 'AWS::DynamoDB::Table',
+      // infra/multi-region.yml, kms.yml, table.yml: only in a two-Region deployment (param multiRegion).
+      SigningKeyBlueReplica: 'AWS::KMS::ReplicaKey',
+      SigningKeyGreenReplica: 'AWS::KMS::ReplicaKey',
+      CacheKeyReplica: 'AWS::KMS::ReplicaKey',
+      TokenGlobalTable: 'AWS::DynamoDB::GlobalTable',
+      HealthProbe: 'AWS::Route53::HealthCheck',
+      SigningHealth: 'AWS::Route53::HealthCheck',
+      RegionHealthCheck: 'AWS::Route53::HealthCheck',
       CustomDomain: 'AWS::ApiGatewayV2::DomainName',
       CustomDomainMapping: 'AWS::ApiGatewayV2::ApiMapping',
       // infra/alarms.yml, infra/target-alarms.cjs (config/gateway.yaml has one target, okta), dashboard.yml
@@ -209,12 +222,12 @@ describe('npm run package', () => {
       expect(variables.GATEWAY_CONFIG).toBe(`/var/task/dist/${name}/gateway.json`);
       for (const slot of SLOTS) {
         expect(variables[`SIGNING_KEY_${slot.toUpperCase()}_ID`]).toEqual(
-          ifSlot(slot, getAtt(`SigningKey${slot}`)),
+          ifSlot(slot, keyArn(`SigningKey${slot}`)),
         );
       }
       // jwks publishes public keys: it has no business with the cache key or the table.
-      expect(variables.CACHE_KEY_ID).toEqual(name === 'token' ? getAtt('CacheKey') : undefined);
-      expect(variables.TOKEN_TABLE).toEqual(name === 'token' ? { Ref: 'TokenTable' } : undefined);
+      expect(variables.CACHE_KEY_ID).toEqual(name === 'token' ? keyArn('CacheKey') : undefined);
+      expect(variables.TOKEN_TABLE).toEqual(name === 'token' ? tableName : undefined);
     }
   });
 
@@ -266,7 +279,7 @@ describe('KMS keys', () => {
     'signs with an asymmetric P-256 key in the %s slot, kept when the stack drops it',
     (slot) => {
       const key = resource(`SigningKey${slot}`);
-      expect(key.Condition).toBe(`HasSigningKey${slot}`);
+      expect(key.Condition).toBe(`CreatesSigningKey${slot}`);
       expect(template.Conditions[`HasSigningKey${slot}`]).toEqual({
         'Fn::Equals': [{ Ref: `SigningKey${slot}Enabled` }, 'true'],
       });
@@ -281,7 +294,9 @@ describe('KMS keys', () => {
       expect(alias.Condition).toBe(`HasSigningKey${slot}`);
       expect(alias.Properties).toEqual({
         AliasName: `alias/jwt-bearer-gateway-dev-signing-${slot.toLowerCase()}`,
-        TargetKeyId: { Ref: `SigningKey${slot}` },
+        TargetKeyId: {
+          'Fn::If': ['IsStandbyRegion', { Ref: `SigningKey${slot}Replica` }, { Ref: `SigningKey${slot}` }],
+        },
       });
     },
   );
@@ -299,7 +314,7 @@ describe('KMS keys', () => {
     });
     expect(resource('CacheKeyAlias').Properties).toEqual({
       AliasName: 'alias/jwt-bearer-gateway-dev-cache',
-      TargetKeyId: { Ref: 'CacheKey' },
+      TargetKeyId: { 'Fn::If': ['IsStandbyRegion', { Ref: 'CacheKeyReplica' }, { Ref: 'CacheKey' }] },
     });
   });
 
@@ -447,7 +462,10 @@ describe('outputs', () => {
       Value: { 'Fn::GetAtt': ['CustomDomain', 'RegionalDomainName'] },
     });
     expect(template.Outputs.CacheKeyArn!.Value).toEqual(getAtt('CacheKey'));
-    expect(template.Outputs.TokenTableName!.Value).toEqual({ Ref: 'TokenTable' });
+    expect(template.Outputs.TokenTableName).toMatchObject({
+      Condition: 'IsSingleRegion',
+      Value: { Ref: 'TokenTable' },
+    });
   });
 });
 

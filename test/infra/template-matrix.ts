@@ -49,6 +49,32 @@ export const TEMPLATE_MATRIX: Readonly<Record<string, PackagingSet>> = {
       tracing: 'true',
     },
   },
+  // Disaster recovery (infra/multi-region.yml): the primary in eu-central-1 with a multi-Region blue key
+  // and the global table's replica in eu-west-1, and the standby there replicating its keys, itself a
+  // private deployment (both options together).
+  drPrimary: {
+    stage: 'prod',
+    region: 'eu-central-1',
+    params: {
+      ...PRODUCTION,
+      multiRegion: 'primary',
+      standbyRegion: 'eu-west-1',
+      signingKeyBlueMultiRegion: 'true',
+    },
+  },
+  drStandby: {
+    stage: 'prod',
+    region: 'eu-west-1',
+    params: {
+      multiRegion: 'standby',
+      signingKeyBluePrimaryArn: `arn:aws:kms:eu-central-1:${ACCOUNT}:key/mrk-1234abcd12ab34cd56ef1234567890ab`,
+      cacheKeyPrimaryArn: `arn:aws:kms:eu-central-1:${ACCOUNT}:key/mrk-0fedcba9876543210fedcba987654321`,
+      apiEndpoint: 'private',
+      vpcEndpointIds: 'vpce-0a1b2c3d4e5f60718',
+      callerAuthorization: 'iam',
+      alarmTopicArn: `arn:aws:sns:eu-west-1:${ACCOUNT}:gateway-alarms`,
+    },
+  },
   secondRegion: {
     stage: 'prod',
     region: 'eu-west-1',
