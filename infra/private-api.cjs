@@ -216,6 +216,8 @@ module.exports = async ({ resolveVariable }) => {
       Properties: {
         LogGroupName: `/aws/api-gateway/${service}-${stage}-private`,
         RetentionInDays: logRetentionDays,
+        // Encrypted like every audit log group (infra/logs.yml), with the stack's log key.
+        KmsKeyId: { 'Fn::GetAtt': ['LogKey', 'Arn'] },
       },
     },
     PrivateApi5xxAlarm: {

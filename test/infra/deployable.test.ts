@@ -7,7 +7,14 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Finding, packageInto, type Template, validateTemplate } from '#test/support/cloudformation.ts';
+import {
+  type Finding,
+  nagViolations,
+  packageInto,
+  type Template,
+  validateTemplate,
+} from '#test/support/cloudformation.ts';
+import { acknowledgeAccepted } from './nag-acknowledgements.ts';
 import { TEMPLATE_MATRIX } from './template-matrix.ts';
 import { ALLOWED_WARNINGS } from './validation-allow-list.ts';
 
@@ -50,6 +57,20 @@ describe('the packaged template', () => {
       // Assess
       expect(found.filter((finding) => finding.severity !== 'WARN' || !allowedBy(finding))).toEqual([]);
     });
+
+    it("passes cdk-nag's AwsSolutions, NIST 800-53 rev5 and Serverless packs, or says why not", async () => {
+      // Prepare
+      const { path, template } = packaged.get(name)!;
+
+      // Act
+      const region = TEMPLATE_MATRIX[name]!.region ?? DEFAULT_REGION;
+      const left = await nagViolations(path, region, join(root, `${name}.cdk.out`), (include) =>
+        acknowledgeAccepted(include, template),
+      );
+
+      // Assess
+      expect(left).toEqual([]);
+    }, 60_000);
 
     it('names every function and role in at most 64 characters', () => {
       // Prepare

@@ -221,25 +221,28 @@ describe('Route 53 failover health check', () => {
     expect(region.Condition).toBe('IsMultiRegion');
     expect(region.Properties.HealthCheckConfig).toEqual({
       Type: 'CALCULATED',
-      ChildHealthChecks: [
-        { Ref: 'SigningHealth' },
-        { 'Fn::If': ['HasPublicHealthProbe', { Ref: 'HealthProbe' }, { Ref: 'AWS::NoValue' }] },
-      ],
-      HealthThreshold: { 'Fn::If': ['HasPublicHealthProbe', 2, 1] },
+      ChildHealthChecks: [{ Ref: 'HealthProbe' }, { Ref: 'SigningHealth' }],
+      HealthThreshold: 2,
     });
+    expect(probe.Condition).toBe('IsMultiRegion');
+    // With mutual TLS (the drPrimary set has it) the main API's execute-api endpoint is off: the probe
+    // asks the public API that serves the JWKS and health without client certificates.
     expect(probe.Properties.HealthCheckConfig).toEqual({
       Type: 'HTTPS',
-      FullyQualifiedDomainName: { 'Fn::Sub': '${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}' },
+      FullyQualifiedDomainName: {
+        'Fn::If': [
+          'NeedsPublicApi',
+          { 'Fn::Sub': '${PublicHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}' },
+          { 'Fn::Sub': '${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}' },
+        ],
+      },
       ResourcePath: '/health',
       Port: 443,
       EnableSNI: true,
       RequestInterval: 30,
       FailureThreshold: 3,
     });
-    // Mutual TLS closes the execute-api endpoint, so the probe exists only without it.
-    expect(primary.Conditions.HasPublicHealthProbe).toEqual({
-      'Fn::And': [{ Condition: 'IsMultiRegion' }, { 'Fn::Not': [{ Condition: 'HasMutualTls' }] }],
-    });
+    expect(primary.Conditions.NeedsPublicApi).toBeDefined();
     expect(signing.Properties.HealthCheckConfig).toEqual({
       Type: 'CLOUDWATCH_METRIC',
       AlarmIdentifier: { Name: { Ref: 'SigningUnavailableAlarm' }, Region: { Ref: 'AWS::Region' } },

@@ -446,3 +446,164 @@ describe('tracing', () => {
     expect(lambdaAuthorizer.Parameters.Tracing!.Default).toBe('true');
   });
 });
+
+describe('audit logs', () => {
+  const LOG_GROUPS = ['TokenLogGroup', 'JwksLogGroup', 'HealthLogGroup', 'HttpApiLogGroup'];
+  /** The private REST API's access log (infra/private-api.cjs): only with apiEndpoint private. */
+  const PRIVATE_LOG_GROUP = 'PrivateApiLogGroup';
+
+  it('keeps every log group when the stack is removed or replaces it, encrypted with the log key', () => {
+    // Prepare
+    const groups = Object.entries(defaults.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
+
+    // Assess
+    expect(groups.map(([id]) => id).sort()).toEqual([...LOG_GROUPS, PRIVATE_LOG_GROUP].sort());
+    expect(resource(defaults, PRIVATE_LOG_GROUP).Condition).toBe('IsPrivateApi');
+    for (const [, group] of groups) {
+      expect(group.DeletionPolicy).toBe('Retain');
+      expect(group.UpdateReplacePolicy).toBe('Retain');
+      expect(group.Properties.KmsKeyId).toEqual(getAtt('LogKey'));
+      expect(group.Properties.RetentionInDays).toBe(90);
+    }
+    const key = resource(defaults, 'LogKey');
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.Properties).toMatchObject({ KeySpec: 'SYMMETRIC_DEFAULT', EnableKeyRotation: true });
+  });
+
+  it('takes the retention from param logRetentionDays', async () => {
+    // Act
+    const template = await packageTemplate({ logRetentionDays: '365' });
+
+    // Assess
+    for (const id of LOG_GROUPS) expect(resource(template, id).Properties.RetentionInDays).toBe(365);
+  }, 60_000);
+
+  it("lets CloudWatch Logs, in the stack's Region, use the log key for the stack's log groups only", () => {
+    // Prepare
+    const statements = (resource(defaults, 'LogKey').Properties.KeyPolicy as { Statement: Statement[] })
+      .Statement;
+    const logs = statements.find((statement) => statement.Sid === 'CloudWatchLogsForTheStackLogGroups')!;
+    const arn = (name: string) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${name}`,
+    });
+
+    // Assess
+    expect(logs.Principal).toEqual({ Service: { 'Fn::Sub': 'logs.${AWS::Region}.amazonaws.com' } });
+    expect(actions(logs).every((action) => !action.includes('*'))).toBe(true);
+    expect(actions(logs)).toContain('kms:GenerateDataKey');
+    expect(logs.Condition).toEqual({
+      ArnEquals: {
+        'kms:EncryptionContext:aws:logs:arn': [
+          ...FUNCTIONS.map((name) => arn(`/aws/lambda/jwt-bearer-gateway-dev-${name}`)),
+          arn('/aws/http-api/jwt-bearer-gateway-dev'),
+          arn('/aws/api-gateway/jwt-bearer-gateway-dev-private'),
+        ],
+      },
+    });
+    // Every log group the key policy names is one the stack creates.
+    for (const id of [...LOG_GROUPS, PRIVATE_LOG_GROUP]) {
+      const name = resource(defaults, id).Properties.LogGroupName as string;
+      expect(logs.Condition!.ArnEquals!['kms:EncryptionContext:aws:logs:arn']).toContainEqual(arn(name));
+    }
+  });
+
+  it('writes the integration error, the IAM and authorizer principals and the client certificate subject to the access log', () => {
+    // Prepare
+    const stage = resource(defaults, 'HttpApiStage').Properties.AccessLogSettings as { Format: string };
+
+    // Act
+    const format = JSON.parse(stage.Format) as Record<string, string>;
+
+    // Assess
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      integrationError: '$context.integrationErrorMessage',
+      iamPrincipal: '$context.identity.userArn',
+      authorizerPrincipal: '$context.authorizer.principalId',
+      clientCertSubject: '$context.identity.clientCert.subjectDN',
+    });
+  });
+});
+
+describe('the JWKS and health under mutual TLS', () => {
+  const PUBLIC = [
+    'PublicHttpApi',
+    'PublicHttpApiStage',
+    'PublicHttpApiIntegrationJwks',
+    'PublicHttpApiIntegrationHealth',
+    'PublicHttpApiRouteGetJwks',
+    'PublicHttpApiRouteGetHealth',
+    'JwksLambdaPermissionPublicHttpApi',
+    'HealthLambdaPermissionPublicHttpApi',
+  ];
+
+  it('exist only when the main API demands client certificates', () => {
+    // Assess
+    for (const id of PUBLIC) expect(resource(defaults, id).Condition).toBe('NeedsPublicApi');
+    expect(defaults.Conditions.NeedsPublicApi).toEqual({
+      'Fn::And': [{ Condition: 'HasCustomDomain' }, { Condition: 'HasMutualTls' }],
+    });
+    for (const id of ['PublicCustomDomain', 'PublicCustomDomainMapping'])
+      expect(resource(defaults, id).Condition).toBe('HasPublicDomain');
+  });
+
+  it('serve only GET /.well-known/jwks.json and GET /health, from the jwks and health functions, without authorization', () => {
+    // Prepare
+    const routes = Object.entries(lambdaAuthorizer.Resources).filter(
+      ([, r]) => r.Type === 'AWS::ApiGatewayV2::Route',
+    );
+    const onPublicApi = routes.filter(
+      ([, r]) => (r.Properties.ApiId as { Ref: string }).Ref === 'PublicHttpApi',
+    );
+
+    // Assess
+    expect(onPublicApi.map(([, r]) => r.Properties.RouteKey).sort()).toEqual([
+      'GET /.well-known/jwks.json',
+      'GET /health',
+    ]);
+    for (const [, route] of onPublicApi) {
+      expect(route.Properties.AuthorizationType).toBeUndefined();
+      expect(route.Properties.AuthorizerId).toBeUndefined();
+    }
+    expect(resource(lambdaAuthorizer, 'PublicHttpApiIntegrationJwks').Properties.IntegrationUri).toEqual(
+      getAtt('JwksLambdaFunction'),
+    );
+    expect(resource(lambdaAuthorizer, 'PublicHttpApiIntegrationHealth').Properties.IntegrationUri).toEqual(
+      getAtt('HealthLambdaFunction'),
+    );
+    // Each function may be invoked by the public API for its own route only.
+    expect(resource(lambdaAuthorizer, 'JwksLambdaPermissionPublicHttpApi').Properties.SourceArn).toEqual({
+      'Fn::Sub':
+        'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${PublicHttpApi}/*/GET/.well-known/jwks.json',
+    });
+  });
+
+  it('keep mutual TLS on the main domain and put no truststore on the public one', () => {
+    // Assess
+    expect(resource(lambdaAuthorizer, 'CustomDomain').Properties.MutualTlsAuthentication).toBeDefined();
+    expect(
+      resource(lambdaAuthorizer, 'PublicCustomDomain').Properties.MutualTlsAuthentication,
+    ).toBeUndefined();
+    expect(resource(lambdaAuthorizer, 'HttpApi').Properties.DisableExecuteApiEndpoint).toEqual({
+      'Fn::If': ['HasMutualTls', true, false],
+    });
+    expect(resource(lambdaAuthorizer, 'PublicHttpApi').Properties.DisableExecuteApiEndpoint).toBeUndefined();
+  });
+
+  it('give the public JWKS URL as the one to register', () => {
+    // Prepare
+    const value = JSON.stringify(lambdaAuthorizer.Outputs.JwksUrl!.Value);
+
+    // Assess
+    expect(lambdaAuthorizer.Outputs.JwksUrl!.Value).toMatchObject({
+      'Fn::If': ['NeedsPublicApi', expect.anything(), expect.anything()],
+    });
+    expect(value).toContain('https://${PublicDomainName}/.well-known/jwks.json');
+    expect(value).toContain(
+      'https://${PublicHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/.well-known/jwks.json',
+    );
+    expect(lambdaAuthorizer.Outputs.HealthUrl).toBeDefined();
+  });
+});

@@ -168,6 +168,8 @@ describe('npm run package', () => {
       SigningKeyGreenAlias: 'AWS::KMS::Alias',
       CacheKey: 'AWS::KMS::Key',
       CacheKeyAlias: 'AWS::KMS::Alias',
+      LogKey: 'AWS::KMS::Key',
+      LogKeyAlias: 'AWS::KMS::Alias',
       TokenTable: 'AWS::DynamoDB::Table',
       // infra/multi-region.yml, kms.yml, table.yml: only in a two-Region deployment (param multiRegion).
       SigningKeyBlueReplica: 'AWS::KMS::ReplicaKey',
@@ -179,6 +181,17 @@ describe('npm run package', () => {
       RegionHealthCheck: 'AWS::Route53::HealthCheck',
       CustomDomain: 'AWS::ApiGatewayV2::DomainName',
       CustomDomainMapping: 'AWS::ApiGatewayV2::ApiMapping',
+      // infra/public-api.yml: only with mutual TLS (condition NeedsPublicApi).
+      PublicHttpApi: 'AWS::ApiGatewayV2::Api',
+      PublicHttpApiStage: 'AWS::ApiGatewayV2::Stage',
+      PublicHttpApiIntegrationJwks: 'AWS::ApiGatewayV2::Integration',
+      PublicHttpApiIntegrationHealth: 'AWS::ApiGatewayV2::Integration',
+      PublicHttpApiRouteGetJwks: 'AWS::ApiGatewayV2::Route',
+      PublicHttpApiRouteGetHealth: 'AWS::ApiGatewayV2::Route',
+      JwksLambdaPermissionPublicHttpApi: 'AWS::Lambda::Permission',
+      HealthLambdaPermissionPublicHttpApi: 'AWS::Lambda::Permission',
+      PublicCustomDomain: 'AWS::ApiGatewayV2::DomainName',
+      PublicCustomDomainMapping: 'AWS::ApiGatewayV2::ApiMapping',
       // infra/alarms.yml, infra/target-alarms.cjs (config/gateway.yaml has one target, okta), dashboard.yml
       ...Object.fromEntries(
         [
@@ -232,7 +245,11 @@ describe('npm run package', () => {
   });
 
   it('routes each HTTP API route to its function', () => {
-    const routes = Object.values(template.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    // The main API's; the public API of mutual TLS deployments: operations.test.ts.
+    const routes = Object.values(template.Resources).filter(
+      (r) =>
+        r.Type === 'AWS::ApiGatewayV2::Route' && (r.Properties.ApiId as { Ref?: string }).Ref === 'HttpApi',
+    );
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(Object.keys(ROUTES).sort());
     for (const route of routes) {
       const target = route.Properties.Target as { 'Fn::Join': [string, unknown[]] };
@@ -319,7 +336,7 @@ describe('KMS keys', () => {
   });
 
   it.each(SLOTS)(
-    'lets only the token role sign with the %s key, the jwks role read its public key, and the account administer',
+    'lets only the token role sign with the %s key, the jwks role read its public key, and the key administrator administer',
     (slot) => {
       // The operator's statement is conditional (param keyOperatorArn, empty by default): see below.
       const statements = keyPolicy(`SigningKey${slot}`).filter((s) => !('Fn::If' in s));
@@ -335,8 +352,15 @@ describe('KMS keys', () => {
         [['kms:GetPublicKey'], { ArnEquals: { 'aws:PrincipalArn': roleArn('jwks') } }],
       ]);
       const admin = statements.find((s) => s.Sid === 'KeyAdministration')!;
+      // param keyAdministratorArn (empty by default: the account root).
       expect(admin.Principal).toEqual({
-        AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+        AWS: {
+          'Fn::If': [
+            'HasKeyAdministrator',
+            { Ref: 'KeyAdministratorArn' },
+            { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+          ],
+        },
       });
       expect(actions(admin)).toContain('kms:PutKeyPolicy');
       expect(actions(admin).filter((a) => CRYPTO.test(a))).toEqual([]);

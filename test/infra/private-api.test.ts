@@ -127,7 +127,10 @@ describe('private API', () => {
 
     // Assess
     expect(methods.map((m) => m.route).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
-    const httpApiRoutes = ofType(publicApi, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+    // The main HTTP API's routes (not the public API's JWKS and health under mutual TLS).
+    const httpApiRoutes = ofType(publicApi, 'AWS::ApiGatewayV2::Route')
+      .filter(([, r]) => JSON.stringify(r.Properties.ApiId) === JSON.stringify({ Ref: 'HttpApi' }))
+      .map(([, r]) => r.Properties.RouteKey);
     expect(methods.map((m) => m.route).sort()).toEqual((httpApiRoutes as string[]).sort());
     for (const { route, integration } of methods) {
       const fn = ROUTES.find((r) => `${r.method} ${r.path}` === route)!.fn;

@@ -9,6 +9,7 @@ const PRODUCTION: Readonly<Record<string, string>> = {
   certificateArn: `arn:aws:acm:eu-central-1:${ACCOUNT}:certificate/0f6d1b3e-8c1a-4b7e-9d2f-5a6c7e8f9a0b`,
   truststoreUri: 's3://corp-pki/gateway/truststore.pem',
   truststoreVersion: '3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY',
+  publicDomainName: 'token-gateway-keys.corp.example',
   callerAuthorization: 'iam',
   alarmTopicArn: `arn:aws:sns:eu-central-1:${ACCOUNT}:gateway-alarms`,
   tracing: 'true',

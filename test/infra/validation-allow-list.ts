@@ -4,6 +4,8 @@ export interface AllowedWarning {
   readonly ruleId: string;
   /** Matched against the finding's message. */
   readonly message: RegExp;
+  /** When given, only findings on these logical ids. */
+  readonly entities?: readonly string[];
   readonly reason: string;
 }
 
@@ -45,5 +47,14 @@ export const ALLOWED_WARNINGS: readonly AllowedWarning[] = [
       "A standby Region's replica keys name the primary Region's multi-Region keys by param (signingKeyBluePrimaryArn, " +
       'cacheKeyPrimaryArn): they belong to another stack in another Region, so no Ref or GetAtt can reach them. The ' +
       'validator reads the parameter default the package gave it as hardcoded.',
+  },
+  {
+    ruleId: 'W1001',
+    message: /^Reference to 'PublicHttpApi' which is conditional on 'NeedsPublicApi' - target may not exist$/,
+    entities: ['JwksUrl', 'HealthUrl'],
+    reason:
+      "The outputs name PublicHttpApi only inside !If [NeedsPublicApi, ...], the resource's own condition. The " +
+      'validator does not apply an Fn::If condition inside Outputs (it warns even on !If [C, !Ref R, x] with R ' +
+      'conditional on C); a separate conditional output would give the URL to register two names.',
   },
 ];

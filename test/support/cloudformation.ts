@@ -160,3 +160,70 @@ export function validateTemplate(path: string, region: string): Finding[] {
     engine.free();
   }
 }
+
+/** One rule a cdk-nag pack (or the CDK's own validation) reports, on the template's logical ids. */
+export interface NagViolation {
+  readonly pack: string;
+  readonly rule: string;
+  readonly severity: string;
+  readonly resources: readonly string[];
+}
+
+/**
+ * Runs cdk-nag's AwsSolutions, NIST 800-53 rev5 and Serverless packs on a packaged template: the template
+ * is included in a throwaway CDK app (`CfnInclude`) that is synthesised offline into `outdir`.
+ * `acknowledge` marks findings as accepted, with their reasons (`Validations.of(construct).acknowledge`).
+ * Returns what is left.
+ */
+export async function nagViolations(
+  path: string,
+  region: string,
+  outdir: string,
+  acknowledge: (include: import('aws-cdk-lib/cloudformation-include').CfnInclude) => void,
+): Promise<NagViolation[]> {
+  const { App, Stack, Validations } = await import('aws-cdk-lib');
+  const { CfnInclude } = await import('aws-cdk-lib/cloudformation-include');
+  const { AwsSolutionsChecks, NIST80053R5Checks, ServerlessChecks } = await import('cdk-nag');
+  const app = new App({ outdir });
+  const stack = new Stack(app, 'Gateway', { env: { account: '123456789012', region } });
+  const include = new CfnInclude(stack, 'Template', { templateFile: path });
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app),
+    new NIST80053R5Checks(app),
+    new ServerlessChecks(app),
+  );
+  acknowledge(include);
+  // The validation prints its whole report to the console; the report file below says the same.
+  const { log, error: logError, warn } = console;
+  console.log = console.error = console.warn = () => {};
+  try {
+    app.synth();
+  } catch (error) {
+    // A failed validation is reported below; anything else is a broken harness.
+    if (!String(error).includes('Validation failed')) throw error;
+  } finally {
+    Object.assign(console, { log, error: logError, warn });
+  }
+  const report = JSON.parse(
+    await readFile(join(outdir, 'validation-report.json'), 'utf8').catch(() => '{}'),
+  ) as {
+    pluginReports?: Array<{
+      pluginName: string;
+      violations: Array<{
+        ruleName: string;
+        severity: string;
+        violatingConstructs: Array<{ constructPath: string }>;
+      }>;
+    }>;
+  };
+  return (report.pluginReports ?? []).flatMap((plugin) =>
+    plugin.violations.map((violation) => ({
+      pack: plugin.pluginName,
+      rule: violation.ruleName,
+      severity: violation.severity,
+      resources: violation.violatingConstructs.map((c) =>
+        c.constructPath.replace(/^Gateway\/Template\//, ''),
+      ),
+    })),
+  );
+}
