@@ -25,6 +25,7 @@ const OPTIONS = {
   to: { type: 'string' },
   from: { type: 'string' },
   'jwks-url': { type: 'string' },
+  disable: { type: 'string' },
   key: { type: 'string' },
   days: { type: 'string' },
   csr: { type: 'boolean' },

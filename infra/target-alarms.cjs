@@ -22,8 +22,10 @@ module.exports = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
   const service = await resolveVariable('self:service');
   const actions = { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] };
+  // The dimension set lib/observability/metrics.ts publishes per target: this stage's only.
   const dimensions = (target) => [
     { Name: 'service', Value: service },
+    { Name: 'stage', Value: stage },
     { Name: 'target', Value: target },
   ];
   const Resources = {};

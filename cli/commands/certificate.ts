@@ -13,7 +13,7 @@ export const CERTIFICATE_HELP = `certificate --key ID --subject DN [--days N] [-
   x5t#S256 header. --csr creates a PKCS #10 request for your CA instead. DN: e.g.
   "CN=jwt-bearer-gateway prod, O=Example Corp". --days: validity (default 365). Prints the PEM, or writes
   it to FILE. Then keep it in Secrets Manager and name it in the configuration (docs/CONFIGURATION.md):
-    certificate: { secretsManager: { secretId: jwt-bearer-gateway/certificates/ID } }`;
+    certificate: { secretsManager: { secretId: "jwt-bearer-gateway/\${env:GATEWAY_STAGE}/certificates/ID" } }`;
 
 /** `certificate`: a self-signed certificate (or CSR) for a configured signing key, signed in KMS. */
 export async function certificate(

@@ -35,9 +35,10 @@ export async function hashKey(
     '',
     'In the configuration, either the hash itself:',
     `  apiKeys: [{ sha256: "${sha256}" }]`,
-    'or kept in Secrets Manager (the functions may read jwt-bearer-gateway/*):',
-    `  aws secretsmanager create-secret --name jwt-bearer-gateway/callers/<caller> --secret-string ${sha256}`,
-    '  apiKeys: [{ secretsManager: { secretId: jwt-bearer-gateway/callers/<caller> } }]',
+    "or kept in Secrets Manager (a stage's functions may read jwt-bearer-gateway/<stage>/*):",
+    `  aws secretsmanager create-secret --name jwt-bearer-gateway/<stage>/callers/<caller> --secret-string ${sha256}`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the configuration's ${env:NAME} placeholder, printed as is.
+    '  apiKeys: [{ secretsManager: { secretId: "jwt-bearer-gateway/${env:GATEWAY_STAGE}/callers/<caller>" } }]',
   ];
   return {
     ok: true,

@@ -9,7 +9,17 @@ import type { MiddlewareObj } from '@middy/core';
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'JwtBearerGateway',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'jwt-bearer-gateway',
+  defaultDimensions: stageDimension(),
 });
+
+/**
+ * The stage (serverless.yml sets GATEWAY_STAGE on every function) as a dimension of every metric, beside
+ * service: two stages in one account and Region otherwise add up in one series, and each stage's alarms
+ * (infra/alarms.yml) would fire on the other's failures.
+ */
+export function stageDimension(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return env.GATEWAY_STAGE ? { stage: env.GATEWAY_STAGE } : {};
+}
 
 /** What the use case reports; a port, so tests and other runtimes can count without EMF. */
 export interface GatewayMetrics {

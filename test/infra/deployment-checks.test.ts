@@ -194,8 +194,12 @@ describe('deploymentIssues', () => {
 describe('npm run package', () => {
   it('refuses a production stage whose token routes would be public, and packages it with iam callers', async () => {
     // Act
-    const refused = await packageTemplate({}, { stage: 'prod' }).catch((error: unknown) => error);
-    const accepted = await packageTemplate({ callerAuthorization: 'iam' }, { stage: 'prod' });
+    // With an alarm topic: a production stage needs one (infra/guards.cjs), and this test is about callers.
+    const alarmTopicArn = 'arn:aws:sns:eu-central-1:123456789012:gateway-alarms';
+    const refused = await packageTemplate({ alarmTopicArn }, { stage: 'prod' }).catch(
+      (error: unknown) => error,
+    );
+    const accepted = await packageTemplate({ alarmTopicArn, callerAuthorization: 'iam' }, { stage: 'prod' });
 
     // Assess: osls prints the refusal and exits non-zero.
     expect(refused).toBeInstanceOf(PackagingError);

@@ -41,12 +41,14 @@ beforeAll(async () => {
     { ...drStandby!.params },
     { stage: drStandby!.stage, region: drStandby!.region },
   );
-  // The same stage in two Regions, nothing else set: the "second Region" that must not collide.
-  frankfurt = await packageTemplate(
-    { callerAuthorization: 'iam' },
-    { stage: 'prod', region: 'eu-central-1' },
-  );
-  ireland = await packageTemplate({ callerAuthorization: 'iam' }, { stage: 'prod', region: 'eu-west-1' });
+  // The same stage in two Regions, with what a production stage needs: the "second Region" that must
+  // not collide.
+  const params = (region: string) => ({
+    callerAuthorization: 'iam',
+    alarmTopicArn: `arn:aws:sns:${region}:123456789012:gateway-alarms`,
+  });
+  frankfurt = await packageTemplate(params('eu-central-1'), { stage: 'prod', region: 'eu-central-1' });
+  ireland = await packageTemplate(params('eu-west-1'), { stage: 'prod', region: 'eu-west-1' });
 }, 180_000);
 
 describe('a second Region', () => {

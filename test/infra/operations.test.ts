@@ -5,6 +5,7 @@
 // deployer would (`--param name=value`), offline.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  PackagingError,
   packageTemplate,
   type Resource,
   type Statement,
@@ -146,7 +147,7 @@ describe('IAM roles', () => {
         'secretsmanager:GetSecretValue': [
           {
             'Fn::Sub':
-              'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/*',
+              'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/dev/*',
           },
         ],
         'dynamodb:GetItem': [tableArn],
@@ -163,7 +164,7 @@ describe('IAM roles', () => {
         'secretsmanager:GetSecretValue': [
           {
             'Fn::Sub':
-              'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/certificates/*',
+              'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/dev/certificates/*',
           },
         ],
       });
@@ -313,6 +314,8 @@ describe('alarms', () => {
     );
   const topic = { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] };
   const service = { Name: 'service', Value: 'jwt-bearer-gateway' };
+  // lib/observability/metrics.ts publishes every metric under the stage too: each alarm reads its own.
+  const stage = { Name: 'stage', Value: 'dev' };
 
   it('watch what the issue names, each on its metric', () => {
     // Act
@@ -326,10 +329,13 @@ describe('alarms', () => {
     expect(watch('SigningUnavailableAlarm')).toEqual({
       Namespace: 'JwtBearerGateway',
       MetricName: 'TokenError.signing_unavailable',
-      Dimensions: [service],
+      Dimensions: [service, stage],
       statistic: 'Sum',
     });
-    expect(watch('CacheDegradedAlarm')).toMatchObject({ MetricName: 'CacheDegraded', Dimensions: [service] });
+    expect(watch('CacheDegradedAlarm')).toMatchObject({
+      MetricName: 'CacheDegraded',
+      Dimensions: [service, stage],
+    });
     expect(watch('AuthorizationServerLatencyAlarm')).toMatchObject({
       MetricName: 'AuthorizationServerLatency',
       statistic: 'p99',
@@ -342,6 +348,16 @@ describe('alarms', () => {
         { Name: 'Stage', Value: '$default' },
       ],
       statistic: 'Sum',
+    });
+    expect(watch('ApiLatencyAlarm')).toEqual({
+      Namespace: 'JwtBearerGateway',
+      MetricName: 'ApiLatency',
+      Dimensions: [service, stage],
+      statistic: 'p99',
+    });
+    expect(watch('CallTokenRetriesAlarm')).toMatchObject({
+      MetricName: 'CallTokenRetries',
+      Dimensions: [service, stage],
     });
     for (const name of FUNCTIONS) {
       for (const metric of ['Errors', 'Throttles']) {
@@ -358,7 +374,7 @@ describe('alarms', () => {
   it('watch each configured target’s upstream errors and p99 latency', () => {
     // Act
     const perTarget = Object.values(alarms(defaults)).filter((a) =>
-      JSON.stringify(a.Dimensions).includes('"target"'),
+      JSON.stringify(a.Dimensions ?? []).includes('"target"'),
     );
 
     // Assess: config/gateway.yaml has one target, okta
@@ -366,14 +382,36 @@ describe('alarms', () => {
       [
         'jwt-bearer-gateway-dev-upstream-errors-okta',
         'UpstreamErrors',
-        [service, { Name: 'target', Value: 'okta' }],
+        [service, stage, { Name: 'target', Value: 'okta' }],
       ],
       [
         'jwt-bearer-gateway-dev-as-latency-p99-okta',
         'AuthorizationServerLatency',
-        [service, { Name: 'target', Value: 'okta' }],
+        [service, stage, { Name: 'target', Value: 'okta' }],
       ],
     ]);
+  });
+
+  it("sum proxy mode's API failures (unavailable, timeout, too large) of this stage", () => {
+    // Prepare
+    const metrics = alarms(defaults).CallErrorsAlarm!.Metrics as Array<{
+      Id: string;
+      Expression?: string;
+      ReturnData: boolean;
+      MetricStat?: { Metric: { MetricName: string; Dimensions: unknown } };
+    }>;
+
+    // Assess
+    const read = metrics.filter((m) => m.MetricStat);
+    expect(read.map((m) => m.MetricStat!.Metric.MetricName)).toEqual([
+      'CallError.api_unavailable',
+      'CallError.api_timeout',
+      'CallError.api_response_too_large',
+    ]);
+    for (const m of read) expect(m.MetricStat!.Metric.Dimensions).toEqual([service, stage]);
+    const sum = metrics.filter((m) => m.ReturnData);
+    expect(sum).toHaveLength(1);
+    for (const m of read) expect(sum[0]!.Expression).toContain(`FILL(${m.Id}, 0)`);
   });
 
   it('have unique names and notify the SNS topic when one is given', () => {
@@ -416,17 +454,27 @@ describe('dashboard', () => {
     };
 
     // Assess
-    expect(variables).toEqual({ Service: 'jwt-bearer-gateway' });
+    expect(variables).toEqual({ Service: 'jwt-bearer-gateway', Stage: 'dev' });
+    // Dashboards are global: the Region keeps a second Region's stack from overwriting this one.
+    expect(resource(defaults, 'Dashboard').Properties.DashboardName).toBe(
+      'jwt-bearer-gateway-dev-eu-central-1',
+    );
     const titles = dashboard.widgets.map((w) => w.properties.title);
     expect(titles).toEqual(
       expect.arrayContaining([
         'Upstream errors by target',
         'Authorization server latency p99 by target (ms)',
+        'Proxy mode: calls and errors by code',
+        'Proxy mode: API latency p99 by target (ms)',
+        "Proxy mode: token retries after an API's 401",
       ]),
     );
     expect(substituted).toContain(
-      'SEARCH(\'{JwtBearerGateway,service,target} service=\\"jwt-bearer-gateway\\" MetricName=\\"UpstreamErrors\\"\'',
+      'SEARCH(\'{JwtBearerGateway,service,stage,target} service=\\"jwt-bearer-gateway\\" stage=\\"dev\\" MetricName=\\"UpstreamErrors\\"\'',
     );
+    // Every search of the gateway's metrics is for this stage.
+    for (const search of substituted.match(/SEARCH\('[^']*'/g) ?? [])
+      expect(search).toContain('stage=\\"dev\\"');
     for (const name of ['TokenLambdaFunction', 'JwksLambdaFunction', 'HealthLambdaFunction', 'HttpApi']) {
       expect(substituted).toContain(`value-of-${name}`);
     }
@@ -605,5 +653,90 @@ describe('the JWKS and health under mutual TLS', () => {
       'https://${PublicHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/.well-known/jwks.json',
     );
     expect(lambdaAuthorizer.Outputs.HealthUrl).toBeDefined();
+  });
+});
+
+describe('refusals at package time', () => {
+  it('refuses a production stage whose alarms would notify no one, naming the params', async () => {
+    // Act
+    const refusal = await packageTemplate({}, { stage: 'prod' }).catch((error: unknown) => error);
+
+    // Assess
+    expect(refusal).toBeInstanceOf(PackagingError);
+    expect((refusal as PackagingError).output).toContain(
+      'Deployment refused: stage prod is a production stage (param production) and its alarms would notify no one',
+    );
+    expect((refusal as PackagingError).output).toContain('allowNoAlarmTopic=true');
+  }, 60_000);
+
+  it('packages it with an alarm topic, or when allowNoAlarmTopic accepts alarms without actions', async () => {
+    // Act
+    // iam callers: a prod stage's token routes may not be public behind API keys (infra/deployment-checks.cjs).
+    const accepted = await packageTemplate(
+      { allowNoAlarmTopic: 'true', callerAuthorization: 'iam' },
+      { stage: 'prod' },
+    );
+
+    // Assess
+    expect(accepted.Parameters.AlarmTopicArn!.Default).toBe('');
+  }, 60_000);
+
+  it('treats any stage as production with param production=true', async () => {
+    // Act
+    const refusal = await packageTemplate({ production: 'true' }, { stage: 'live' }).catch(
+      (error: unknown) => error,
+    );
+
+    // Assess
+    expect((refusal as PackagingError).output).toContain('stage live is a production stage');
+  }, 60_000);
+});
+
+describe('key administration', () => {
+  const KEYS = ['SigningKeyBlue', 'SigningKeyGreen', 'CacheKey', 'LogKey'];
+  const ADMIN = 'arn:aws:iam::123456789012:role/gateway-key-admin';
+
+  it('gives every key to the role of param keyAdministratorArn (the account root only when it is empty)', async () => {
+    // Act
+    const template = await packageTemplate({ keyAdministratorArn: ADMIN });
+
+    // Assess
+    expect(template.Parameters.KeyAdministratorArn).toMatchObject({ Default: ADMIN });
+    expect(defaults.Parameters.KeyAdministratorArn).toMatchObject({ Default: '' });
+    expect(template.Conditions.HasKeyAdministrator).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'KeyAdministratorArn' }, ''] }],
+    });
+    for (const id of KEYS) {
+      const key = resource(template, id).Properties;
+      const admin = (key.KeyPolicy as { Statement: Statement[] }).Statement.find(
+        (s) => s.Sid === 'KeyAdministration',
+      )!;
+      expect(admin.Principal).toEqual({
+        AWS: {
+          'Fn::If': [
+            'HasKeyAdministrator',
+            { Ref: 'KeyAdministratorArn' },
+            { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+          ],
+        },
+      });
+      // The administrator may change the policy again: KMS's lockout safety check passes for it, and the
+      // template never bypasses the check.
+      expect(actions(admin)).toContain('kms:PutKeyPolicy');
+      expect(key.BypassPolicyLockoutSafetyCheck).toBeUndefined();
+    }
+  }, 60_000);
+
+  it('accepts only an IAM role ARN as the key administrator', () => {
+    // Prepare
+    const pattern = new RegExp(
+      (defaults.Parameters.KeyAdministratorArn as unknown as { AllowedPattern: string }).AllowedPattern,
+    );
+
+    // Assess
+    expect(pattern.test('')).toBe(true);
+    expect(pattern.test(ADMIN)).toBe(true);
+    expect(pattern.test('arn:aws:iam::123456789012:root')).toBe(false);
+    expect(pattern.test('arn:aws:iam::123456789012:user/alice')).toBe(false);
   });
 });

@@ -199,6 +199,9 @@ describe('npm run package', () => {
           'CacheDegradedAlarm',
           'AuthorizationServerLatencyAlarm',
           'Api5xxAlarm',
+          'CallErrorsAlarm',
+          'ApiLatencyAlarm',
+          'CallTokenRetriesAlarm',
           ...FUNCTIONS.flatMap((name) => [
             `${capitalized(name)}ErrorsAlarm`,
             `${capitalized(name)}ThrottlesAlarm`,

@@ -62,7 +62,11 @@ beforeAll(async () => {
   const set = TEMPLATE_MATRIX.private!;
   privateApi = await packageTemplate({ ...set.params }, { stage: set.stage, region: set.region });
   noneCallers = await packageTemplate(
-    { apiEndpoint: 'private', vpcEndpointIds: ENDPOINTS.join(', ') },
+    {
+      apiEndpoint: 'private',
+      vpcEndpointIds: ENDPOINTS.join(', '),
+      alarmTopicArn: 'arn:aws:sns:eu-central-1:123456789012:gateway-alarms',
+    },
     { stage: 'prod' },
   );
   publicApi = await packageTemplate();

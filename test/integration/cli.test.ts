@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KMSClient } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import 'reflect-metadata';
 import { Pkcs10CertificateRequest } from '@peculiar/x509';
@@ -560,7 +560,131 @@ describe('jwt-bearer-gateway CLI', () => {
       expect(run.code).toBe(0);
       expect(run.json.phase).toBe('done');
       expect(run.json.checks).toContainEqual(expect.objectContaining({ check: 'green published', ok: true }));
-      expect((run.json.next as string[]).join('\n')).toContain('schedule its KMS key for deletion');
+      // The last step: the retired key is to be disabled, then deleted.
+      expect((run.json.next as string[]).join('\n')).toContain(
+        'rotate-key --to green --from blue --stage <stage> --disable',
+      );
+    });
+
+    it('last, disables the retired KMS key once only the new key is deployed and published', async () => {
+      // Prepare: blue was a KMS key; the stack no longer holds it and green alone signs and is published.
+      const { arn } = await emulator.createKey('ECC_NIST_P256', 'SIGN_VERIFY');
+      const config = await rotationConfig({ retired: false }, null);
+      const keyRing = createGateway((await loadConfigFile(config)).config).keyRing;
+      const published = await publish((await keyRing.jwks()).keys as JWK[]);
+
+      // Act
+      const run = await cli([
+        'rotate-key',
+        '--to',
+        'green',
+        '--from',
+        'blue',
+        '--config',
+        config,
+        '--jwks-url',
+        published.url,
+        '--disable',
+        arn,
+        '--json',
+      ]);
+      published.server.close();
+
+      // Assess
+      expect(run.code).toBe(0);
+      expect(run.json).toMatchObject({ phase: 'done', disabled: true });
+      expect(run.json.checks).toContainEqual(
+        expect.objectContaining({ check: 'retiring published', ok: true }),
+      );
+      const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: arn }));
+      expect(KeyMetadata).toMatchObject({ Enabled: false, KeyState: 'Disabled' });
+      expect((run.json.next as string[]).join('\n')).toContain(
+        `aws kms schedule-key-deletion --key-id ${arn}`,
+      );
+    });
+
+    it('will not disable a key the deployed JWKS still publishes', async () => {
+      // Prepare: the JWKS still has blue's key (the removal is not deployed yet).
+      const { arn } = await emulator.createKey('ECC_NIST_P256', 'SIGN_VERIFY');
+      const config = await rotationConfig({ retired: false }, null);
+      const withBlue = await writeConfig('with-blue.yaml', {
+        signingKeys: { blue: { type: 'kms', keyId: arn } },
+        targets: { demo: localDocument().targets.demo },
+      });
+      const blue = await createGateway((await loadConfigFile(withBlue)).config, {
+        aws: { kms },
+      }).keyRing.describe('blue');
+      const green = await createGateway((await loadConfigFile(config)).config).keyRing.describe('green');
+      const published = await publish([blue.publicJwk as JWK, green.publicJwk as JWK]);
+
+      // Act
+      const run = await cli([
+        'rotate-key',
+        '--to',
+        'green',
+        '--from',
+        'blue',
+        '--config',
+        config,
+        '--jwks-url',
+        published.url,
+        '--disable',
+        arn,
+        '--json',
+      ]);
+      published.server.close();
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.json.disabled).toBe(false);
+      expect((await kms.send(new DescribeKeyCommand({ KeyId: arn }))).KeyMetadata?.Enabled).toBe(true);
+    });
+
+    it('will not disable the key the new slot signs with', async () => {
+      // Prepare: green is the KMS key named by --disable.
+      const { arn } = await emulator.createKey('ECC_NIST_P256', 'SIGN_VERIFY');
+      const config = await writeConfig('green-kms.yaml', {
+        signingKeys: { green: { type: 'kms', keyId: arn } },
+        targets: { demo: localDocument().targets.demo },
+      });
+
+      // Act
+      const run = await cli([
+        'rotate-key',
+        '--to',
+        'green',
+        '--from',
+        'blue',
+        '--config',
+        config,
+        '--disable',
+        arn,
+        '--json',
+      ]);
+
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.json.checks).toContainEqual(
+        expect.objectContaining({ check: 'blue is not green', ok: false }),
+      );
+      expect((await kms.send(new DescribeKeyCommand({ KeyId: arn }))).KeyMetadata?.Enabled).toBe(true);
+    });
+
+    it('refuses --disable before the old key is removed from the deployment', async () => {
+      // Act
+      const run = await cli([
+        'rotate-key',
+        '--to',
+        'green',
+        '--config',
+        await rotationConfig({ retired: false }, { retired: true }),
+        '--disable',
+        'arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      ]);
+
+      // Assess
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain('--disable is the last step');
     });
 
     it('refuses a configuration where both keys sign, naming the problem', async () => {

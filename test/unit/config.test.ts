@@ -2,7 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { configJsonSchema } from '#lib/config/json-schema.ts';
 import { ConfigError, loadConfigFile, parseConfig } from '#lib/config/load-config.ts';
@@ -45,8 +45,12 @@ describe('parseConfig', () => {
   });
 
   it('accepts the example configuration shipped in examples/', async () => {
+    // Prepare: its secret names hold the stage, which serverless.yml sets on every function.
+    vi.stubEnv('GATEWAY_STAGE', 'prod');
+
     // Act
     const { config } = await loadConfigFile('examples/gateway.yaml');
+    vi.unstubAllEnvs();
 
     // Assess
     expect(Object.keys(config.targets)).toEqual(['hydra-payments', 'keycloak-orders', 'salesforce']);

@@ -1,6 +1,6 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
-import { flushMetrics, powertoolsMetricsFor } from '#lib/observability/metrics.ts';
+import { flushMetrics, powertoolsMetricsFor, stageDimension } from '#lib/observability/metrics.ts';
 
 /** The EMF blob as CloudWatch would receive it: dimension sets and values per metric. */
 function emf(metrics: Metrics) {
@@ -15,6 +15,35 @@ function emf(metrics: Metrics) {
 const newMetrics = () => new Metrics({ namespace: 'JwtBearerGateway', serviceName: 'jwt-bearer-gateway' });
 
 describe('powertoolsMetrics', () => {
+  describe('stage', () => {
+    it('publishes every metric, per service and per target, under the stage serverless.yml sets', () => {
+      // Prepare
+      const metrics = new Metrics({
+        namespace: 'JwtBearerGateway',
+        serviceName: 'jwt-bearer-gateway',
+        defaultDimensions: stageDimension({ GATEWAY_STAGE: 'prod' }),
+      });
+      const port = powertoolsMetricsFor(metrics);
+
+      // Act
+      port.target('okta');
+      port.call('api_timeout');
+
+      // Assess
+      const { blob, dimensions, names } = emf(metrics);
+      expect(dimensions).toEqual([
+        ['service', 'stage'],
+        ['service', 'stage', 'target'],
+      ]);
+      expect(blob.stage).toBe('prod');
+      expect(names).toEqual(['CallError.api_timeout', 'CallRequests']);
+    });
+
+    it('adds no stage outside a deployment', () => {
+      expect(stageDimension({})).toEqual({});
+    });
+  });
+
   describe('target', () => {
     it('publishes every metric of the invocation both for the service and per target', () => {
       // Prepare

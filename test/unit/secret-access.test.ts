@@ -33,8 +33,8 @@ describe('secret access (npm run build)', () => {
     it('accepts the names, ARNs and placeholders the functions’ roles may read', () => {
       // Prepare
       const config = configWith(
-        'arn:aws:secretsmanager:eu-central-1:111122223333:secret:jwt-bearer-gateway/callers/cics-AbCdEf',
-        'jwt-bearer-gateway/certificates/${env:STAGE}-blue',
+        'arn:aws:secretsmanager:eu-central-1:111122223333:secret:jwt-bearer-gateway/${env:GATEWAY_STAGE}/callers/cics-AbCdEf',
+        'jwt-bearer-gateway/${env:GATEWAY_STAGE}/certificates/blue',
       );
 
       // Act
@@ -46,7 +46,10 @@ describe('secret access (npm run build)', () => {
 
     it('refuses a secret the token role may not read, and a certificate the jwks role may not read', () => {
       // Prepare: an API key outside the prefix; a certificate under the prefix but not under certificates/.
-      const config = configWith('prod/cics-api-key', 'jwt-bearer-gateway/blue-certificate');
+      const config = configWith(
+        'prod/cics-api-key',
+        'jwt-bearer-gateway/${env:GATEWAY_STAGE}/blue-certificate',
+      );
 
       // Act
       const issues = secretAccessIssues(config);
@@ -56,11 +59,12 @@ describe('secret access (npm run build)', () => {
         {
           path: 'signingKeys.blue.certificate.secretsManager.secretId',
           message:
-            'the jwks and token functions may read only secrets named jwt-bearer-gateway/certificates/… (infra/iam.yml)',
+            'the jwks and token functions may read only secrets named jwt-bearer-gateway/${env:GATEWAY_STAGE}/certificates/… (infra/iam.yml: each stage its own)',
         },
         {
           path: 'callers.cics.apiKeys[0].secretsManager.secretId',
-          message: 'the token function may read only secrets named jwt-bearer-gateway/… (infra/iam.yml)',
+          message:
+            'the token function may read only secrets named jwt-bearer-gateway/${env:GATEWAY_STAGE}/… (infra/iam.yml: each stage its own)',
         },
       ]);
     });
@@ -87,12 +91,31 @@ describe('secret access (npm run build)', () => {
       ]);
     });
 
-    it('uses the prefix serverless.yml gives the roles', async () => {
+    it('refuses the stage-less names every stage could read, and a literal stage the build cannot check', () => {
+      // Prepare: the names this project used before the stage was part of the prefix.
+      const config = configWith(
+        'jwt-bearer-gateway/callers/cics',
+        'jwt-bearer-gateway/prod/certificates/blue',
+      );
+
+      // Act
+      const issues = secretAccessIssues(config);
+
+      // Assess
+      expect(issues.map((issue) => issue.path)).toEqual([
+        'signingKeys.blue.certificate.secretsManager.secretId',
+        'callers.cics.apiKeys[0].secretsManager.secretId',
+      ]);
+    });
+
+    it('uses the prefix serverless.yml gives the roles, its stage as the variable it sets', async () => {
       // Act
       const template = await readFile(join(ROOT, 'serverless.yml'), 'utf8');
 
       // Assess
-      expect(/^ {2}secretPrefix: (\S+)$/m.exec(template)?.[1]).toBe(SECRET_PREFIX);
+      const prefix = /^ {2}secretPrefix: (\S+)$/m.exec(template)?.[1];
+      expect(prefix?.replace('${sls:stage}', '${env:GATEWAY_STAGE}')).toBe(SECRET_PREFIX);
+      expect(template).toMatch(/^ {4}GATEWAY_STAGE: \$\{sls:stage\}$/m);
     });
   });
 });
