@@ -1,5 +1,6 @@
 // GET /.well-known/jwks.json — see lib/http/jwks-handler.ts.
 import { jwksHandler } from '#lib/http/jwks-handler.ts';
+import { acceptingPayloadV1 } from '#lib/http/payload-v1.ts';
 import { keyRingFromEnvironment } from '#lib/key-ring-composition.ts';
 
 const keyRing = keyRingFromEnvironment();
@@ -7,4 +8,5 @@ const keyRing = keyRingFromEnvironment();
 // line "gateway configuration invalid", instead of the first request.
 await keyRing();
 
-export const handler = jwksHandler(keyRing);
+// Payload 2.0 from the HTTP API, 1.0 from the private REST API.
+export const handler = acceptingPayloadV1(jwksHandler(keyRing));

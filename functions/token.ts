@@ -14,6 +14,7 @@ import {
 } from '#lib/http/handlers.ts';
 import type { HttpEvent } from '#lib/http/middleware.ts';
 import { isOAuthTokenRoute, oauthTokenHandler } from '#lib/http/oauth-token-handler.ts';
+import { acceptingPayloadV1 } from '#lib/http/payload-v1.ts';
 
 const gateway = gatewayFromEnvironment();
 // Load and validate the configuration during Lambda init: a bad one fails the cold start, with the log
@@ -26,10 +27,17 @@ const ready = readinessHandler(gateway);
 const call = callHandler(gateway);
 const facade = oauthTokenHandler(gateway);
 
-export const handler = (event: HttpEvent, context: Context) => {
+const route = (event: HttpEvent, context: Context) => {
   if (event.requestContext?.routeKey === CALL_ROUTE_KEY) return call(event, context);
   if (isOAuthTokenRoute(event)) return facade(event, context);
   // Before the token route: a POST here is an invalidation, never a token request.
   if (isTokenInvalidationRoute(event)) return invalidation(event, context);
-  return event.rawPath === '/v1/ready' ? ready(event, context) : token(event, context);
+  const readiness = event.requestContext?.routeKey === 'GET /v1/ready' || event.rawPath === '/v1/ready';
+  return readiness ? ready(event, context) : token(event, context);
 };
+
+// The HTTP API sends payload 2.0, the private REST API 1.0 (lib/http/payload-v1.ts); proxy mode's REST
+// method is ANY, as its HTTP API route is.
+export const handler = acceptingPayloadV1(route, {
+  anyMethodResources: [CALL_ROUTE_KEY.slice('ANY '.length)],
+});

@@ -16,6 +16,19 @@ const FUNCTIONS = ['token', 'jwks', 'health'] as const;
 const SLOTS = ['Blue', 'Green'] as const;
 const capitalized = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+/** A key's ARN: the slot's own key, or in a standby Region its replica of the primary's (infra/kms.yml). */
+const keyArn = (id: string) => ({ 'Fn::If': ['IsStandbyRegion', getAtt(`${id}Replica`), getAtt(id)] });
+/** The token table, or the global table two Regions share (infra/table.yml). */
+const tableArn = {
+  'Fn::If': [
+    'IsMultiRegion',
+    {
+      'Fn::Sub':
+        'arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/jwt-bearer-gateway-dev-global-tokens',
+    },
+    getAtt('TokenTable'),
+  ],
+};
 const ifSlot = (slot: string, value: unknown) => ({
   'Fn::If': [`HasSigningKey${slot}`, value, { Ref: 'AWS::NoValue' }],
 });
@@ -119,7 +132,7 @@ describe('IAM roles', () => {
   describe('what each may do', () => {
     const withoutLogs = (granted: Record<string, unknown[]>) =>
       Object.fromEntries(Object.entries(granted).filter(([action]) => !action.startsWith('logs:')));
-    const signingKeys = SLOTS.map((slot) => ifSlot(slot, getAtt(`SigningKey${slot}`)));
+    const signingKeys = SLOTS.map((slot) => ifSlot(slot, keyArn(`SigningKey${slot}`)));
 
     it('lets token sign, encrypt the cache, read the gateway secrets and the table, each on its own resource', () => {
       // Act
@@ -129,18 +142,18 @@ describe('IAM roles', () => {
       expect(granted).toEqual({
         'kms:Sign': [signingKeys],
         'kms:GetPublicKey': [signingKeys],
-        'kms:GenerateDataKey': [getAtt('CacheKey')],
-        'kms:Decrypt': [getAtt('CacheKey')],
+        'kms:GenerateDataKey': [keyArn('CacheKey')],
+        'kms:Decrypt': [keyArn('CacheKey')],
         'secretsmanager:GetSecretValue': [
           {
             'Fn::Sub':
               'arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:jwt-bearer-gateway/dev/*',
           },
         ],
-        'dynamodb:GetItem': [getAtt('TokenTable')],
-        'dynamodb:PutItem': [getAtt('TokenTable')],
-        'dynamodb:DeleteItem': [getAtt('TokenTable')],
-        'dynamodb:UpdateItem': [getAtt('TokenTable')],
+        'dynamodb:GetItem': [tableArn],
+        'dynamodb:PutItem': [tableArn],
+        'dynamodb:DeleteItem': [tableArn],
+        'dynamodb:UpdateItem': [tableArn],
       });
     });
 
@@ -172,8 +185,39 @@ describe('IAM roles', () => {
         const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
         for (const item of resources) expect(item).not.toBe('*');
       }
+      // With a VPC (params vpcSubnetIds, vpcSecurityGroupIds), token only: the network interfaces in this
+      // account and Region; AWS documents ec2:Describe* as working on "*" only.
+      expect(conditional.filter(([condition]) => condition === 'HasVpc')).toEqual(
+        name === 'token'
+          ? [
+              [
+                'HasVpc',
+                {
+                  Sid: 'VpcNetworkInterfaces',
+                  Effect: 'Allow',
+                  Action: [
+                    'ec2:CreateNetworkInterface',
+                    'ec2:DeleteNetworkInterface',
+                    'ec2:AssignPrivateIpAddresses',
+                    'ec2:UnassignPrivateIpAddresses',
+                  ],
+                  Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*/*' },
+                },
+              ],
+              [
+                'HasVpc',
+                {
+                  Sid: 'DescribeVpcNetworkInterfaces',
+                  Effect: 'Allow',
+                  Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+                  Resource: '*',
+                },
+              ],
+            ]
+          : [],
+      );
       // X-Ray's actions have no resource-level permissions: "*" is the only resource AWS accepts.
-      expect(conditional).toEqual([
+      expect(conditional.filter(([condition]) => condition !== 'HasVpc')).toEqual([
         [
           'HasTracing',
           {
@@ -460,13 +504,16 @@ describe('tracing', () => {
 
 describe('audit logs', () => {
   const LOG_GROUPS = ['TokenLogGroup', 'JwksLogGroup', 'HealthLogGroup', 'HttpApiLogGroup'];
+  /** The private REST API's access log (infra/private-api.cjs): only with apiEndpoint private. */
+  const PRIVATE_LOG_GROUP = 'PrivateApiLogGroup';
 
   it('keeps every log group when the stack is removed or replaces it, encrypted with the log key', () => {
     // Prepare
     const groups = Object.entries(defaults.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
 
     // Assess
-    expect(groups.map(([id]) => id).sort()).toEqual([...LOG_GROUPS].sort());
+    expect(groups.map(([id]) => id).sort()).toEqual([...LOG_GROUPS, PRIVATE_LOG_GROUP].sort());
+    expect(resource(defaults, PRIVATE_LOG_GROUP).Condition).toBe('IsPrivateApi');
     for (const [, group] of groups) {
       expect(group.DeletionPolicy).toBe('Retain');
       expect(group.UpdateReplacePolicy).toBe('Retain');
@@ -504,11 +551,12 @@ describe('audit logs', () => {
         'kms:EncryptionContext:aws:logs:arn': [
           ...FUNCTIONS.map((name) => arn(`/aws/lambda/jwt-bearer-gateway-dev-${name}`)),
           arn('/aws/http-api/jwt-bearer-gateway-dev'),
+          arn('/aws/api-gateway/jwt-bearer-gateway-dev-private'),
         ],
       },
     });
     // Every log group the key policy names is one the stack creates.
-    for (const id of LOG_GROUPS) {
+    for (const id of [...LOG_GROUPS, PRIVATE_LOG_GROUP]) {
       const name = resource(defaults, id).Properties.LogGroupName as string;
       expect(logs.Condition!.ArnEquals!['kms:EncryptionContext:aws:logs:arn']).toContainEqual(arn(name));
     }
@@ -630,7 +678,11 @@ describe('refusals at package time', () => {
 
   it('packages it with an alarm topic, or when allowNoAlarmTopic accepts alarms without actions', async () => {
     // Act
-    const accepted = await packageTemplate({ allowNoAlarmTopic: 'true' }, { stage: 'prod' });
+    // iam callers: a prod stage's token routes may not be public behind API keys (infra/deployment-checks.cjs).
+    const accepted = await packageTemplate(
+      { allowNoAlarmTopic: 'true', callerAuthorization: 'iam' },
+      { stage: 'prod' },
+    );
 
     // Assess
     expect(accepted.Parameters.AlarmTopicArn!.Default).toBe('');

@@ -24,6 +24,47 @@ const ROUTES: Record<string, (typeof FUNCTIONS)[number]> = {
   'GET /health': 'health',
 };
 
+/** The private deployment's resources (infra/private-api.cjs), in every template under IsPrivateApi. */
+const PRIVATE_API_RESOURCES: Record<string, string> = {
+  PrivateApi: 'AWS::ApiGateway::RestApi',
+  ...Object.fromEntries(
+    [
+      'V1',
+      'V1Token',
+      'V1TokenInvalidate',
+      'V1Ready',
+      'V1Call',
+      'V1CallTargetVar',
+      'V1CallTargetVarPathVar',
+      'Oauth2',
+      'Oauth2TargetVar',
+      'Oauth2TargetVarToken',
+      'WellKnown',
+      'WellKnownJwksJson',
+      'Health',
+    ].map((path) => [`PrivateApiResource${path}`, 'AWS::ApiGateway::Resource']),
+  ),
+  ...Object.fromEntries(
+    [
+      'PostV1Token',
+      'DeleteV1Token',
+      'PostV1TokenInvalidate',
+      'GetV1Ready',
+      'PostOauth2TargetVarToken',
+      'AnyV1CallTargetVarPathVar',
+      'GetWellKnownJwksJson',
+      'GetHealth',
+    ].map((route) => [`PrivateApiMethod${route}`, 'AWS::ApiGateway::Method']),
+  ),
+  PrivateApiDeployment: 'AWS::ApiGateway::Deployment',
+  PrivateApiStage: 'AWS::ApiGateway::Stage',
+  PrivateApiLogGroup: 'AWS::Logs::LogGroup',
+  PrivateApi5xxAlarm: 'AWS::CloudWatch::Alarm',
+  TokenLambdaPermissionPrivateApi: 'AWS::Lambda::Permission',
+  JwksLambdaPermissionPrivateApi: 'AWS::Lambda::Permission',
+  HealthLambdaPermissionPrivateApi: 'AWS::Lambda::Permission',
+};
+
 interface Resource {
   readonly Type: string;
   readonly Properties: Record<string, unknown>;
@@ -60,6 +101,11 @@ function resource(id: string): Resource {
 const actions = (statement: Statement): string[] =>
   Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+/** A key's ARN: the slot's own key, or in a standby Region its replica of the primary's (infra/kms.yml). */
+const keyArn = (id: string) => ({ 'Fn::If': ['IsStandbyRegion', getAtt(`${id}Replica`), getAtt(id)] });
+const tableName = {
+  'Fn::If': ['IsMultiRegion', 'jwt-bearer-gateway-dev-global-tokens', { Ref: 'TokenTable' }],
+};
 const SLOTS = ['Blue', 'Green'] as const;
 /** A value that exists only while the signing key slot holds a key. */
 const ifSlot = (slot: string, value: unknown) => ({
@@ -80,7 +126,13 @@ beforeAll(async () => {
 
 describe('npm run package', () => {
   it('creates exactly the resources the deployment needs', () => {
-    const types = Object.fromEntries(Object.entries(template.Resources).map(([id, r]) => [id, r.Type]));
+    // The private API's deployment is named after a hash of its methods (a new one when they change).
+    const types = Object.fromEntries(
+      Object.entries(template.Resources).map(([id, r]) => [
+        id.replace(/^PrivateApiDeployment[0-9a-f]{10}$/, 'PrivateApiDeployment'),
+        r.Type,
+      ]),
+    );
     expect(types).toEqual({
       ServerlessDeploymentBucket: 'AWS::S3::Bucket',
       ServerlessDeploymentBucketPolicy: 'AWS::S3::BucketPolicy',
@@ -119,6 +171,14 @@ describe('npm run package', () => {
       LogKey: 'AWS::KMS::Key',
       LogKeyAlias: 'AWS::KMS::Alias',
       TokenTable: 'AWS::DynamoDB::Table',
+      // infra/multi-region.yml, kms.yml, table.yml: only in a two-Region deployment (param multiRegion).
+      SigningKeyBlueReplica: 'AWS::KMS::ReplicaKey',
+      SigningKeyGreenReplica: 'AWS::KMS::ReplicaKey',
+      CacheKeyReplica: 'AWS::KMS::ReplicaKey',
+      TokenGlobalTable: 'AWS::DynamoDB::GlobalTable',
+      HealthProbe: 'AWS::Route53::HealthCheck',
+      SigningHealth: 'AWS::Route53::HealthCheck',
+      RegionHealthCheck: 'AWS::Route53::HealthCheck',
       CustomDomain: 'AWS::ApiGatewayV2::DomainName',
       CustomDomainMapping: 'AWS::ApiGatewayV2::ApiMapping',
       // infra/public-api.yml: only with mutual TLS (condition NeedsPublicApi).
@@ -152,7 +212,13 @@ describe('npm run package', () => {
         ].map((id) => [id, 'AWS::CloudWatch::Alarm']),
       ),
       Dashboard: 'AWS::CloudWatch::Dashboard',
+      // infra/private-api.cjs: created only with apiEndpoint private (Condition IsPrivateApi).
+      ...PRIVATE_API_RESOURCES,
     });
+    for (const [id, resource] of Object.entries(template.Resources)) {
+      if (id.startsWith('PrivateApi') || id.endsWith('PrivateApi'))
+        expect(resource.Condition, id).toBe('IsPrivateApi');
+    }
   });
 
   it('runs every function on nodejs24.x, arm64, from its own bundle', () => {
@@ -173,12 +239,12 @@ describe('npm run package', () => {
       expect(variables.GATEWAY_CONFIG).toBe(`/var/task/dist/${name}/gateway.json`);
       for (const slot of SLOTS) {
         expect(variables[`SIGNING_KEY_${slot.toUpperCase()}_ID`]).toEqual(
-          ifSlot(slot, getAtt(`SigningKey${slot}`)),
+          ifSlot(slot, keyArn(`SigningKey${slot}`)),
         );
       }
       // jwks publishes public keys: it has no business with the cache key or the table.
-      expect(variables.CACHE_KEY_ID).toEqual(name === 'token' ? getAtt('CacheKey') : undefined);
-      expect(variables.TOKEN_TABLE).toEqual(name === 'token' ? { Ref: 'TokenTable' } : undefined);
+      expect(variables.CACHE_KEY_ID).toEqual(name === 'token' ? keyArn('CacheKey') : undefined);
+      expect(variables.TOKEN_TABLE).toEqual(name === 'token' ? tableName : undefined);
       // The token function strips (proxy mode) and redacts (logs) what the Lambda authorizer reads.
       expect(variables.CALLER_AUTHORIZER_IDENTITY_SOURCE).toEqual(
         name === 'token' ? '$request.header.Authorization' : undefined,
@@ -207,7 +273,7 @@ describe('npm run package', () => {
   it('keeps every log group for a limited time', () => {
     const logGroups = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup');
     expect(logGroups.map(([id]) => id).sort()).toEqual(
-      ['HealthLogGroup', 'HttpApiLogGroup', 'JwksLogGroup', 'TokenLogGroup'].sort(),
+      ['HealthLogGroup', 'HttpApiLogGroup', 'JwksLogGroup', 'PrivateApiLogGroup', 'TokenLogGroup'].sort(),
     );
     for (const [, group] of logGroups) expect(group.Properties.RetentionInDays).toBe(90);
     for (const name of FUNCTIONS) {
@@ -238,7 +304,7 @@ describe('KMS keys', () => {
     'signs with an asymmetric P-256 key in the %s slot, kept when the stack drops it',
     (slot) => {
       const key = resource(`SigningKey${slot}`);
-      expect(key.Condition).toBe(`HasSigningKey${slot}`);
+      expect(key.Condition).toBe(`CreatesSigningKey${slot}`);
       expect(template.Conditions[`HasSigningKey${slot}`]).toEqual({
         'Fn::Equals': [{ Ref: `SigningKey${slot}Enabled` }, 'true'],
       });
@@ -253,7 +319,9 @@ describe('KMS keys', () => {
       expect(alias.Condition).toBe(`HasSigningKey${slot}`);
       expect(alias.Properties).toEqual({
         AliasName: `alias/jwt-bearer-gateway-dev-signing-${slot.toLowerCase()}`,
-        TargetKeyId: { Ref: `SigningKey${slot}` },
+        TargetKeyId: {
+          'Fn::If': ['IsStandbyRegion', { Ref: `SigningKey${slot}Replica` }, { Ref: `SigningKey${slot}` }],
+        },
       });
     },
   );
@@ -271,7 +339,7 @@ describe('KMS keys', () => {
     });
     expect(resource('CacheKeyAlias').Properties).toEqual({
       AliasName: 'alias/jwt-bearer-gateway-dev-cache',
-      TargetKeyId: { Ref: 'CacheKey' },
+      TargetKeyId: { 'Fn::If': ['IsStandbyRegion', { Ref: 'CacheKeyReplica' }, { Ref: 'CacheKey' }] },
     });
   });
 
@@ -426,7 +494,10 @@ describe('outputs', () => {
       Value: { 'Fn::GetAtt': ['CustomDomain', 'RegionalDomainName'] },
     });
     expect(template.Outputs.CacheKeyArn!.Value).toEqual(getAtt('CacheKey'));
-    expect(template.Outputs.TokenTableName!.Value).toEqual({ Ref: 'TokenTable' });
+    expect(template.Outputs.TokenTableName).toMatchObject({
+      Condition: 'IsSingleRegion',
+      Value: { Ref: 'TokenTable' },
+    });
   });
 });
 

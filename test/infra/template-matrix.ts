@@ -29,7 +29,53 @@ export const TEMPLATE_MATRIX: Readonly<Record<string, PackagingSet>> = {
     },
   },
   // 41 characters: every role and function name passes 64 unless shortened (infra/names.cjs).
-  longStageSydney: { stage: 'payments-integration-testing-team-blue-eu', region: 'ap-southeast-2' },
+  longStageSydney: {
+    stage: 'payments-integration-testing-team-blue-eu',
+    region: 'ap-southeast-2',
+    // A test stage: its token routes may stay public behind API keys (infra/deployment-checks.cjs).
+    params: { publicCallerRoutes: 'true' },
+  },
+  // The private deployment: a PRIVATE REST API behind two interface VPC endpoints, IAM callers, the token
+  // function in the bank's VPC (infra/private-api.cjs, infra/vpc.yml).
+  private: {
+    stage: 'prod',
+    region: 'eu-central-1',
+    params: {
+      apiEndpoint: 'private',
+      vpcEndpointIds: 'vpce-0a1b2c3d4e5f60718,vpce-0f1e2d3c4b5a69788',
+      callerAuthorization: 'iam',
+      vpcSubnetIds: 'subnet-0a1b2c3d4e5f60718,subnet-0f1e2d3c4b5a69788',
+      vpcSecurityGroupIds: 'sg-0a1b2c3d4e5f60718',
+      alarmTopicArn: `arn:aws:sns:eu-central-1:${ACCOUNT}:gateway-alarms`,
+      tracing: 'true',
+    },
+  },
+  // Disaster recovery (infra/multi-region.yml): the primary in eu-central-1 with a multi-Region blue key
+  // and the global table's replica in eu-west-1, and the standby there replicating its keys, itself a
+  // private deployment (both options together).
+  drPrimary: {
+    stage: 'prod',
+    region: 'eu-central-1',
+    params: {
+      ...PRODUCTION,
+      multiRegion: 'primary',
+      standbyRegion: 'eu-west-1',
+      signingKeyBlueMultiRegion: 'true',
+    },
+  },
+  drStandby: {
+    stage: 'prod',
+    region: 'eu-west-1',
+    params: {
+      multiRegion: 'standby',
+      signingKeyBluePrimaryArn: `arn:aws:kms:eu-central-1:${ACCOUNT}:key/mrk-1234abcd12ab34cd56ef1234567890ab`,
+      cacheKeyPrimaryArn: `arn:aws:kms:eu-central-1:${ACCOUNT}:key/mrk-0fedcba9876543210fedcba987654321`,
+      apiEndpoint: 'private',
+      vpcEndpointIds: 'vpce-0a1b2c3d4e5f60718',
+      callerAuthorization: 'iam',
+      alarmTopicArn: `arn:aws:sns:eu-west-1:${ACCOUNT}:gateway-alarms`,
+    },
+  },
   secondRegion: {
     stage: 'prod',
     region: 'eu-west-1',

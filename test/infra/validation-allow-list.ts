@@ -33,6 +33,22 @@ export const ALLOWED_WARNINGS: readonly AllowedWarning[] = [
       'its ARN is given, possibly in another account (a central authorizer), so it cannot be built from AWS::AccountId.',
   },
   {
+    ruleId: 'W1030',
+    message:
+      /^\{'Ref': '(SigningKeyBlue|SigningKeyGreen|CacheKey)PrimaryArn'\} default '' has length 0, below minimum 1 for property 'PrimaryKeyArn'$/,
+    reason:
+      'The replica keys exist only in a standby Region (Condition ReplicatesSigningKey<Slot>, IsStandbyRegion), where ' +
+      'infra/deployment-checks.cjs refuses to package without these ARNs. The validator checks the default without the condition.',
+  },
+  {
+    ruleId: 'W9002',
+    message: /^Property 'PrimaryKeyArn' has a hardcoded ARN - use Ref, GetAtt, or a parameter instead$/,
+    reason:
+      "A standby Region's replica keys name the primary Region's multi-Region keys by param (signingKeyBluePrimaryArn, " +
+      'cacheKeyPrimaryArn): they belong to another stack in another Region, so no Ref or GetAtt can reach them. The ' +
+      'validator reads the parameter default the package gave it as hardcoded.',
+  },
+  {
     ruleId: 'W1001',
     message: /^Reference to 'PublicHttpApi' which is conditional on 'NeedsPublicApi' - target may not exist$/,
     entities: ['JwksUrl', 'HealthUrl'],

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, Context } from 'aws-lambda';
 
 /**
  * API Gateway HTTP API (payload format 2.0) events as AWS documents and sends them to a Lambda
@@ -185,4 +185,122 @@ export function lambdaContext(requestId = randomBytes(16).toString('hex')): Cont
     fail: () => undefined,
     succeed: () => undefined,
   };
+}
+
+export interface RestApiEventOptions {
+  readonly method?: string;
+  /** The REST API resource the request matched, e.g. `/v1/call/{target}/{path+}`. */
+  readonly resource: string;
+  /** The path as sent, percent-encoding intact, without the stage, plus an optional query string. */
+  readonly path: string;
+  readonly pathParameters?: Readonly<Record<string, string>>;
+  /** Header names as the client sent them (1.0 keeps their case); a list is a repeated header. */
+  readonly headers?: Readonly<Record<string, string | readonly string[]>>;
+  /** Bytes or text; with the REST API's binary media type `*\/*` every body arrives base64-encoded. */
+  readonly body?: string | Buffer;
+  /** Whether API Gateway base64-encoded the body (default: yes, as with binary media type `*\/*`). */
+  readonly base64?: boolean;
+  /** The principal of a SigV4-signed request on an AWS_IAM method. */
+  readonly userArn?: string;
+  readonly requestId?: string;
+  readonly stage?: string;
+  readonly vpceId?: string;
+}
+
+/**
+ * An API Gateway REST API Lambda proxy event (payload format 1.0) as a private API sends it: header names
+ * as sent, with `multiValueHeaders`; query parameters decoded, with `multiValueQueryStringParameters`;
+ * `path` without the stage, percent-encoding intact; `requestContext.identity` with the caller's address,
+ * the VPC endpoint it came through and, on an AWS_IAM method, the IAM principal.
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
+ */
+export function restApiEvent(options: RestApiEventOptions): APIGatewayProxyEvent {
+  const method = options.method ?? 'POST';
+  const stage = options.stage ?? 'gateway';
+  const [path = '/', query = ''] = options.path.split(/\?(.*)/s);
+  const now = new Date();
+  const sourceIp = '10.20.30.40';
+  const multiValueHeaders: Record<string, string[]> = {
+    Accept: ['*/*'],
+    Host: [`${API_ID}.execute-api.eu-west-1.amazonaws.com`],
+    'User-Agent': [USER_AGENT],
+    'X-Amzn-Trace-Id': [
+      `Root=1-${Math.floor(now.getTime() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`,
+    ],
+    'X-Forwarded-For': [sourceIp],
+    'X-Forwarded-Port': ['443'],
+    'X-Forwarded-Proto': ['https'],
+  };
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    multiValueHeaders[name] = typeof value === 'string' ? [value] : [...value];
+  }
+  const bytes = options.body === undefined ? undefined : Buffer.from(options.body);
+  if (bytes) multiValueHeaders['Content-Length'] = [String(bytes.length)];
+  const multiValueQueryStringParameters: Record<string, string[]> = {};
+  for (const [name, value] of new URLSearchParams(query)) {
+    multiValueQueryStringParameters[name] = [...(multiValueQueryStringParameters[name] ?? []), value];
+  }
+  const hasQuery = Object.keys(multiValueQueryStringParameters).length > 0;
+  const base64 = options.base64 ?? true;
+  const requestId =
+    options.requestId ??
+    randomBytes(16)
+      .toString('hex')
+      .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+  const event = {
+    resource: options.resource,
+    path,
+    httpMethod: method,
+    // 1.0's `headers` holds the last value of each; `multiValueHeaders` all of them.
+    headers: Object.fromEntries(
+      Object.entries(multiValueHeaders).map(([name, values]) => [name, values.at(-1)]),
+    ),
+    multiValueHeaders,
+    queryStringParameters: hasQuery
+      ? Object.fromEntries(
+          Object.entries(multiValueQueryStringParameters).map(([name, values]) => [name, values.at(-1)]),
+        )
+      : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQueryStringParameters : null,
+    pathParameters: options.pathParameters ? { ...options.pathParameters } : null,
+    stageVariables: null,
+    requestContext: {
+      resourceId: 'a1b2c3',
+      resourcePath: options.resource,
+      httpMethod: method,
+      extendedRequestId: randomBytes(11).toString('base64'),
+      requestTime: requestTime(now),
+      path: `/${stage}${path}`,
+      accountId: ACCOUNT_ID,
+      protocol: 'HTTP/1.1',
+      stage,
+      domainPrefix: API_ID,
+      requestTimeEpoch: now.getTime(),
+      requestId,
+      identity: {
+        cognitoIdentityPoolId: null,
+        cognitoIdentityId: null,
+        apiKey: null,
+        principalOrgId: options.userArn ? 'o-abcdef1234' : null,
+        cognitoAuthenticationType: null,
+        userArn: options.userArn ?? null,
+        apiKeyId: null,
+        userAgent: USER_AGENT,
+        accountId: options.userArn ? ACCOUNT_ID : null,
+        caller: options.userArn ? 'AROAEXAMPLEID4MXMPL:batch' : null,
+        sourceIp,
+        accessKey: options.userArn ? 'ASIAEXAMPLE4MXMPLKEY' : null,
+        cognitoAuthenticationProvider: null,
+        user: options.userArn ? 'AROAEXAMPLEID4MXMPL:batch' : null,
+        vpceId: options.vpceId ?? 'vpce-0123456789abcdef0',
+        vpcId: 'vpc-0a1b2c3d4e5f60718',
+        clientCert: null,
+      },
+      domainName: `${API_ID}.execute-api.eu-west-1.amazonaws.com`,
+      apiId: API_ID,
+    },
+    body: bytes ? (base64 ? bytes.toString('base64') : bytes.toString('utf8')) : null,
+    isBase64Encoded: Boolean(bytes && base64),
+  };
+  return event as unknown as APIGatewayProxyEvent;
 }

@@ -92,6 +92,20 @@ export interface AwsEmulator {
     keyUsage?: 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT',
     alias?: string,
   ): Promise<{ keyId: string; arn: string }>;
+  /**
+   * Create a multi-Region primary key, like CreateKey with `MultiRegion: true`: its id is `mrk-` and 32 hex
+   * digits.
+   */
+  createMultiRegionKey(
+    keySpec: string,
+    keyUsage?: 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT',
+  ): Promise<{ keyId: string; arn: string }>;
+  /**
+   * What ReplicateKey does with `ReplicaRegion` set to `to`'s Region: a replica in that emulator with the
+   * primary's key id and key material, and an ARN naming its own Region.
+   * @see https://docs.aws.amazon.com/kms/latest/APIReference/API_ReplicateKey.html
+   */
+  replicateKey(keyId: string, to: AwsEmulator): { keyId: string; arn: string };
   /** Disable a key (key id or key ARN), like DisableKey. */
   disableKey(keyId: string): void;
   /** Create the secret, or put a new AWSCURRENT version when it exists, like CreateSecret / PutSecretValue. */
@@ -127,7 +141,7 @@ export async function startAwsEmulator(options: { region?: string } = {}): Promi
   });
   const { port } = server.address() as AddressInfo;
 
-  return {
+  const emulator: AwsEmulator = {
     endpoint: `http://127.0.0.1:${port}`,
     region,
     get calls() {
@@ -146,6 +160,17 @@ export async function startAwsEmulator(options: { region?: string } = {}): Promi
       if (alias !== undefined) kms.createAlias(alias, key.id);
       return { keyId: key.id, arn: key.arn };
     },
+    createMultiRegionKey: async (keySpec, keyUsage) => {
+      const usage = keyUsage ?? (keySpec === 'SYMMETRIC_DEFAULT' ? 'ENCRYPT_DECRYPT' : 'SIGN_VERIFY');
+      const key = await kms.createKey(keySpec, usage, '', true);
+      return { keyId: key.id, arn: key.arn };
+    },
+    replicateKey: (keyId, to) => {
+      const target = KMS_STATES.get(to);
+      if (!target) throw new Error('replicateKey: the target is not an AWS emulator');
+      const replica = target.addReplica(kms.resolveKey(keyId, { allowAlias: false }));
+      return { keyId: replica.id, arn: replica.arn };
+    },
     disableKey: (keyId) => kms.setEnabled(keyId, false),
     putSecret: (name, value) => ({ arn: secrets.putString(name, value) }),
     close: async () => {
@@ -154,7 +179,12 @@ export async function startAwsEmulator(options: { region?: string } = {}): Promi
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },
   };
+  KMS_STATES.set(emulator, kms);
+  return emulator;
 }
+
+/** Each emulator's KMS state, so one can put a replica key into another (replicateKey). */
+const KMS_STATES = new WeakMap<AwsEmulator, KmsState>();
 
 // ---------------------------------------------------------------------------------------------------------
 // Errors
@@ -748,6 +778,8 @@ function ecdsaSignDigest(privateKey: KeyObject, { ecdsa }: EcCurve, digest: Buff
 const ACCOUNT_ID = '000000000000';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
+/** A multi-Region key's id. */
+const MRK_ID = /^mrk-[0-9a-f]{32}$/;
 const KMS_ARN = /^arn:aws:kms:([^:]*):([^:]*):(key|alias)\/(.+)$/;
 
 type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
@@ -762,6 +794,8 @@ interface KmsKey {
   createdAt: number;
   deletionDate?: number;
   description: string;
+  /** A multi-Region key: PRIMARY, or a REPLICA sharing the primary's id and key material. */
+  multiRegion?: 'PRIMARY' | 'REPLICA';
   /** Asymmetric keys. */
   privateKey?: KeyObject;
   publicKey?: KeyObject;
@@ -798,7 +832,7 @@ class KmsState {
     return `arn:aws:kms:${this.region}:${ACCOUNT_ID}:${aliasName}`;
   }
 
-  async createKey(keySpec: string, keyUsage: string, description = ''): Promise<KmsKey> {
+  async createKey(keySpec: string, keyUsage: string, description = '', multiRegion = false): Promise<KmsKey> {
     const facts = KEY_SPECS[keySpec];
     if (!facts) {
       throw new AwsError(
@@ -812,7 +846,8 @@ class KmsState {
         `KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`,
       );
     }
-    const id = randomUUID();
+    // Multi-Region keys' ids are mrk- and 32 hex digits, the same in every Region.
+    const id = multiRegion ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID();
     const key: KmsKey = {
       id,
       arn: this.keyArn(id),
@@ -822,10 +857,32 @@ class KmsState {
       state: 'Enabled',
       createdAt: Date.now(),
       description,
+      ...(multiRegion ? { multiRegion: 'PRIMARY' as const } : {}),
       ...(await generateKeyMaterial(facts)),
     };
     this.keys.set(id, key);
     return key;
+  }
+
+  /** A replica of another Region's multi-Region key: the same id and key material, this Region's ARN. */
+  addReplica(primary: KmsKey): KmsKey {
+    if (primary.multiRegion !== 'PRIMARY') {
+      throw new AwsError(
+        'UnsupportedOperationException',
+        `${primary.arn} is not a multi-Region primary key.`,
+      );
+    }
+    if (this.keys.has(primary.id)) {
+      throw new AwsError('AlreadyExistsException', `Replica key ${this.keyArn(primary.id)} already exists.`);
+    }
+    const replica: KmsKey = {
+      ...primary,
+      arn: this.keyArn(primary.id),
+      multiRegion: 'REPLICA',
+      createdAt: Date.now(),
+    };
+    this.keys.set(primary.id, replica);
+    return replica;
   }
 
   createAlias(aliasName: string, targetKeyId: string): void {
@@ -896,7 +953,8 @@ class KmsState {
       }
       return this.keys.get(keyId)!;
     }
-    if (!UUID.test(local)) throw new AwsError('NotFoundException', `Invalid keyId ${ref}`);
+    if (!UUID.test(local) && !MRK_ID.test(local))
+      throw new AwsError('NotFoundException', `Invalid keyId ${ref}`);
     const key = this.keys.get(local);
     if (!key) throw new AwsError('NotFoundException', `Key '${this.keyArn(local)}' does not exist`);
     return key;
@@ -926,7 +984,8 @@ class KmsState {
       CustomerMasterKeySpec: key.keySpec,
       KeySpec: key.keySpec,
       ...this.algorithms(key),
-      MultiRegion: false,
+      MultiRegion: key.multiRegion !== undefined,
+      ...(key.multiRegion ? { MultiRegionConfiguration: { MultiRegionKeyType: key.multiRegion } } : {}),
     };
   }
 
@@ -1032,7 +1091,8 @@ const KMS_OPERATIONS: Readonly<Record<string, KmsHandler>> = {
       optionalEnum(input, 'CustomerMasterKeySpec', MODEL_KEY_SPECS) ??
       'SYMMETRIC_DEFAULT';
     const keyUsage = optionalEnum(input, 'KeyUsage', MODEL_KEY_USAGES) ?? 'ENCRYPT_DECRYPT';
-    const key = await kms.createKey(keySpec, keyUsage, optionalString(input, 'Description'));
+    const multiRegion = input.MultiRegion === true;
+    const key = await kms.createKey(keySpec, keyUsage, optionalString(input, 'Description'), multiRegion);
     return { KeyMetadata: kms.metadata(key) };
   },
 

@@ -613,6 +613,26 @@ describe('AwsEmulator', () => {
       expect(KeyMetadata?.SigningAlgorithms).toBeUndefined();
     });
 
+    it('creates a multi-Region primary key with an mrk- id when asked (MultiRegion: true)', async () => {
+      // Act
+      const { KeyMetadata } = await kms.send(
+        new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', MultiRegion: true }),
+      );
+      const described = await kms.send(new DescribeKeyCommand({ KeyId: KeyMetadata!.Arn }));
+
+      // Assess
+      expect(KeyMetadata?.KeyId).toMatch(/^mrk-[0-9a-f]{32}$/);
+      expect(KeyMetadata).toMatchObject({
+        MultiRegion: true,
+        MultiRegionConfiguration: { MultiRegionKeyType: 'PRIMARY' },
+      });
+      expect(described.KeyMetadata?.KeyId).toBe(KeyMetadata?.KeyId);
+      const single = await kms.send(
+        new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }),
+      );
+      expect(single.KeyMetadata?.MultiRegion).toBe(false);
+    });
+
     it('rejects a key usage the key spec does not support with ValidationException', async () => {
       // Prepare
       const input = { KeySpec: 'ECC_NIST_P256', KeyUsage: 'ENCRYPT_DECRYPT' } as const;
