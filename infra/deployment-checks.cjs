@@ -1,12 +1,15 @@
-// Refusals at package time: parameter combinations that CloudFormation would accept but that must not be
-// deployed. osls calls this while packaging and deploying (serverless.yml resources:
-// ${file(infra/deployment-checks.cjs)}); a refusal stops `npm run package` / `npm run deploy` with the
-// message below, before anything reaches AWS. It adds no resource. CommonJS because osls loads it with
-// require(). Checked by test/infra/deployment-checks.test.ts.
+// Refusals at package time, all in one place: parameter combinations that CloudFormation would accept but
+// that must not be deployed, each named with the param that changes or accepts it. osls calls this while
+// packaging and deploying (serverless.yml resources: ${file(infra/deployment-checks.cjs)}); a refusal stops
+// `npm run package` / `npm run deploy` with every issue found, before anything reaches AWS. It adds no
+// resource. CommonJS because osls loads it with require(). Checked by test/infra/deployment-checks.test.ts.
 'use strict';
 
 /** The params read here, by their serverless.yml names. */
 const PARAMS = [
+  'production',
+  'alarmTopicArn',
+  'allowNoAlarmTopic',
   'callerAuthorization',
   'domainName',
   'truststoreUri',
@@ -45,6 +48,19 @@ function deploymentIssues(params, stage, region) {
   const value = (name) => String(params[name] ?? '');
   const privateApi = value('apiEndpoint') === 'private';
   const mutualTls = value('domainName') !== '' && value('truststoreUri') !== '';
+
+  // A production stage (param production; by default the stages prod and production) whose alarms would
+  // notify no one is refused unless the stage accepts alarms without actions.
+  if (
+    value('production') === 'true' &&
+    value('alarmTopicArn') === '' &&
+    value('allowNoAlarmTopic') !== 'true'
+  ) {
+    issues.push(
+      `stage ${stage} is a production stage (param production) and its alarms would notify no one: set param ` +
+        'alarmTopicArn to an SNS topic ARN, or param allowNoAlarmTopic=true to accept alarms without actions.',
+    );
+  }
 
   if (!['public', 'private'].includes(value('apiEndpoint')))
     issues.push(`apiEndpoint must be 'public' or 'private', not '${value('apiEndpoint')}'`);

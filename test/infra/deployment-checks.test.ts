@@ -1,5 +1,6 @@
-// infra/deployment-checks.cjs: the parameter combinations `npm run package` refuses. The rules are
-// checked directly; the wiring (osls calls the checks and fails) by packaging serverless.yml itself.
+// infra/deployment-checks.cjs: every parameter combination `npm run package` refuses. The rules are
+// checked directly; the wiring (osls calls the checks and fails, the stage's default params) by packaging
+// serverless.yml itself.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { PackagingError, packageTemplate } from '#test/support/cloudformation.ts';
@@ -9,8 +10,11 @@ const { deploymentIssues } = require('../../infra/deployment-checks.cjs') as {
   deploymentIssues: (params: Record<string, string>, stage: string, region: string) => string[];
 };
 
-/** serverless.yml's default params (outside the dev stage). */
+/** serverless.yml's default params (outside the dev stage; production as for a stage not named prod). */
 const DEFAULTS: Record<string, string> = {
+  production: 'false',
+  alarmTopicArn: '',
+  allowNoAlarmTopic: 'false',
   callerAuthorization: 'none',
   domainName: '',
   truststoreUri: '',
@@ -34,6 +38,32 @@ const issues = (params: Record<string, string>, region = 'eu-central-1') =>
 const MRK = (region: string) => `arn:aws:kms:${region}:123456789012:key/mrk-0123456789abcdef0123456789abcdef`;
 
 describe('deploymentIssues', () => {
+  describe('a production stage', () => {
+    const iam = { callerAuthorization: 'iam' };
+
+    it('refuses one whose alarms would notify no one, naming both params', () => {
+      // Act
+      const found = issues({ ...iam, production: 'true' });
+
+      // Assess
+      expect(found).toEqual([
+        'stage prod is a production stage (param production) and its alarms would notify no one: set param ' +
+          'alarmTopicArn to an SNS topic ARN, or param allowNoAlarmTopic=true to accept alarms without actions.',
+      ]);
+    });
+
+    it.each([
+      ['an alarm topic', { alarmTopicArn: 'arn:aws:sns:eu-central-1:123456789012:gateway-alarms' }],
+      ['allowNoAlarmTopic', { allowNoAlarmTopic: 'true' }],
+    ])('accepts one with %s', (_, params) => {
+      expect(issues({ ...iam, production: 'true', ...params })).toEqual([]);
+    });
+
+    it('leaves a stage that is not production without an alarm topic', () => {
+      expect(issues(iam)).toEqual([]);
+    });
+  });
+
   describe('public token routes', () => {
     it('refuses callerAuthorization none on the internet without mutual TLS, naming the way out', () => {
       // Act
@@ -192,20 +222,52 @@ describe('deploymentIssues', () => {
 });
 
 describe('npm run package', () => {
-  it('refuses a production stage whose token routes would be public, and packages it with iam callers', async () => {
-    // Act
-    // With an alarm topic: a production stage needs one (infra/guards.cjs), and this test is about callers.
-    const alarmTopicArn = 'arn:aws:sns:eu-central-1:123456789012:gateway-alarms';
-    const refused = await packageTemplate({ alarmTopicArn }, { stage: 'prod' }).catch(
-      (error: unknown) => error,
-    );
-    const accepted = await packageTemplate({ alarmTopicArn, callerAuthorization: 'iam' }, { stage: 'prod' });
+  const alarmTopicArn = 'arn:aws:sns:eu-central-1:123456789012:gateway-alarms';
+
+  it('refuses stage prod with the default params, naming every issue: no alarm topic, public token routes', async () => {
+    // Act: stage prod is production by default (serverless.yml, custom.productionStages).
+    const refused = await packageTemplate({}, { stage: 'prod' }).catch((error: unknown) => error);
 
     // Assess: osls prints the refusal and exits non-zero.
     expect(refused).toBeInstanceOf(PackagingError);
-    expect((refused as PackagingError).output).toMatch(
-      /refused to package stage prod[\s\S]*publicCallerRoutes/,
+    const output = (refused as PackagingError).output;
+    expect(output).toContain('refused to package stage prod');
+    expect(output).toContain(
+      'stage prod is a production stage (param production) and its alarms would notify no one',
     );
+    expect(output).toContain('allowNoAlarmTopic=true');
+    expect(output).toContain("callerAuthorization 'none' without mutual TLS");
+    expect(output).toContain('publicCallerRoutes');
+  }, 120_000);
+
+  it('packages it with an alarm topic and iam callers', async () => {
+    // Act
+    const accepted = await packageTemplate({ alarmTopicArn, callerAuthorization: 'iam' }, { stage: 'prod' });
+
+    // Assess
     expect(accepted.Resources.TokenLambdaFunction).toBeDefined();
+  }, 120_000);
+
+  it('packages it when allowNoAlarmTopic accepts alarms without actions', async () => {
+    // Act
+    const accepted = await packageTemplate(
+      { allowNoAlarmTopic: 'true', callerAuthorization: 'iam' },
+      { stage: 'prod' },
+    );
+
+    // Assess
+    expect(accepted.Parameters.AlarmTopicArn!.Default).toBe('');
+  }, 120_000);
+
+  it('treats any stage as production with param production=true', async () => {
+    // Act
+    const refusal = await packageTemplate(
+      { production: 'true', callerAuthorization: 'iam' },
+      { stage: 'live' },
+    ).catch((error: unknown) => error);
+
+    // Assess
+    expect(refusal).toBeInstanceOf(PackagingError);
+    expect((refusal as PackagingError).output).toContain('stage live is a production stage');
   }, 120_000);
 });

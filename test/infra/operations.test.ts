@@ -5,7 +5,6 @@
 // deployer would (`--param name=value`), offline.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  PackagingError,
   packageTemplate,
   type Resource,
   type Statement,
@@ -661,42 +660,6 @@ describe('the JWKS and health under mutual TLS', () => {
     );
     expect(lambdaAuthorizer.Outputs.HealthUrl).toBeDefined();
   });
-});
-
-describe('refusals at package time', () => {
-  it('refuses a production stage whose alarms would notify no one, naming the params', async () => {
-    // Act
-    const refusal = await packageTemplate({}, { stage: 'prod' }).catch((error: unknown) => error);
-
-    // Assess
-    expect(refusal).toBeInstanceOf(PackagingError);
-    expect((refusal as PackagingError).output).toContain(
-      'Deployment refused: stage prod is a production stage (param production) and its alarms would notify no one',
-    );
-    expect((refusal as PackagingError).output).toContain('allowNoAlarmTopic=true');
-  }, 60_000);
-
-  it('packages it with an alarm topic, or when allowNoAlarmTopic accepts alarms without actions', async () => {
-    // Act
-    // iam callers: a prod stage's token routes may not be public behind API keys (infra/deployment-checks.cjs).
-    const accepted = await packageTemplate(
-      { allowNoAlarmTopic: 'true', callerAuthorization: 'iam' },
-      { stage: 'prod' },
-    );
-
-    // Assess
-    expect(accepted.Parameters.AlarmTopicArn!.Default).toBe('');
-  }, 60_000);
-
-  it('treats any stage as production with param production=true', async () => {
-    // Act
-    const refusal = await packageTemplate({ production: 'true' }, { stage: 'live' }).catch(
-      (error: unknown) => error,
-    );
-
-    // Assess
-    expect((refusal as PackagingError).output).toContain('stage live is a production stage');
-  }, 60_000);
 });
 
 describe('key administration', () => {
