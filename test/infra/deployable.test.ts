@@ -97,6 +97,28 @@ describe('the packaged template', () => {
   });
 });
 
+describe('docs/DEPLOY.md, the stack outputs', () => {
+  it('names every output some set of the matrix gives, and none that none gives', async () => {
+    // Prepare
+    const text = await readFile(new URL('../../docs/DEPLOY.md', import.meta.url), 'utf8');
+    const paragraph = text.slice(text.indexOf('Stack outputs:'));
+
+    // Act
+    const documented = new Set(
+      [...paragraph.slice(0, paragraph.indexOf('\n\n')).matchAll(/`([A-Z][A-Za-z0-9]+)`/g)].map(
+        (match) => match[1]!,
+      ),
+    );
+    const given = new Set(
+      [...packaged.values()].flatMap(({ template }) => Object.keys(template.Outputs ?? {})),
+    );
+
+    // Assess
+    expect(given.size).toBeGreaterThan(10);
+    expect([...documented].sort()).toEqual([...given].sort());
+  });
+});
+
 describe('infra/names.cjs', () => {
   const require = createRequire(import.meta.url);
   const { fittedName } = require('../../infra/names.cjs') as {
