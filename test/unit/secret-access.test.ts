@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the ${env:NAME} placeholder syntax under test
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -117,5 +117,51 @@ describe('secret access (npm run build)', () => {
       expect(prefix?.replace('${sls:stage}', '${env:GATEWAY_STAGE}')).toBe(SECRET_PREFIX);
       expect(template).toMatch(/^ {4}GATEWAY_STAGE: \$\{sls:stage\}$/m);
     });
+  });
+
+  describe('the names the docs, examples and configuration show', () => {
+    /** Every secretId written in README.md, docs/, examples/ and config/, with the line it is on. */
+    async function shownSecretIds(): Promise<{ file: string; id: string; line: string }[]> {
+      const files = [
+        'README.md',
+        ...(await readdir(join(ROOT, 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`),
+        ...(await readdir(join(ROOT, 'examples'))).map((f) => `examples/${f}`),
+        ...(await readdir(join(ROOT, 'config'))).map((f) => `config/${f}`),
+      ];
+      const shown: { file: string; id: string; line: string }[] = [];
+      for (const file of files) {
+        for (const line of (await readFile(join(ROOT, file), 'utf8')).split('\n')) {
+          for (const match of line.matchAll(/secretId:\s*(?:"([^"]+)"|([^\s,}]+))/g))
+            shown.push({ file, id: (match[1] ?? match[2])!, line });
+        }
+      }
+      return shown;
+    }
+
+    it('are all names the build accepts (certificates under certificates/)', async () => {
+      // Prepare
+      const shown = await shownSecretIds();
+
+      // Act
+      // The signing keys' certificates are the ones named under certificates/ (the jwks role's narrower
+      // prefix); every other secret is the token function's (an identity token issuer's certificate too).
+      const refused = shown.filter(({ id }) => {
+        const config = id.includes('/certificates/')
+          ? configWith(`${SECRET_PREFIX}k`, id)
+          : configWith(id, `${SECRET_PREFIX}certificates/c`);
+        return secretAccessIssues(config).length > 0;
+      });
+
+      // Assess
+      expect(shown.length).toBeGreaterThan(8);
+      expect(refused).toEqual([]);
+    });
+
+    it.each(['config/gateway.yaml', 'examples/gateway.yaml'])(
+      '%s passes the build’s configuration check',
+      async (file) => {
+        await expect(checkDeployConfig(join(ROOT, file))).resolves.not.toThrow();
+      },
+    );
   });
 });
