@@ -21,7 +21,7 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }
  * Where a secret lives. Exactly one member: Secrets Manager (optionally one field of a JSON secret),
  * an environment variable, or a literal value (development only, and warned about).
  */
-export const secretReference = z
+const secretReference = z
   .object({
     secretsManager: z
       .object({
@@ -83,7 +83,7 @@ export const kmsSigningKey = z
   })
   .strict();
 
-export const localSigningKey = z
+const localSigningKey = z
   .object({
     type: z.literal('local'),
     path: z.string().min(1).describe('Private key file: JWK (JSON) or PEM.'),
@@ -93,9 +93,9 @@ export const localSigningKey = z
   })
   .strict();
 
-export const signingKey = z.discriminatedUnion('type', [kmsSigningKey, localSigningKey]);
+const signingKey = z.discriminatedUnion('type', [kmsSigningKey, localSigningKey]);
 
-export const clientAuthentication = z.discriminatedUnion('method', [
+const clientAuthentication = z.discriminatedUnion('method', [
   z.object({ method: z.literal('none') }).strict(),
   z
     .object({
@@ -123,7 +123,7 @@ export const clientAuthentication = z.discriminatedUnion('method', [
     .strict(),
 ]);
 
-export const subjectMapping = z
+const subjectMapping = z
   .object({
     template: z
       .string()
@@ -136,9 +136,9 @@ export const subjectMapping = z
   .strict();
 
 /** Claims the assertion builder owns; static extra claims may not set them. */
-export const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'] as const;
+const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'] as const;
 
-export const assertionSettings = z
+const assertionSettings = z
   .object({
     signingKey: identifier.optional().describe('Default: the only active signing key.'),
     issuer: z.string().min(1).max(256).optional().describe('The iss claim; default the client id.'),
@@ -187,12 +187,7 @@ const RESERVED_PARAMETERS = [
 ];
 
 // Proxy mode's fixed rules, in a module without zod: the token function reads them at run time.
-export {
-  GATEWAY_OWNED_HEADERS,
-  HOP_BY_HOP_HEADERS,
-  PROXY_BODY_LIMIT_BYTES,
-  PROXY_METHODS,
-} from './proxy-limits.ts';
+export { PROXY_BODY_LIMIT_BYTES } from './proxy-limits.ts';
 
 const headerName = z
   .string()
@@ -216,7 +211,7 @@ const pathPrefix = z
     'expected an absolute path like /accounts/ (no ., .., // or percent-encoding)',
   );
 
-export const proxySettings = z
+const proxySettings = z
   .object({
     baseUrl: httpUrl.describe(
       'The API this target fronts; every call goes to this origin, under this path. https unless environment: development.',
@@ -280,7 +275,7 @@ export const proxySettings = z
  * How hard the gateway may ask one target's authorization server (docs/CONFIGURATION.md, "Admission").
  * Enforced across instances through the cache table; without one, per instance (see `admission`).
  */
-export const admissionSettings = z
+const admissionSettings = z
   .object({
     requestsPerSecond: z
       .number()
@@ -330,9 +325,9 @@ export const admissionSettings = z
   })
   .strict();
 
-export const grantType = z.enum(['jwt-bearer', 'token-exchange', 'client_credentials', 'password']);
+const grantType = z.enum(['jwt-bearer', 'token-exchange', 'client_credentials', 'password']);
 
-export const target = z
+const target = z
   .object({
     issuer: httpUrl
       .optional()
@@ -382,7 +377,7 @@ export const target = z
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex SHA-256');
 
 /** The RACF user id shape: 1-8 of A-Z, 0-9, #, $, @. A caller's default subject pattern. */
-export const RACF_SUBJECT_PATTERN = '^[A-Z0-9#$@]{1,8}$';
+const RACF_SUBJECT_PATTERN = '^[A-Z0-9#$@]{1,8}$';
 
 /** Caller-facing patterns: JavaScript syntax, refused at load unless they can run in linear time. */
 const linearPattern = z
@@ -394,7 +389,7 @@ const linearPattern = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-export const callerGrant = z
+const callerGrant = z
   .object({
     subjects: linearPattern
       .default(RACF_SUBJECT_PATTERN)
@@ -415,7 +410,7 @@ export const callerGrant = z
  * as HTTP Basic, at `POST /v1/token`: an id and the SHA-256 of the secret, inline or in a secret (like
  * API keys); never the secret itself.
  */
-export const oauthClientCredential = z
+const oauthClientCredential = z
   .object({
     clientId: z
       .string()
@@ -433,7 +428,7 @@ export const oauthClientCredential = z
  * Where the keys of a mainframe-signed identity token come from: the RFC 8693 facade's `subject_token`
  * and proxy mode's `x-subject-token`.
  */
-export const trustedIdentityIssuer = z
+const trustedIdentityIssuer = z
   .object({
     issuer: z.string().min(1).max(512).describe('The iss the tokens must carry.'),
     audience: z.string().min(1).max(512).describe('The aud the tokens must carry (this gateway).'),
@@ -519,7 +514,7 @@ export const callerOAuthSettings = z
   })
   .strict();
 
-export const caller = z
+const caller = z
   .object({
     apiKeys: z
       .array(z.union([z.object({ sha256: sha256Hex }).strict(), secretReference]))
@@ -544,7 +539,7 @@ export const caller = z
   })
   .strict();
 
-export const cacheSettings = z
+const cacheSettings = z
   .object({
     dynamodb: z
       .object({
@@ -654,7 +649,6 @@ export type CallerGrantConfig = z.output<typeof callerGrant>;
 export type CallerOAuthConfig = z.output<typeof callerOAuthSettings>;
 export type TrustedIdentityIssuerConfig = z.output<typeof trustedIdentityIssuer>;
 export type ProxyConfig = z.output<typeof proxySettings>;
-export type AdmissionConfig = z.output<typeof admissionSettings>;
 
 type RawConfig = Omit<GatewayConfig, never>;
 
