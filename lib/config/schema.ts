@@ -15,6 +15,11 @@ const identifier = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
 
+/** A whole number of seconds, at most an hour: the bound most of the timing settings share. */
+function secondsUpToAnHour(min: 0 | 1, fallback: number) {
+  return z.number().int().min(min).max(3600).default(fallback);
+}
+
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 
 /**
@@ -258,16 +263,10 @@ const proxySettings = z
       .max(PROXY_BODY_LIMIT_BYTES)
       .default(PROXY_BODY_LIMIT_BYTES)
       .describe('Largest API response body (502 api_response_too_large above).'),
-    reissueAfterSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(3600)
-      .default(30)
-      .describe(
-        "After the API's 401, a cached token at least this old is replaced and the call sent once more; a " +
-          'younger one is kept and the 401 passed on: at most one new token per user and target per interval.',
-      ),
+    reissueAfterSeconds: secondsUpToAnHour(1, 30).describe(
+      "After the API's 401, a cached token at least this old is replaced and the call sent once more; a " +
+        'younger one is kept and the 401 passed on: at most one new token per user and target per interval.',
+    ),
   })
   .strict();
 
@@ -299,15 +298,9 @@ const admissionSettings = z
       .describe(
         'A request may wait this long for its turn; later turns are refused at once (503 upstream_busy).',
       ),
-    queueSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(3600)
-      .default(120)
-      .describe(
-        "How far ahead a refused caller's turn is reserved: it is told to come back then (Retry-After) and goes before newcomers.",
-      ),
+    queueSeconds: secondsUpToAnHour(0, 120).describe(
+      "How far ahead a refused caller's turn is reserved: it is told to come back then (Retry-After) and goes before newcomers.",
+    ),
     turnGraceSeconds: z
       .number()
       .int()
@@ -315,13 +308,9 @@ const admissionSettings = z
       .max(60)
       .default(5)
       .describe('A reserved turn is kept this long after its time for a caller that comes back late.'),
-    throttledBackoffSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(3600)
-      .default(5)
-      .describe('Back-off after a 429 that carries no Retry-After (and no rate limit reset).'),
+    throttledBackoffSeconds: secondsUpToAnHour(1, 5).describe(
+      'Back-off after a 429 that carries no Retry-After (and no rate limit reset).',
+    ),
   })
   .strict();
 
@@ -441,13 +430,7 @@ const trustedIdentityIssuer = z
       .min(1)
       .default(['RS256', 'ES256'])
       .describe('Accepted JWS algorithms; never none, never HMAC.'),
-    maxAgeSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(3600)
-      .default(300)
-      .describe('Refuse tokens issued (iat) longer ago than this.'),
+    maxAgeSeconds: secondsUpToAnHour(1, 300).describe('Refuse tokens issued (iat) longer ago than this.'),
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
     // Safe by default: a security team that configures an identity issuer wants proof, and a caller that
     // could still name users would get around it through another route. `false` is the explicit opt-out.
@@ -498,13 +481,9 @@ export const callerOAuthSettings = z
           'any other token, which is then served, not replaced (one exchange per token lifetime). jwt: ' +
           'cacheTokensWithJti="true". any: a client that keeps every token.',
       ),
-    reissueAfterSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(3600)
-      .default(30)
-      .describe('A cached token younger than this is served, not replaced: bounds re-exchanges per token.'),
+    reissueAfterSeconds: secondsUpToAnHour(1, 30).describe(
+      'A cached token younger than this is served, not replaced: bounds re-exchanges per token.',
+    ),
     identityTokens: trustedIdentityIssuer
       .optional()
       .describe(
@@ -560,35 +539,13 @@ const cacheSettings = z
       .optional()
       .describe('The shared layer; without it each instance caches in memory only.'),
     maxEntries: z.number().int().min(1).max(1_000_000).default(10_000).describe('Memory layer size (LRU).'),
-    minRemainingSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(3600)
-      .default(30)
-      .describe('Never serve a token with less left.'),
-    refreshAheadSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(3600)
-      .default(120)
-      .describe('Refresh within this of expiry.'),
+    minRemainingSeconds: secondsUpToAnHour(0, 30).describe('Never serve a token with less left.'),
+    refreshAheadSeconds: secondsUpToAnHour(0, 120).describe('Refresh within this of expiry.'),
     refreshJitterSeconds: z.number().int().min(0).max(600).default(30).describe('Per-instance extra window.'),
-    negativeTtlSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(3600)
-      .default(30)
-      .describe('Remember invalid_grant this long.'),
-    localMaxAgeSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(3600)
-      .default(60)
-      .describe('With DynamoDB: how long memory answers before the shared item is read again.'),
+    negativeTtlSeconds: secondsUpToAnHour(0, 30).describe('Remember invalid_grant this long.'),
+    localMaxAgeSeconds: secondsUpToAnHour(0, 60).describe(
+      'With DynamoDB: how long memory answers before the shared item is read again.',
+    ),
     defaultLifetimeSeconds: z
       .number()
       .int()
