@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from '#lib/config/compile-config.ts';
 import { readCompiledConfig } from '#lib/config/compiled-config.ts';
-import { ConfigError } from '#lib/config/config-error.ts';
 import { readConfigFile } from '#lib/config/config-file.ts';
 import { parseConfig } from '#lib/config/load-config.ts';
+import { configIssues } from './config-issues.ts';
 
 /** The shape of config/gateway.yaml: KMS keys and the cache table from the deployment's variables. */
 const deployed = () => ({
@@ -34,16 +34,6 @@ const ENV = {
   TOKEN_TABLE: 'jwt-bearer-gateway-tokens',
   CACHE_KEY_ID: 'arn:aws:kms:eu-central-1:111122223333:key/cache',
 };
-
-function issuesOf(run: () => unknown): Array<{ path: string; message: string }> {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.issues];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('compiled configuration', () => {
   describe('compileConfig', () => {
@@ -78,7 +68,7 @@ describe('compiled configuration', () => {
       const document = { ...deployed(), environment: 'staging' };
 
       // Act
-      const issues = issuesOf(() => compileConfig(document));
+      const issues = configIssues(() => compileConfig(document));
 
       // Assess
       expect(issues).toEqual([
@@ -97,7 +87,7 @@ describe('compiled configuration', () => {
       } as typeof document.targets.demo.clientAuthentication;
 
       // Act
-      const issues = issuesOf(() => compileConfig(document));
+      const issues = configIssues(() => compileConfig(document));
 
       // Assess
       expect(issues).toEqual([
@@ -107,7 +97,7 @@ describe('compiled configuration', () => {
         },
       ]);
       document.targets.demo.tokenEndpoint = 'https://as.example/token';
-      expect(issuesOf(() => compileConfig(document))).toEqual([
+      expect(configIssues(() => compileConfig(document))).toEqual([
         {
           path: 'targets.demo.clientAuthentication.signingKey',
           message: expect.stringMatching(
@@ -139,7 +129,7 @@ describe('compiled configuration', () => {
       const { TOKEN_TABLE: _, ...env } = ENV;
 
       // Act
-      const issues = issuesOf(() => readCompiledConfig(compiled, env, 'gateway.json'));
+      const issues = configIssues(() => readCompiledConfig(compiled, env, 'gateway.json'));
 
       // Assess
       expect(issues).toEqual([
@@ -151,7 +141,7 @@ describe('compiled configuration', () => {
       // Prepare: a table name too short, and a caller target name that is not an identifier.
       const document = deployed();
       const compiled = compileConfig(document);
-      const fromSchema = issuesOf(() =>
+      const fromSchema = configIssues(() =>
         parseConfig({
           ...document,
           cache: { dynamodb: { ...document.cache.dynamodb, tableName: 'ab', encryption: { kmsKeyId: 'k' } } },
@@ -159,7 +149,7 @@ describe('compiled configuration', () => {
       );
 
       // Act
-      const issues = issuesOf(() =>
+      const issues = configIssues(() =>
         readCompiledConfig(compiled, { ...ENV, TOKEN_TABLE: 'ab' }, 'gateway.json'),
       );
 
@@ -177,7 +167,7 @@ describe('compiled configuration', () => {
       const compiled = compileConfig(document);
 
       // Act
-      const issues = issuesOf(() =>
+      const issues = configIssues(() =>
         readCompiledConfig(compiled, { ...ENV, KEY_VARIABLE: 'NOT-A-NAME' }, 'gateway.json'),
       );
 
@@ -209,7 +199,7 @@ describe('compiled configuration', () => {
       };
       const compiled = compileConfig(document);
       const filled = { CICS_CLIENT: 'zos', BATCH_CLIENT: 'zos', TARGET_CLIENT: 'gw:prod' };
-      const fromSchema = issuesOf(() =>
+      const fromSchema = configIssues(() =>
         parseConfig({
           ...document,
           targets: { demo: { ...target, clientId: 'gw:prod' } },
@@ -227,7 +217,7 @@ describe('compiled configuration', () => {
       );
 
       // Act
-      const issues = issuesOf(() => readCompiledConfig(compiled, { ...ENV, ...filled }, 'gateway.json'));
+      const issues = configIssues(() => readCompiledConfig(compiled, { ...ENV, ...filled }, 'gateway.json'));
 
       // Assess: what the schema says of the same values, and nothing else.
       expect(issues).toEqual(fromSchema);
@@ -257,7 +247,7 @@ describe('compiled configuration', () => {
       const compiled = compileConfig(document);
 
       // Act
-      const issues = issuesOf(() =>
+      const issues = configIssues(() =>
         readCompiledConfig(compiled, { ...ENV, CICS_CLIENT: 'ZDA', BATCH_CLIENT: 'ZD%41' }, 'gateway.json'),
       );
 
