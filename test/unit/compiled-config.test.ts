@@ -35,6 +35,21 @@ const ENV = {
   CACHE_KEY_ID: 'arn:aws:kms:eu-central-1:111122223333:key/cache',
 };
 
+/** Two callers whose facade client ids come from the deployment's variables CICS_CLIENT and BATCH_CLIENT. */
+function withFacadeClientsFromEnv() {
+  const document = deployed() as ReturnType<typeof deployed> & Record<string, never>;
+  const callers = document.callers as Record<string, unknown>;
+  callers.cics = {
+    ...document.callers.cics,
+    oauth: { clients: [{ clientId: '${env:CICS_CLIENT}', secret: { sha256: 'a'.repeat(64) } }] },
+  };
+  callers.batch = {
+    oauth: { clients: [{ clientId: '${env:BATCH_CLIENT}', secret: { sha256: 'b'.repeat(64) } }] },
+    targets: { demo: {} },
+  };
+  return { document, callers };
+}
+
 describe('compiled configuration', () => {
   describe('compileConfig', () => {
     it('validates at build time and ships the output with its placeholders and their fields’ rules', () => {
@@ -180,16 +195,7 @@ describe('compiled configuration', () => {
     it('repeats the rules that read filled values together: a client id twice, a raw Basic client id with ":"', () => {
       // Prepare: two callers' facade client ids and a target's client id from the deployment's variables,
       // which the build checked only with distinct stand-ins without ":".
-      const document = deployed() as ReturnType<typeof deployed> & Record<string, never>;
-      const callers = document.callers as Record<string, unknown>;
-      callers.cics = {
-        ...document.callers.cics,
-        oauth: { clients: [{ clientId: '${env:CICS_CLIENT}', secret: { sha256: 'a'.repeat(64) } }] },
-      };
-      callers.batch = {
-        oauth: { clients: [{ clientId: '${env:BATCH_CLIENT}', secret: { sha256: 'b'.repeat(64) } }] },
-        targets: { demo: {} },
-      };
+      const { document, callers } = withFacadeClientsFromEnv();
       const target = document.targets.demo as Record<string, unknown>;
       target.clientId = '${env:TARGET_CLIENT}';
       target.clientAuthentication = {
@@ -234,16 +240,7 @@ describe('compiled configuration', () => {
     });
     it('refuses at cold start filled client ids that are one once form-decoded (ZDA, ZD%41)', () => {
       // Prepare
-      const document = deployed() as ReturnType<typeof deployed> & Record<string, never>;
-      const callers = document.callers as Record<string, unknown>;
-      callers.cics = {
-        ...document.callers.cics,
-        oauth: { clients: [{ clientId: '${env:CICS_CLIENT}', secret: { sha256: 'a'.repeat(64) } }] },
-      };
-      callers.batch = {
-        oauth: { clients: [{ clientId: '${env:BATCH_CLIENT}', secret: { sha256: 'b'.repeat(64) } }] },
-        targets: { demo: {} },
-      };
+      const { document } = withFacadeClientsFromEnv();
       const compiled = compileConfig(document);
 
       // Act
