@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The usage text of the benchmark at `moduleUrl`: its opening comment, then its environment variables. */
-export function benchUsage(moduleUrl: string): string {
+function benchUsage(moduleUrl: string): string {
   const source = readFileSync(fileURLToPath(moduleUrl), 'utf8');
   const lines = source.split('\n');
   const end = lines.findIndex((line) => !line.startsWith('//'));

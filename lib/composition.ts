@@ -25,7 +25,7 @@ import type { SecretStore } from './secrets/secret-store.ts';
 import type { SigningKeyRing } from './signing/key-ring.ts';
 
 export type { AwsClients } from './aws-adapters.ts';
-export { createSigner, keyRingFromEnvironment } from './key-ring-composition.ts';
+export { createSigner } from './key-ring-composition.ts';
 
 export interface Gateway {
   readonly config: GatewayConfig;

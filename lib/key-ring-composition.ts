@@ -20,7 +20,7 @@ import type { Signer } from './signing/signer.ts';
  * The signing keys alone: what functions/jwks.ts builds (no exchanger, cache or caller policy, so its
  * bundle holds none of them), with the secrets its keys' certificates may be held in.
  */
-export function createKeyRing(
+function createKeyRing(
   config: GatewayConfig,
   deps: {
     readonly aws?: AwsClients;

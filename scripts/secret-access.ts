@@ -10,7 +10,7 @@ import { secretReferences } from '#lib/config/secret-references.ts';
  */
 export const SECRET_PREFIX = 'jwt-bearer-gateway/${env:GATEWAY_STAGE}/';
 /** The jwks function reads only the signing keys' certificates, under this (infra/iam.yml). */
-export const CERTIFICATE_SECRET_PREFIX = `${SECRET_PREFIX}certificates/`;
+const CERTIFICATE_SECRET_PREFIX = `${SECRET_PREFIX}certificates/`;
 
 /**
  * Each Secrets Manager reference of a deploy configuration whose name the function reading it may not

@@ -14,7 +14,7 @@ export interface BundledPackage {
 }
 
 /** The packages among esbuild metafile inputs (`node_modules/<name>/...`, scoped names too), once each. */
-export function packageDirectories(inputs: readonly string[], root: string): string[] {
+function packageDirectories(inputs: readonly string[], root: string): string[] {
   const dirs = new Set<string>();
   for (const input of inputs) {
     const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);

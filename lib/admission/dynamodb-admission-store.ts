@@ -9,6 +9,7 @@ import {
 import { awsErrorName } from '../aws/aws-errors.ts';
 import { type AwsCallLimits, awsCallOptions, DYNAMODB_CALL_LIMITS } from '../aws/call-limits.ts';
 import { TOKEN_TABLE } from '../cache/table.ts';
+import { acquireTableLease, releaseTableLease } from '../cache/table-lease.ts';
 import { GatewayError } from '../errors.ts';
 import type { AdmissionStore, LaneState, Reservation, ReservedTurn } from './admission-store.ts';
 
@@ -114,27 +115,17 @@ export class DynamoDbAdmissionStore implements AdmissionStore {
     const first = Math.floor(this.random() * max);
     for (let i = 0; i < Math.min(SLOT_TRIES, max); i++) {
       const pk = `${PREFIX}${lane}#slot#${(first + i) % max}`;
-      const now = this.now();
-      try {
-        await this.client.send(
-          new PutItemCommand({
-            TableName: this.options.tableName,
-            Item: {
-              [PK]: { S: pk },
-              holder: { S: holder },
-              until: { N: String(until) },
-              [TOKEN_TABLE.ttlAttribute]: { N: String(this.ttl(until)) },
-            },
-            ConditionExpression: 'attribute_not_exists(#pk) OR #until < :now',
-            ExpressionAttributeNames: { '#pk': PK, '#until': 'until' },
-            ExpressionAttributeValues: { ':now': { N: String(now) } },
-          }),
-          this.callOptions(),
-        );
+      const lease = { tableName: this.options.tableName, pk, holder, until, ttlSeconds: this.ttl(until) };
+      const taken = await acquireTableLease(
+        this.client,
+        { ...lease, now: this.now() },
+        this.callOptions(),
+      ).catch((error: unknown) => {
+        throw unavailable('PutItem (slot)', error);
+      });
+      if (taken) {
         this.held.set(holder, pk);
         return true;
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw unavailable('PutItem (slot)', error);
       }
     }
     return false;
@@ -144,7 +135,10 @@ export class DynamoDbAdmissionStore implements AdmissionStore {
     const pk = this.held.get(holder);
     if (pk === undefined) return;
     this.held.delete(holder);
-    await this.deleteIf(pk, 'holder = :h', { ':h': { S: holder } }, 'DeleteItem (slot)');
+    const lease = { tableName: this.options.tableName, pk, holder };
+    await releaseTableLease(this.client, lease, this.callOptions()).catch((error: unknown) => {
+      throw unavailable('DeleteItem (slot)', error);
+    });
   }
 
   async getTurn(lane: string, key: string): Promise<ReservedTurn | undefined> {

@@ -4,8 +4,8 @@ import type { Signer } from '../signing/signer.ts';
 import { type JwtHeaderOptions, signJwt } from './sign-jwt.ts';
 
 /** RFC 7523 bounds the lifetime only loosely; we cap it so a leaked assertion is worthless within minutes. */
-export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
-export const DEFAULT_ASSERTION_LIFETIME_SECONDS = 60;
+const MAX_ASSERTION_LIFETIME_SECONDS = 300;
+const DEFAULT_ASSERTION_LIFETIME_SECONDS = 60;
 
 export interface AssertionClaims {
   readonly issuer: string;

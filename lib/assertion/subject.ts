@@ -9,7 +9,7 @@ export interface SubjectRule {
   readonly maxLength: number;
 }
 
-export const DEFAULT_SUBJECT_RULE: SubjectRule = { template: '{subject}', case: 'preserve', maxLength: 64 };
+const DEFAULT_SUBJECT_RULE: SubjectRule = { template: '{subject}', case: 'preserve', maxLength: 64 };
 
 // C0 and C1 controls, DEL, and the Unicode line/paragraph separators: none belongs in a user id, and
 // each can forge lines in the authorization server's logs.

@@ -12,6 +12,7 @@ import type { CachedToken, CacheEntry } from './cache-entry.ts';
 import { tokenHash } from './cache-key.ts';
 import type { EnvelopeCipher } from './envelope-cipher.ts';
 import { TOKEN_TABLE } from './table.ts';
+import { acquireTableLease, releaseTableLease } from './table-lease.ts';
 import type { TokenStore } from './token-store.ts';
 
 export interface DynamoDbTokenStoreOptions {
@@ -163,44 +164,20 @@ export class DynamoDbTokenStore implements TokenStore {
   /** A conditional put: succeeds when there is no lease, or only an expired one. */
   async acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
     const now = this.now();
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.options.tableName,
-          Item: {
-            [PK]: { S: LEASE_PREFIX + key },
-            holder: { S: holder },
-            until: { N: String(now + ttlMs) },
-            [TOKEN_TABLE.ttlAttribute]: { N: String(this.ttlFor(now + ttlMs)) },
-          },
-          ConditionExpression: 'attribute_not_exists(#pk) OR #until < :now',
-          ExpressionAttributeNames: { '#pk': PK, '#until': 'until' },
-          ExpressionAttributeValues: { ':now': { N: String(now) } },
-        }),
+    const lease = { tableName: this.options.tableName, pk: LEASE_PREFIX + key, holder };
+    const until = now + ttlMs;
+    return this.call('PutItem (lease)', () =>
+      acquireTableLease(
+        this.client,
+        { ...lease, until, ttlSeconds: this.ttlFor(until), now },
         this.callOptions(),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw unavailable('PutItem (lease)', error);
-    }
+      ),
+    );
   }
 
   async releaseLease(key: string, holder: string): Promise<void> {
-    try {
-      await this.client.send(
-        new DeleteItemCommand({
-          TableName: this.options.tableName,
-          Key: { [PK]: { S: LEASE_PREFIX + key } },
-          ConditionExpression: 'holder = :holder',
-          ExpressionAttributeValues: { ':holder': { S: holder } },
-        }),
-        this.callOptions(),
-      );
-    } catch (error) {
-      // Someone else's lease now (ours expired): leave it alone.
-      if (!(error instanceof ConditionalCheckFailedException)) throw unavailable('DeleteItem (lease)', error);
-    }
+    const lease = { tableName: this.options.tableName, pk: LEASE_PREFIX + key, holder };
+    await this.call('DeleteItem (lease)', () => releaseTableLease(this.client, lease, this.callOptions()));
   }
 
   private ttlFor(expiresAtMs: number): number {

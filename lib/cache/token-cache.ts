@@ -40,7 +40,7 @@ export interface TokenCacheSettings {
   readonly localMaxAgeSeconds: number;
 }
 
-export const DEFAULT_CACHE_SETTINGS: TokenCacheSettings = {
+const DEFAULT_CACHE_SETTINGS: TokenCacheSettings = {
   minRemainingSeconds: 30,
   refreshAheadSeconds: 120,
   refreshJitterSeconds: 30,

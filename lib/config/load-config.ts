@@ -7,9 +7,7 @@ import { expandEnvPlaceholders } from './env-placeholders.ts';
 import { type GatewayConfig, gatewayConfig } from './schema.ts';
 import { secretReferences } from './secret-references.ts';
 
-export type { ConfigIssue } from './config-error.ts';
 export { ConfigError, type LoadedConfig } from './config-error.ts';
-export { secretReferences } from './secret-references.ts';
 
 /**
  * Reads a YAML or JSON configuration file (JSON is YAML), fills in its `${env:NAME}` placeholders from

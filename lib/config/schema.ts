@@ -15,13 +15,18 @@ const identifier = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
 
+/** A whole number of seconds, at most an hour: the bound most of the timing settings share. */
+function secondsUpToAnHour(min: 0 | 1, fallback: number) {
+  return z.number().int().min(min).max(3600).default(fallback);
+}
+
 const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' });
 
 /**
  * Where a secret lives. Exactly one member: Secrets Manager (optionally one field of a JSON secret),
  * an environment variable, or a literal value (development only, and warned about).
  */
-export const secretReference = z
+const secretReference = z
   .object({
     secretsManager: z
       .object({
@@ -83,7 +88,7 @@ export const kmsSigningKey = z
   })
   .strict();
 
-export const localSigningKey = z
+const localSigningKey = z
   .object({
     type: z.literal('local'),
     path: z.string().min(1).describe('Private key file: JWK (JSON) or PEM.'),
@@ -93,9 +98,9 @@ export const localSigningKey = z
   })
   .strict();
 
-export const signingKey = z.discriminatedUnion('type', [kmsSigningKey, localSigningKey]);
+const signingKey = z.discriminatedUnion('type', [kmsSigningKey, localSigningKey]);
 
-export const clientAuthentication = z.discriminatedUnion('method', [
+const clientAuthentication = z.discriminatedUnion('method', [
   z.object({ method: z.literal('none') }).strict(),
   z
     .object({
@@ -123,7 +128,7 @@ export const clientAuthentication = z.discriminatedUnion('method', [
     .strict(),
 ]);
 
-export const subjectMapping = z
+const subjectMapping = z
   .object({
     template: z
       .string()
@@ -136,9 +141,9 @@ export const subjectMapping = z
   .strict();
 
 /** Claims the assertion builder owns; static extra claims may not set them. */
-export const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'] as const;
+const REGISTERED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti'] as const;
 
-export const assertionSettings = z
+const assertionSettings = z
   .object({
     signingKey: identifier.optional().describe('Default: the only active signing key.'),
     issuer: z.string().min(1).max(256).optional().describe('The iss claim; default the client id.'),
@@ -187,12 +192,7 @@ const RESERVED_PARAMETERS = [
 ];
 
 // Proxy mode's fixed rules, in a module without zod: the token function reads them at run time.
-export {
-  GATEWAY_OWNED_HEADERS,
-  HOP_BY_HOP_HEADERS,
-  PROXY_BODY_LIMIT_BYTES,
-  PROXY_METHODS,
-} from './proxy-limits.ts';
+export { PROXY_BODY_LIMIT_BYTES } from './proxy-limits.ts';
 
 const headerName = z
   .string()
@@ -216,7 +216,7 @@ const pathPrefix = z
     'expected an absolute path like /accounts/ (no ., .., // or percent-encoding)',
   );
 
-export const proxySettings = z
+const proxySettings = z
   .object({
     baseUrl: httpUrl.describe(
       'The API this target fronts; every call goes to this origin, under this path. https unless environment: development.',
@@ -263,16 +263,10 @@ export const proxySettings = z
       .max(PROXY_BODY_LIMIT_BYTES)
       .default(PROXY_BODY_LIMIT_BYTES)
       .describe('Largest API response body (502 api_response_too_large above).'),
-    reissueAfterSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(3600)
-      .default(30)
-      .describe(
-        "After the API's 401, a cached token at least this old is replaced and the call sent once more; a " +
-          'younger one is kept and the 401 passed on: at most one new token per user and target per interval.',
-      ),
+    reissueAfterSeconds: secondsUpToAnHour(1, 30).describe(
+      "After the API's 401, a cached token at least this old is replaced and the call sent once more; a " +
+        'younger one is kept and the 401 passed on: at most one new token per user and target per interval.',
+    ),
   })
   .strict();
 
@@ -280,7 +274,7 @@ export const proxySettings = z
  * How hard the gateway may ask one target's authorization server (docs/CONFIGURATION.md, "Admission").
  * Enforced across instances through the cache table; without one, per instance (see `admission`).
  */
-export const admissionSettings = z
+const admissionSettings = z
   .object({
     requestsPerSecond: z
       .number()
@@ -304,15 +298,9 @@ export const admissionSettings = z
       .describe(
         'A request may wait this long for its turn; later turns are refused at once (503 upstream_busy).',
       ),
-    queueSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(3600)
-      .default(120)
-      .describe(
-        "How far ahead a refused caller's turn is reserved: it is told to come back then (Retry-After) and goes before newcomers.",
-      ),
+    queueSeconds: secondsUpToAnHour(0, 120).describe(
+      "How far ahead a refused caller's turn is reserved: it is told to come back then (Retry-After) and goes before newcomers.",
+    ),
     turnGraceSeconds: z
       .number()
       .int()
@@ -320,19 +308,15 @@ export const admissionSettings = z
       .max(60)
       .default(5)
       .describe('A reserved turn is kept this long after its time for a caller that comes back late.'),
-    throttledBackoffSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(3600)
-      .default(5)
-      .describe('Back-off after a 429 that carries no Retry-After (and no rate limit reset).'),
+    throttledBackoffSeconds: secondsUpToAnHour(1, 5).describe(
+      'Back-off after a 429 that carries no Retry-After (and no rate limit reset).',
+    ),
   })
   .strict();
 
-export const grantType = z.enum(['jwt-bearer', 'token-exchange', 'client_credentials', 'password']);
+const grantType = z.enum(['jwt-bearer', 'token-exchange', 'client_credentials', 'password']);
 
-export const target = z
+const target = z
   .object({
     issuer: httpUrl
       .optional()
@@ -382,7 +366,7 @@ export const target = z
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex SHA-256');
 
 /** The RACF user id shape: 1-8 of A-Z, 0-9, #, $, @. A caller's default subject pattern. */
-export const RACF_SUBJECT_PATTERN = '^[A-Z0-9#$@]{1,8}$';
+const RACF_SUBJECT_PATTERN = '^[A-Z0-9#$@]{1,8}$';
 
 /** Caller-facing patterns: JavaScript syntax, refused at load unless they can run in linear time. */
 const linearPattern = z
@@ -394,7 +378,7 @@ const linearPattern = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-export const callerGrant = z
+const callerGrant = z
   .object({
     subjects: linearPattern
       .default(RACF_SUBJECT_PATTERN)
@@ -415,7 +399,7 @@ export const callerGrant = z
  * as HTTP Basic, at `POST /v1/token`: an id and the SHA-256 of the secret, inline or in a secret (like
  * API keys); never the secret itself.
  */
-export const oauthClientCredential = z
+const oauthClientCredential = z
   .object({
     clientId: z
       .string()
@@ -433,7 +417,7 @@ export const oauthClientCredential = z
  * Where the keys of a mainframe-signed identity token come from: the RFC 8693 facade's `subject_token`
  * and proxy mode's `x-subject-token`.
  */
-export const trustedIdentityIssuer = z
+const trustedIdentityIssuer = z
   .object({
     issuer: z.string().min(1).max(512).describe('The iss the tokens must carry.'),
     audience: z.string().min(1).max(512).describe('The aud the tokens must carry (this gateway).'),
@@ -446,13 +430,7 @@ export const trustedIdentityIssuer = z
       .min(1)
       .default(['RS256', 'ES256'])
       .describe('Accepted JWS algorithms; never none, never HMAC.'),
-    maxAgeSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(3600)
-      .default(300)
-      .describe('Refuse tokens issued (iat) longer ago than this.'),
+    maxAgeSeconds: secondsUpToAnHour(1, 300).describe('Refuse tokens issued (iat) longer ago than this.'),
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30),
     // Safe by default: a security team that configures an identity issuer wants proof, and a caller that
     // could still name users would get around it through another route. `false` is the explicit opt-out.
@@ -503,13 +481,9 @@ export const callerOAuthSettings = z
           'any other token, which is then served, not replaced (one exchange per token lifetime). jwt: ' +
           'cacheTokensWithJti="true". any: a client that keeps every token.',
       ),
-    reissueAfterSeconds: z
-      .number()
-      .int()
-      .min(1)
-      .max(3600)
-      .default(30)
-      .describe('A cached token younger than this is served, not replaced: bounds re-exchanges per token.'),
+    reissueAfterSeconds: secondsUpToAnHour(1, 30).describe(
+      'A cached token younger than this is served, not replaced: bounds re-exchanges per token.',
+    ),
     identityTokens: trustedIdentityIssuer
       .optional()
       .describe(
@@ -519,7 +493,7 @@ export const callerOAuthSettings = z
   })
   .strict();
 
-export const caller = z
+const caller = z
   .object({
     apiKeys: z
       .array(z.union([z.object({ sha256: sha256Hex }).strict(), secretReference]))
@@ -544,7 +518,7 @@ export const caller = z
   })
   .strict();
 
-export const cacheSettings = z
+const cacheSettings = z
   .object({
     dynamodb: z
       .object({
@@ -565,35 +539,13 @@ export const cacheSettings = z
       .optional()
       .describe('The shared layer; without it each instance caches in memory only.'),
     maxEntries: z.number().int().min(1).max(1_000_000).default(10_000).describe('Memory layer size (LRU).'),
-    minRemainingSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(3600)
-      .default(30)
-      .describe('Never serve a token with less left.'),
-    refreshAheadSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(3600)
-      .default(120)
-      .describe('Refresh within this of expiry.'),
+    minRemainingSeconds: secondsUpToAnHour(0, 30).describe('Never serve a token with less left.'),
+    refreshAheadSeconds: secondsUpToAnHour(0, 120).describe('Refresh within this of expiry.'),
     refreshJitterSeconds: z.number().int().min(0).max(600).default(30).describe('Per-instance extra window.'),
-    negativeTtlSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(3600)
-      .default(30)
-      .describe('Remember invalid_grant this long.'),
-    localMaxAgeSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(3600)
-      .default(60)
-      .describe('With DynamoDB: how long memory answers before the shared item is read again.'),
+    negativeTtlSeconds: secondsUpToAnHour(0, 30).describe('Remember invalid_grant this long.'),
+    localMaxAgeSeconds: secondsUpToAnHour(0, 60).describe(
+      'With DynamoDB: how long memory answers before the shared item is read again.',
+    ),
     defaultLifetimeSeconds: z
       .number()
       .int()
@@ -654,7 +606,6 @@ export type CallerGrantConfig = z.output<typeof callerGrant>;
 export type CallerOAuthConfig = z.output<typeof callerOAuthSettings>;
 export type TrustedIdentityIssuerConfig = z.output<typeof trustedIdentityIssuer>;
 export type ProxyConfig = z.output<typeof proxySettings>;
-export type AdmissionConfig = z.output<typeof admissionSettings>;
 
 type RawConfig = Omit<GatewayConfig, never>;
 

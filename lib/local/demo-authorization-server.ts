@@ -20,10 +20,4 @@
  * - `token-request-log.ts`  every token request, recorded for the tests
  * - `oidc-provider.ts`      oidc-provider itself, loaded without its runtime notice
  */
-export type {
-  DemoAuthorizationServerOptions,
-  DemoClient,
-  TrustedAssertionIssuer,
-} from './demo-as/options.ts';
 export { type DemoAuthorizationServer, startDemoAuthorizationServer } from './demo-as/server.ts';
-export type { RecordedTokenRequest } from './demo-as/token-request-log.ts';

@@ -6,10 +6,10 @@ import { apiKeyHash } from '../policy/caller-policy.ts';
 import { type DemoApi, startDemoApi } from './demo-api.ts';
 import { type DemoAuthorizationServer, startDemoAuthorizationServer } from './demo-authorization-server.ts';
 
-export const DEMO_ASSERTION_ISSUER = 'jwt-bearer-gateway-demo';
-export const DEMO_CLIENT_ID = 'demo-gateway';
+const DEMO_ASSERTION_ISSUER = 'jwt-bearer-gateway-demo';
+const DEMO_CLIENT_ID = 'demo-gateway';
 /** The demo caller's OAuth client id at POST /oauth2/demo/token; its secret is the demo API key. */
-export const DEMO_OAUTH_CLIENT_ID = 'demo';
+const DEMO_OAUTH_CLIENT_ID = 'demo';
 /** The demo API's identifier: the `aud` of the JWT access tokens the demo AS issues for it. */
 export const DEMO_API_AUDIENCE = 'urn:jwt-bearer-gateway:demo-api';
 const DEMO_CLIENT_SECRET_VARIABLE = 'JBG_DEMO_CLIENT_SECRET';

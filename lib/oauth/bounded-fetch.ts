@@ -5,7 +5,7 @@ import { GatewayError } from '../errors.ts';
  * response holds an access token of at most 8192 characters plus a refresh token, a scope and a few
  * numbers; 64 KiB is ample and keeps a hostile or broken server from filling a 512 MB function.
  */
-export const MAX_AS_RESPONSE_BYTES = 64 * 1024;
+const MAX_AS_RESPONSE_BYTES = 64 * 1024;
 
 /**
  * Wraps a fetch so every response body is read here, as a stream, and reading stops (the connection is

@@ -6,7 +6,7 @@ import type { MiddlewareObj } from '@middy/core';
  * Off outside Lambda unless POWERTOOLS_METRICS_DISABLED says otherwise (npm start sets it, so the terminal
  * shows logs, not EMF blobs).
  */
-export const metrics = new Metrics({
+const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'JwtBearerGateway',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'jwt-bearer-gateway',
   defaultDimensions: stageDimension(),

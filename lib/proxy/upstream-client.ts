@@ -9,7 +9,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { GatewayError } from '../errors.ts';
 
-export interface UpstreamRequest {
+interface UpstreamRequest {
   /** Protocol, host and port (the path is `requestTarget`). */
   readonly url: URL;
   /** Path and query exactly as sent on the request line. */

@@ -1,7 +1,7 @@
 import { GatewayError } from '../errors.ts';
 
 /** Where proxied calls live in the gateway's own path space: `/v1/call/{target}/{path+}`. */
-export const CALL_ROUTE_PREFIX = '/v1/call/';
+const CALL_ROUTE_PREFIX = '/v1/call/';
 
 const MAX_PATH_LENGTH = 2048;
 const MAX_QUERY_LENGTH = 4096;

@@ -14,7 +14,7 @@ export type JwsAlgorithm =
   | 'PS384'
   | 'PS512';
 
-export type HashName = 'sha256' | 'sha384' | 'sha512';
+type HashName = 'sha256' | 'sha384' | 'sha512';
 
 export interface AlgorithmSpec {
   readonly alg: JwsAlgorithm;
@@ -100,9 +100,7 @@ const ROWS: readonly AlgorithmSpec[] = [
   },
 ];
 
-export const ALGORITHMS: ReadonlyMap<JwsAlgorithm, AlgorithmSpec> = new Map(
-  ROWS.map((row) => [row.alg, row]),
-);
+const ALGORITHMS: ReadonlyMap<JwsAlgorithm, AlgorithmSpec> = new Map(ROWS.map((row) => [row.alg, row]));
 
 export const JWS_ALGORITHMS = ROWS.map((row) => row.alg) as readonly JwsAlgorithm[];
 

@@ -11,7 +11,7 @@
 //   name        a literal or a data name (ABCODE, TRANSID)
 //   ptr-ref     a pointer reference
 
-export type OptionKind = 'data-value' | 'data-area' | 'cvda' | 'flag' | 'name' | 'ptr-ref';
+type OptionKind = 'data-value' | 'data-area' | 'cvda' | 'flag' | 'name' | 'ptr-ref';
 
 type CommandSpec = {
   readonly options: Readonly<Record<string, OptionKind>>;
@@ -38,7 +38,7 @@ const CLIENT_CONVERSION = {
   CLIENTCONV: 'cvda',
 } as const;
 
-export const CICS_COMMANDS: Readonly<Record<string, CommandSpec>> = {
+const CICS_COMMANDS: Readonly<Record<string, CommandSpec>> = {
   'WEB OPEN': {
     returns: true,
     required: ['SESSTOKEN'],

@@ -51,7 +51,7 @@ export function layoutProblems(unit: CobolUnit): string[] {
 }
 
 /** The EXEC CICS commands of a program, parsed, with their place in the source. */
-export function cicsCommands(unit: CobolUnit): Array<CicsCommand & { start: number; end: number }> {
+function cicsCommands(unit: CobolUnit): Array<CicsCommand & { start: number; end: number }> {
   const source = withoutComments(unit.text);
   return [...source.matchAll(/EXEC CICS\s+([\s\S]*?)\s*END-EXEC/g)].map((match) => {
     const line = unit.firstLine + source.slice(0, match.index).split('\n').length - 1;
@@ -121,7 +121,7 @@ function referencedNames(argument: string): string[] {
  * The unit as GnuCOBOL can compile it: each EXEC CICS ... END-EXEC and JSON PARSE ... END-JSON becomes
  * `INITIALIZE` of the data names it uses (a syntax check does not run it), DFHRESP/DFHVALUE become numbers.
  */
-export function compilable(unit: CobolUnit): string {
+function compilable(unit: CobolUnit): string {
   const replaceStatement = (text: string, pattern: RegExp, names: (body: string) => string[]) =>
     text.replace(pattern, (statement: string, body: string) => {
       const lines = statement.split('\n').length;

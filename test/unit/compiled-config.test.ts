@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from '#lib/config/compile-config.ts';
 import { readCompiledConfig } from '#lib/config/compiled-config.ts';
-import { ConfigError } from '#lib/config/config-error.ts';
 import { readConfigFile } from '#lib/config/config-file.ts';
 import { parseConfig } from '#lib/config/load-config.ts';
+import { configIssues } from './config-issues.ts';
 
 /** The shape of config/gateway.yaml: KMS keys and the cache table from the deployment's variables. */
 const deployed = () => ({
@@ -35,14 +35,19 @@ const ENV = {
   CACHE_KEY_ID: 'arn:aws:kms:eu-central-1:111122223333:key/cache',
 };
 
-function issuesOf(run: () => unknown): Array<{ path: string; message: string }> {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.issues];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
+/** Two callers whose facade client ids come from the deployment's variables CICS_CLIENT and BATCH_CLIENT. */
+function withFacadeClientsFromEnv() {
+  const document = deployed() as ReturnType<typeof deployed> & Record<string, never>;
+  const callers = document.callers as Record<string, unknown>;
+  callers.cics = {
+    ...document.callers.cics,
+    oauth: { clients: [{ clientId: '${env:CICS_CLIENT}', secret: { sha256: 'a'.repeat(64) } }] },
+  };
+  callers.batch = {
+    oauth: { clients: [{ clientId: '${env:BATCH_CLIENT}', secret: { sha256: 'b'.repeat(64) } }] },
+    targets: { demo: {} },
+  };
+  return { document, callers };
 }
 
 describe('compiled configuration', () => {
@@ -78,7 +83,7 @@ describe('compiled configuration', () => {
       const document = { ...deployed(), environment: 'staging' };
 
       // Act
-      const issues = issuesOf(() => compileConfig(document));
+      const issues = configIssues(() => compileConfig(document));
 
       // Assess
       expect(issues).toEqual([
@@ -97,7 +102,7 @@ describe('compiled configuration', () => {
       } as typeof document.targets.demo.clientAuthentication;
 
       // Act
-      const issues = issuesOf(() => compileConfig(document));
+      const issues = configIssues(() => compileConfig(document));
 
       // Assess
       expect(issues).toEqual([
@@ -107,7 +112,7 @@ describe('compiled configuration', () => {
         },
       ]);
       document.targets.demo.tokenEndpoint = 'https://as.example/token';
-      expect(issuesOf(() => compileConfig(document))).toEqual([
+      expect(configIssues(() => compileConfig(document))).toEqual([
         {
           path: 'targets.demo.clientAuthentication.signingKey',
           message: expect.stringMatching(
@@ -139,7 +144,7 @@ describe('compiled configuration', () => {
       const { TOKEN_TABLE: _, ...env } = ENV;
 
       // Act
-      const issues = issuesOf(() => readCompiledConfig(compiled, env, 'gateway.json'));
+      const issues = configIssues(() => readCompiledConfig(compiled, env, 'gateway.json'));
 
       // Assess
       expect(issues).toEqual([
@@ -151,7 +156,7 @@ describe('compiled configuration', () => {
       // Prepare: a table name too short, and a caller target name that is not an identifier.
       const document = deployed();
       const compiled = compileConfig(document);
-      const fromSchema = issuesOf(() =>
+      const fromSchema = configIssues(() =>
         parseConfig({
           ...document,
           cache: { dynamodb: { ...document.cache.dynamodb, tableName: 'ab', encryption: { kmsKeyId: 'k' } } },
@@ -159,7 +164,7 @@ describe('compiled configuration', () => {
       );
 
       // Act
-      const issues = issuesOf(() =>
+      const issues = configIssues(() =>
         readCompiledConfig(compiled, { ...ENV, TOKEN_TABLE: 'ab' }, 'gateway.json'),
       );
 
@@ -177,7 +182,7 @@ describe('compiled configuration', () => {
       const compiled = compileConfig(document);
 
       // Act
-      const issues = issuesOf(() =>
+      const issues = configIssues(() =>
         readCompiledConfig(compiled, { ...ENV, KEY_VARIABLE: 'NOT-A-NAME' }, 'gateway.json'),
       );
 
@@ -190,16 +195,7 @@ describe('compiled configuration', () => {
     it('repeats the rules that read filled values together: a client id twice, a raw Basic client id with ":"', () => {
       // Prepare: two callers' facade client ids and a target's client id from the deployment's variables,
       // which the build checked only with distinct stand-ins without ":".
-      const document = deployed() as ReturnType<typeof deployed> & Record<string, never>;
-      const callers = document.callers as Record<string, unknown>;
-      callers.cics = {
-        ...document.callers.cics,
-        oauth: { clients: [{ clientId: '${env:CICS_CLIENT}', secret: { sha256: 'a'.repeat(64) } }] },
-      };
-      callers.batch = {
-        oauth: { clients: [{ clientId: '${env:BATCH_CLIENT}', secret: { sha256: 'b'.repeat(64) } }] },
-        targets: { demo: {} },
-      };
+      const { document, callers } = withFacadeClientsFromEnv();
       const target = document.targets.demo as Record<string, unknown>;
       target.clientId = '${env:TARGET_CLIENT}';
       target.clientAuthentication = {
@@ -209,7 +205,7 @@ describe('compiled configuration', () => {
       };
       const compiled = compileConfig(document);
       const filled = { CICS_CLIENT: 'zos', BATCH_CLIENT: 'zos', TARGET_CLIENT: 'gw:prod' };
-      const fromSchema = issuesOf(() =>
+      const fromSchema = configIssues(() =>
         parseConfig({
           ...document,
           targets: { demo: { ...target, clientId: 'gw:prod' } },
@@ -227,7 +223,7 @@ describe('compiled configuration', () => {
       );
 
       // Act
-      const issues = issuesOf(() => readCompiledConfig(compiled, { ...ENV, ...filled }, 'gateway.json'));
+      const issues = configIssues(() => readCompiledConfig(compiled, { ...ENV, ...filled }, 'gateway.json'));
 
       // Assess: what the schema says of the same values, and nothing else.
       expect(issues).toEqual(fromSchema);
@@ -244,20 +240,11 @@ describe('compiled configuration', () => {
     });
     it('refuses at cold start filled client ids that are one once form-decoded (ZDA, ZD%41)', () => {
       // Prepare
-      const document = deployed() as ReturnType<typeof deployed> & Record<string, never>;
-      const callers = document.callers as Record<string, unknown>;
-      callers.cics = {
-        ...document.callers.cics,
-        oauth: { clients: [{ clientId: '${env:CICS_CLIENT}', secret: { sha256: 'a'.repeat(64) } }] },
-      };
-      callers.batch = {
-        oauth: { clients: [{ clientId: '${env:BATCH_CLIENT}', secret: { sha256: 'b'.repeat(64) } }] },
-        targets: { demo: {} },
-      };
+      const { document } = withFacadeClientsFromEnv();
       const compiled = compileConfig(document);
 
       // Act
-      const issues = issuesOf(() =>
+      const issues = configIssues(() =>
         readCompiledConfig(compiled, { ...ENV, CICS_CLIENT: 'ZDA', BATCH_CLIENT: 'ZD%41' }, 'gateway.json'),
       );
 

@@ -5,8 +5,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { configJsonSchema } from '#lib/config/json-schema.ts';
-import { ConfigError, loadConfigFile, parseConfig } from '#lib/config/load-config.ts';
+import { type ConfigError, loadConfigFile, parseConfig } from '#lib/config/load-config.ts';
 import { describeError } from '#lib/observability/logger.ts';
+import { configIssues } from './config-issues.ts';
 
 const minimal = () => ({
   signingKeys: { primary: { type: 'kms', keyId: 'alias/k' } },
@@ -19,15 +20,7 @@ const minimal = () => ({
   },
 });
 
-function issuesOf(document: unknown): Array<{ path: string; message: string }> {
-  try {
-    parseConfig(document);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.issues];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const issuesOf = (document: unknown) => configIssues(() => parseConfig(document));
 
 describe('parseConfig', () => {
   it('fills the documented defaults', () => {

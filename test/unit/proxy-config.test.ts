@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '#lib/config/load-config.ts';
+import { parseConfig } from '#lib/config/load-config.ts';
 import { PROXY_BODY_LIMIT_BYTES } from '#lib/config/schema.ts';
 import { normalisePath, parseCallPath, pathAllowed, upstreamUrl } from '#lib/proxy/upstream-path.ts';
+import { configIssues } from './config-issues.ts';
 
 const withProxy = (proxy: unknown, environment = 'production') => ({
   environment,
@@ -16,15 +17,7 @@ const withProxy = (proxy: unknown, environment = 'production') => ({
   },
 });
 
-function issuesOf(document: unknown): Array<{ path: string; message: string }> {
-  try {
-    parseConfig(document);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.issues];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const issuesOf = (document: unknown) => configIssues(() => parseConfig(document));
 
 describe('proxy configuration', () => {
   describe('parseConfig', () => {
