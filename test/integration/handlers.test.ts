@@ -1,6 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -24,6 +24,7 @@ import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { LocalSigner } from '#lib/signing/local-signer.ts';
 import { VERSION } from '#lib/version.ts';
 import { type HttpApiEventOptions, httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
+import { closedPort } from '#test/support/ports.ts';
 
 // Callers, one per kind of identity API Gateway can put on a request.
 const MAINFRAME_KEY = 'mf-batch-4b1d9e0c7a2f48e6a1d3c5b7e9f0a2c4';
@@ -46,14 +47,6 @@ let jwksServer: Server;
 let gateway: Gateway;
 const audit: AuditEvent[] = [];
 const provider: GatewayProvider = async () => gateway;
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'handlers-'));

@@ -1,6 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
@@ -21,6 +20,7 @@ import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
 import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
 import { identityTokenRefusals } from '#test/support/identity-token-refusals.ts';
+import { closedPort, listen } from '#test/support/ports.ts';
 
 /**
  * The RFC 6749 facade driven over HTTP the way IBM documents that z/OS Connect's OAuth client calls a
@@ -78,18 +78,6 @@ const recordingFetch: typeof fetch = async (input, init) => {
   upstream.push({ url: request.url, headers: JSON.stringify([...request.headers]), body });
   return fetch(request);
 };
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  const url = await listen(probe);
-  await new Promise((resolve) => probe.close(resolve));
-  return Number(new URL(url).port);
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'oauth-facade-'));

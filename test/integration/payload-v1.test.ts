@@ -5,7 +5,6 @@
 // scripted upstream (node:http, port 0) records what proxy mode sends it.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -20,6 +19,7 @@ import { createLambdaHttpServer } from '#lib/local/lambda-http-server.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { VERSION } from '#lib/version.ts';
 import { lambdaContext, type RestApiEventOptions, restApiEvent } from '#test/support/api-gateway-events.ts';
+import { listen } from '#test/support/ports.ts';
 
 const CICS_KEY = 'cics-private-key-4f2a9c7e1b';
 const CLIENT_ID = 'private-gateway';
@@ -48,11 +48,6 @@ let jwks: Entry;
 let health: Entry;
 const seen: Seen[] = [];
 const savedEnv = { ...process.env };
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'payload-v1-'));

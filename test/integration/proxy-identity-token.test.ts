@@ -1,6 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -24,6 +23,7 @@ import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { type HttpApiEventOptions, httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
 import { identityTokenRefusals } from '#test/support/identity-token-refusals.ts';
+import { close, listen } from '#test/support/ports.ts';
 
 /**
  * Proxy mode with the end user proven, not named: `x-subject-token` carries a JWT the mainframe signed
@@ -66,16 +66,6 @@ const seen: Seen[] = [];
 const jwksFetches: string[] = [];
 const audit: AuditEvent[] = [];
 const provider: GatewayProvider = async () => gateway;
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function close(server: Server | undefined): Promise<void> {
-  server?.closeAllConnections();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'proxy-identity-'));

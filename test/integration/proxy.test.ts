@@ -1,6 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -25,6 +24,7 @@ import { type GatewayMetrics, powertoolsMetrics } from '#lib/observability/metri
 import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { type HttpApiEventOptions, httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
+import { listen } from '#test/support/ports.ts';
 
 /**
  * Proxy mode against real parts: the demo authorization server (oidc-provider) issues RFC 9068 JWT access
@@ -87,11 +87,6 @@ const metrics: GatewayMetrics = {
     powertoolsMetrics.callTokenKept();
   },
 };
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'proxy-'));
