@@ -8,7 +8,7 @@ import type { Context } from 'aws-lambda';
 import type { HttpEvent, HttpResult } from './responses.ts';
 
 /** The Lambda functions of serverless.yml. */
-export type FunctionName = 'token' | 'jwks' | 'health';
+type FunctionName = 'token' | 'jwks' | 'health';
 
 export interface Route {
   /** API Gateway's method; `ANY` is the HTTP API's `*` (serverless.yml `method: "*"`). */
@@ -101,7 +101,7 @@ type TableRoute = (typeof ROUTES)[number];
 export type OperationName = TableRoute['operation'];
 
 /** The handler names a function's map must provide. */
-export type HandlerName<F extends FunctionName> = Extract<TableRoute, { fn: F }>['handler'];
+type HandlerName<F extends FunctionName> = Extract<TableRoute, { fn: F }>['handler'];
 
 export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult | undefined>;
 
