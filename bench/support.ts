@@ -1,17 +1,8 @@
-// Pieces the HTTP benchmarks share: ports, child processes started as npm start starts them, medians.
+// Pieces the HTTP benchmarks share: ports (test/support/ports.ts), child processes started as npm start
+// starts them, medians.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 
-/** A port free on loopback right now (the child binds it a moment later). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
+export { freePort } from '#test/support/ports.ts';
 
 /**
  * Starts `script` under tsx on `port` with the demo caller's key, and resolves with its output up to and

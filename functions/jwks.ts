@@ -1,6 +1,7 @@
-// GET /.well-known/jwks.json — see lib/http/jwks-handler.ts.
+// GET /.well-known/jwks.json (lib/http/routes.ts, fn 'jwks') — see lib/http/jwks-handler.ts.
 import { jwksHandler } from '#lib/http/jwks-handler.ts';
 import { acceptingPayloadV1 } from '#lib/http/payload-v1.ts';
+import { dispatcher } from '#lib/http/routes.ts';
 import { keyRingFromEnvironment } from '#lib/key-ring-composition.ts';
 
 const keyRing = keyRingFromEnvironment();
@@ -9,4 +10,4 @@ const keyRing = keyRingFromEnvironment();
 await keyRing();
 
 // Payload 2.0 from the HTTP API, 1.0 from the private REST API.
-export const handler = acceptingPayloadV1(jwksHandler(keyRing));
+export const handler = acceptingPayloadV1(dispatcher('jwks', { jwks: jwksHandler(keyRing) }));

@@ -26,18 +26,6 @@ const ROUTES = [
   { method: 'GET', path: '/health', fn: 'health', caller: false },
 ];
 
-/** The logical ids osls gives the HTTP API's caller routes, their integration and permission. */
-const HTTP_API_TOKEN_RESOURCES = [
-  'HttpApiRoutePostV1Token',
-  'HttpApiRouteDeleteV1Token',
-  'HttpApiRoutePostV1TokenInvalidate',
-  'HttpApiRouteGetV1Ready',
-  'HttpApiRoutePostOauth2TargetVarToken',
-  'HttpApiRouteAnyV1CallTargetVarPathVar',
-  'HttpApiIntegrationToken',
-  'TokenLambdaPermissionHttpApi',
-];
-
 const CONDITION = 'IsPrivateApi';
 const FUNCTION_IDS = {
   token: 'TokenLambdaFunction',
@@ -53,6 +41,19 @@ function segmentId(segment) {
   const id = `${letters.charAt(0).toUpperCase()}${letters.slice(1)}`;
   return segment.startsWith('{') ? `${id}Var` : id;
 }
+
+/**
+ * The logical ids osls gives the HTTP API's caller routes (HttpApiRoute, method, path segments), their
+ * integration and permission.
+ */
+const HTTP_API_TOKEN_RESOURCES = [
+  ...ROUTES.filter((route) => route.caller).map(
+    (route) =>
+      `HttpApiRoute${segmentId(route.method.toLowerCase())}${route.path.split('/').filter(Boolean).map(segmentId).join('')}`,
+  ),
+  'HttpApiIntegrationToken',
+  'TokenLambdaPermissionHttpApi',
+];
 
 /** The REST API's resources (one per path prefix) and methods, for the route table. */
 function restApiResources(callerAuthorization) {
@@ -299,3 +300,4 @@ module.exports = async ({ resolveVariable }) => {
   };
 };
 module.exports.ROUTES = ROUTES;
+module.exports.HTTP_API_TOKEN_RESOURCES = HTTP_API_TOKEN_RESOURCES;

@@ -9,9 +9,6 @@ import { requestDeadline } from './handlers.ts';
 import { type HttpEvent, type HttpResult, requestIdOf } from './middleware.ts';
 import { route } from './route.ts';
 
-/** The API Gateway route of proxy mode, as `requestContext.routeKey` names it. */
-export const CALL_ROUTE_KEY = 'ANY /v1/call/{target}/{path+}';
-
 /**
  * `ANY /v1/call/{target}/{path+}`: proxy mode. The caller's credential and the end user in `x-subject`
  * go in, the proxied API's status, headers and body come out. The body is always returned base64-encoded

@@ -18,22 +18,10 @@ export { DEADLINE_MARGIN_MS, deadlineBoundHandler, requestDeadline, route } from
 /** Refused before parsing: a token request is a few hundred bytes, an invalidation carries a token (8 KiB at most). */
 export const MAX_BODY_BYTES = 16 * 1024;
 
-/**
- * `POST /v1/token/invalidate`: `DELETE /v1/token` for clients that cannot send a body with DELETE. CICS
- * as an HTTP client bars a message body on DELETE (IBM, "HTTP method reference for CICS web support"),
- * so a CICS program cannot send the invalidation; this route takes the same body and gives the same
- * answers through the same code (`invalidate` below).
- */
-export const TOKEN_INVALIDATION_ROUTE = 'POST /v1/token/invalidate';
-
-/** Whether API Gateway routed this event to `POST /v1/token/invalidate` (the token function serves all). */
-export function isTokenInvalidationRoute(event: HttpEvent): boolean {
-  return (
-    event.routeKey === TOKEN_INVALIDATION_ROUTE ||
-    event.requestContext?.routeKey === TOKEN_INVALIDATION_ROUTE ||
-    event.rawPath === '/v1/token/invalidate'
-  );
-}
+// `POST /v1/token/invalidate` exists because CICS as an HTTP client bars a message body on DELETE (IBM,
+// "HTTP method reference for CICS web support"), so a CICS program cannot send `DELETE /v1/token`'s
+// invalidation; that route takes the same body and gives the same answers through the same code
+// (`invalidate` below).
 
 /**
  * `POST /v1/token`: parse, ask the broker, shape the response (`Cache-Status` says what the cache did).
@@ -66,7 +54,7 @@ export function tokenHandler(gateway: GatewayProvider) {
     });
 }
 
-/** `POST /v1/token/invalidate` (TOKEN_INVALIDATION_ROUTE): the invalidation of `DELETE /v1/token`, as a POST. */
+/** `POST /v1/token/invalidate`: the invalidation of `DELETE /v1/token`, as a POST. */
 export function tokenInvalidationHandler(gateway: GatewayProvider) {
   return route('POST')
     .use(flushMetrics())

@@ -17,15 +17,6 @@ const MAX_FORM_BYTES = 16 * 1024;
 /** The facade's route, as API Gateway names it; the local server uses the same key. */
 export const OAUTH_TOKEN_ROUTE = 'POST /oauth2/{target}/token';
 
-/** Whether API Gateway routed this event to the facade (the token function serves both APIs). */
-export function isOAuthTokenRoute(event: HttpEvent): boolean {
-  return (
-    event.routeKey === OAUTH_TOKEN_ROUTE ||
-    event.requestContext?.routeKey === OAUTH_TOKEN_ROUTE ||
-    /^\/oauth2\/[^/]+\/token$/.test(event.rawPath ?? '')
-  );
-}
-
 /**
  * `POST /oauth2/{target}/token`: an RFC 6749 token endpoint per target, so that z/OS Connect (or any
  * OAuth client that speaks only `password` and `client_credentials`) obtains end-user tokens by changing

@@ -6,6 +6,7 @@ import {
   schema,
   TOKEN_ERRORS,
 } from './openapi.ts';
+import { routeOf } from './routes.ts';
 import {
   errorResponseBody,
   tokenInvalidationBody,
@@ -43,7 +44,7 @@ type Operation = {
 
 const OPERATIONS: readonly Operation[] = [
   {
-    path: '/v1/token',
+    path: routeOf('getToken').path,
     operationId: 'getToken',
     summary: 'Obtain an access token for an end user',
     request: 'TokenRequest',
@@ -51,7 +52,7 @@ const OPERATIONS: readonly Operation[] = [
     errors: TOKEN_ERRORS,
   },
   {
-    path: '/v1/token/invalidate',
+    path: routeOf('invalidateTokenByPost').path,
     operationId: 'invalidateTokenByPost',
     summary: 'Drop a cached token an API refused (401), then ask again once',
     description: INVALIDATE_BY_POST_DESCRIPTION,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_IDENTITY_TOKEN_LENGTH } from '../policy/identity-token.ts';
 import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
+import { type OperationName, ROUTES } from './routes.ts';
 import {
   errorResponseBody,
   healthResponseBody,
@@ -298,6 +299,98 @@ function invalidationOperation(operationId: 'invalidateToken' | 'invalidateToken
 }
 
 /** The OpenAPI 3 document of the v1 API, generated from the same schemas the handlers validate with. */
+/** Each route's operation (lib/http/routes.ts names it), given the route's method. */
+const OPERATIONS: Readonly<Record<OperationName, (method: string) => Record<string, unknown>>> = {
+  getToken: () => ({
+    operationId: 'getToken',
+    summary: 'Obtain an access token for an end user',
+    security: [{ apiKey: [] }, { basic: [] }, {}],
+    requestBody: {
+      required: true,
+      content: json('TokenRequest'),
+    },
+    responses: {
+      '200': {
+        description: 'The access token',
+        headers: CACHE_STATUS_HEADER,
+        content: json('TokenResponse'),
+      },
+      ...errorResponses(TOKEN_ERRORS),
+    },
+  }),
+  invalidateToken: () => invalidationOperation('invalidateToken'),
+  invalidateTokenByPost: () => invalidationOperation('invalidateTokenByPost'),
+  getReadiness: () => ({
+    operationId: 'getReadiness',
+    summary: 'Whether every dependency of the token function answers (known callers only)',
+    description:
+      'Checks the signing keys (KMS GetPublicKey), the secrets the configuration references, the ' +
+      "token table and each target's authorization server, each bounded in time. One report serves " +
+      'every caller for 30 s.',
+    security: [{ apiKey: [] }, {}],
+    responses: {
+      '200': { description: 'Every dependency answered', content: json('Readiness') },
+      '503': {
+        description:
+          'At least one dependency did not (the body says which), or, with an error body, ' +
+          '`secrets_unavailable`: an API key hash could not be read.',
+        content: {
+          'application/json': {
+            schema: {
+              oneOf: [{ $ref: '#/components/schemas/Readiness' }, { $ref: '#/components/schemas/Error' }],
+            },
+          },
+        },
+      },
+      ...errorResponses(['unauthorized_caller', 'internal_error', 'gateway_misconfigured']),
+    },
+  }),
+  call: callOperation,
+  oauthToken: () =>
+    oauthTokenOperation({
+      form: 'OAuthTokenRequest',
+      response: 'OAuthTokenResponse',
+      error: 'OAuthError',
+    }).post,
+  getJwks: () => ({
+    operationId: 'getJwks',
+    summary: 'The public signing keys (RFC 7517), for authorization servers to trust',
+    responses: {
+      '200': {
+        description: 'JWK Set',
+        content: json('Jwks'),
+      },
+      ...errorResponses(['signing_unavailable', 'internal_error']),
+    },
+  }),
+  getHealth: () => ({
+    operationId: 'getHealth',
+    summary: 'Liveness and version',
+    responses: {
+      '200': {
+        description: 'Healthy',
+        content: json('Health'),
+      },
+    },
+  }),
+};
+
+/** What proxy mode's `ANY` stands for in the document: one operation per method. */
+const ANY_METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete', 'options'];
+
+/** The document's paths, one per route of the table (`{path+}` is OpenAPI's `{path}`). */
+function paths(): Record<string, Record<string, unknown>> {
+  const result: Record<string, Record<string, unknown>> = {};
+  for (const route of ROUTES) {
+    const path = route.path.replace('+}', '}');
+    const item = result[path] ?? {};
+    result[path] = item;
+    const methods = route.method === 'ANY' ? ANY_METHODS : [route.method.toLowerCase()];
+    for (const method of methods) item[method] = OPERATIONS[route.operation](method);
+  }
+  return result;
+}
+
 export function openApiDocument(version: string): Record<string, unknown> {
   return {
     openapi: '3.0.3',
@@ -308,97 +401,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
         'Obtain OAuth 2.0 access tokens that represent an end user, via the RFC 7523 JWT bearer grant, ' +
         'without the user password. Errors carry a stable `error` code (docs/API.md).',
     },
-    paths: {
-      '/v1/token': {
-        post: {
-          operationId: 'getToken',
-          summary: 'Obtain an access token for an end user',
-          security: [{ apiKey: [] }, { basic: [] }, {}],
-          requestBody: {
-            required: true,
-            content: json('TokenRequest'),
-          },
-          responses: {
-            '200': {
-              description: 'The access token',
-              headers: CACHE_STATUS_HEADER,
-              content: json('TokenResponse'),
-            },
-            ...errorResponses(TOKEN_ERRORS),
-          },
-        },
-        delete: invalidationOperation('invalidateToken'),
-      },
-      '/v1/token/invalidate': {
-        post: invalidationOperation('invalidateTokenByPost'),
-      },
-      '/v1/ready': {
-        get: {
-          operationId: 'getReadiness',
-          summary: 'Whether every dependency of the token function answers (known callers only)',
-          description:
-            'Checks the signing keys (KMS GetPublicKey), the secrets the configuration references, the ' +
-            "token table and each target's authorization server, each bounded in time. One report serves " +
-            'every caller for 30 s.',
-          security: [{ apiKey: [] }, {}],
-          responses: {
-            '200': { description: 'Every dependency answered', content: json('Readiness') },
-            '503': {
-              description:
-                'At least one dependency did not (the body says which), or, with an error body, ' +
-                '`secrets_unavailable`: an API key hash could not be read.',
-              content: {
-                'application/json': {
-                  schema: {
-                    oneOf: [
-                      { $ref: '#/components/schemas/Readiness' },
-                      { $ref: '#/components/schemas/Error' },
-                    ],
-                  },
-                },
-              },
-            },
-            ...errorResponses(['unauthorized_caller', 'internal_error', 'gateway_misconfigured']),
-          },
-        },
-      },
-      '/v1/call/{target}/{path}': Object.fromEntries(
-        ['get', 'head', 'post', 'put', 'patch', 'delete', 'options'].map((method) => [
-          method,
-          callOperation(method),
-        ]),
-      ),
-      '/oauth2/{target}/token': oauthTokenOperation({
-        form: 'OAuthTokenRequest',
-        response: 'OAuthTokenResponse',
-        error: 'OAuthError',
-      }),
-      '/.well-known/jwks.json': {
-        get: {
-          operationId: 'getJwks',
-          summary: 'The public signing keys (RFC 7517), for authorization servers to trust',
-          responses: {
-            '200': {
-              description: 'JWK Set',
-              content: json('Jwks'),
-            },
-            ...errorResponses(['signing_unavailable', 'internal_error']),
-          },
-        },
-      },
-      '/health': {
-        get: {
-          operationId: 'getHealth',
-          summary: 'Liveness and version',
-          responses: {
-            '200': {
-              description: 'Healthy',
-              content: json('Health'),
-            },
-          },
-        },
-      },
-    },
+    paths: paths(),
     components: {
       securitySchemes: {
         apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },

@@ -4,29 +4,15 @@ import type { Duplex } from 'node:stream';
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 import type { GatewayProvider } from '../composition.ts';
-import { callHandler } from '../http/call-handler.ts';
-
-import {
-  healthHandler,
-  jwksHandler,
-  readinessHandler,
-  TOKEN_INVALIDATION_ROUTE,
-  tokenHandler,
-  tokenInvalidationHandler,
-} from '../http/handlers.ts';
-
-import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '../http/oauth-token-handler.ts';
+import { healthHandler } from '../http/health-handler.ts';
+import { jwksHandler } from '../http/jwks-handler.ts';
 import { openApiDocument } from '../http/openapi.ts';
-import {
-  errorDescription,
-  GATEWAY_ERROR_HEADER,
-  type HttpEvent,
-  type HttpResult,
-  JSON_HEADERS,
-} from '../http/responses.ts';
+import { errorDescription, GATEWAY_ERROR_HEADER, type HttpEvent, JSON_HEADERS } from '../http/responses.ts';
+import { type LambdaHttpHandler, ROUTES } from '../http/routes.ts';
+import { tokenFunctionHandlers } from '../http/token-function-handlers.ts';
 import { VERSION } from '../version.ts';
 
-export type LambdaHttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult | undefined>;
+export type { LambdaHttpHandler } from '../http/routes.ts';
 
 /**
  * `METHOD path` or `* path` (any method: the handler answers 405 itself) to handler; a path ending in `/*`
@@ -50,19 +36,30 @@ const ERROR_HEADERS = { ...JSON_HEADERS, [GATEWAY_ERROR_HEADER]: 'true' };
  */
 const invokeStore = await InvokeStore.getInstanceAsync(true);
 
-/** The gateway's routes, as `npm start` serves them. */
+/**
+ * The gateway's routes (lib/http/routes.ts), as `npm start` serves them: by path, whatever the method, so
+ * each handler answers 405 itself where API Gateway would refuse to route; a greedy `{path+}` becomes a
+ * prefix.
+ */
 export function gatewayRoutes(gateway: GatewayProvider): Routes {
   const openapi = JSON.stringify(openApiDocument(VERSION));
+  const handlers = {
+    token: tokenFunctionHandlers(gateway),
+    jwks: { jwks: jwksHandler(gateway) },
+    health: { health: healthHandler() },
+  };
+  const byName = (fn: keyof typeof handlers, name: string) =>
+    (handlers[fn] as Readonly<Record<string, LambdaHttpHandler>>)[name]!;
   return {
-    '* /v1/token': tokenHandler(gateway),
-    // Answers 405 itself for any method but POST, as the facade does.
-    [TOKEN_INVALIDATION_ROUTE.replace(/^POST /, '* ')]: tokenInvalidationHandler(gateway),
-    '* /v1/ready': readinessHandler(gateway),
-    '* /v1/call/*': callHandler(gateway),
-    // The facade answers 405 itself, but only where API Gateway would route: its one POST route.
-    [OAUTH_TOKEN_ROUTE.replace(/^POST /, '* ')]: oauthTokenHandler(gateway),
-    '* /.well-known/jwks.json': jwksHandler(gateway),
-    '* /health': healthHandler(),
+    ...Object.fromEntries(
+      ROUTES.map((route) => {
+        // Proxy mode parses its own target and path from the raw path: a prefix route serves it.
+        const path = route.path.includes('+}')
+          ? `${route.path.slice(0, route.path.indexOf('/{'))}/*`
+          : route.path;
+        return [`* ${path}`, byName(route.fn, route.handler)];
+      }),
+    ),
     'GET /openapi.json': async () => ({
       statusCode: 200,
       headers: { 'content-type': 'application/json' },

@@ -1,14 +1,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '#test/support/ports.ts';
 
 /**
  * `npm start` as a user runs it: a child process on a free port with the demo key and client secret
@@ -41,15 +40,6 @@ let banner: Banner;
 let accessToken = '';
 /** The ports DEMO_AS_PORT and DEMO_API_PORT pin (free when asked; the kernel picks them, not the test). */
 let demoPorts: { as: number; api: number };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function capture(stream: NodeJS.ReadableStream | null, name: Line['stream']): void {
   if (!stream) return;

@@ -1,5 +1,4 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -33,6 +32,7 @@ import { type LocalDynamoDb, startDynamoDb } from '#test/support/dynalite.ts';
 import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
 import { type HangingEndpoint, startHangingEndpoint } from '#test/support/hanging-endpoint.ts';
 import { serveJwks } from '#test/support/jwks-server.ts';
+import { closedPort } from '#test/support/ports.ts';
 
 /**
  * Issue 10, items 1, 2, 4 and 15: a dependency that accepts the connection and never answers (or answers
@@ -522,11 +522,3 @@ describe('request deadline', () => {
     });
   });
 });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -1,6 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { METHODS, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -17,6 +16,7 @@ import {
 } from '#lib/local/embedded-defaults.ts';
 import { createLambdaHttpServer, gatewayRoutes } from '#lib/local/lambda-http-server.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
+import { listen } from '#test/support/ports.ts';
 
 /**
  * Random requests over real HTTP through the local server with the routes `npm start` serves, behind
@@ -43,8 +43,7 @@ beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
   dir = await mkdtemp(join(tmpdir(), 'fuzz-'));
   server = createLambdaHttpServer(gatewayRoutes(async () => gateway));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as AddressInfo).port;
+  port = Number(new URL(await listen(server)).port);
   defaults = await startEmbeddedDefaults({
     stateDirectory: dir,
     jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,

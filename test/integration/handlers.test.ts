@@ -1,7 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -14,16 +11,20 @@ import { API_ERRORS, type ApiErrorCode } from '#lib/http/api-errors.ts';
 import { healthHandler, jwksHandler, tokenHandler, tokenInvalidationHandler } from '#lib/http/handlers.ts';
 import type { HttpResult } from '#lib/http/middleware.ts';
 import { errorResponseBody, jwksResponseBody, tokenResponseBody } from '#lib/http/schemas.ts';
-import {
-  type DemoAuthorizationServer,
-  startDemoAuthorizationServer,
-} from '#lib/local/demo-authorization-server.ts';
-import { createLambdaHttpServer } from '#lib/local/lambda-http-server.ts';
+import type { DemoAuthorizationServer } from '#lib/local/demo-authorization-server.ts';
 import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { LocalSigner } from '#lib/signing/local-signer.ts';
 import { VERSION } from '#lib/version.ts';
 import { type HttpApiEventOptions, httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
+import {
+  ASSERTION_ISSUER,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  type GatewayFixture,
+  startGatewayFixture,
+} from '#test/support/gateway-fixture.ts';
+import { closedPort } from '#test/support/ports.ts';
 
 // Callers, one per kind of identity API Gateway can put on a request.
 const MAINFRAME_KEY = 'mf-batch-4b1d9e0c7a2f48e6a1d3c5b7e9f0a2c4';
@@ -33,62 +34,35 @@ const BATCH_USER_ARN = 'arn:aws:iam::123456789012:user/batch-runner';
 const BRIDGE_ROLE = 'arn:aws:sts::123456789012:assumed-role/mainframe-bridge';
 const ZOS_CONNECT = 'zos-connect-prod';
 
-const CLIENT_ID = 'demo-gateway';
-const CLIENT_SECRET = 'gw-client-secret-7f3a9c1e5b';
-const ASSERTION_ISSUER = 'jwt-bearer-gateway';
 const PAYMENTS_AUDIENCE = 'https://payments.example.com';
 const PAYMENTS_RESOURCE = 'https://payments.example.com/v1';
 const introspector = { client_id: 'introspector', client_secret: 'introspector-secret' };
 
+let fixture: GatewayFixture;
 let dir: string;
 let as: DemoAuthorizationServer;
-let jwksServer: Server;
 let gateway: Gateway;
 const audit: AuditEvent[] = [];
 const provider: GatewayProvider = async () => gateway;
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'handlers-'));
-  await writeFile(join(dir, 'cache.key'), Buffer.alloc(32, 7).toString('base64'));
   // The AS fetches the gateway's JWKS from the real JWKS handler, as in AWS.
-  jwksServer = createLambdaHttpServer({ '* /.well-known/jwks.json': jwksHandler(provider) });
-  await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
-  const jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`;
-  as = await startDemoAuthorizationServer({
+  fixture = await startGatewayFixture({
+    name: 'handlers',
+    jwks: jwksHandler(provider),
     clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
-        scope: 'openid demo.read demo.write',
-      },
       {
         ...introspector,
         token_endpoint_auth_method: 'client_secret_basic',
         grant_types: ['client_credentials'],
       },
     ],
-    trustedIssuers: [{ issuer: ASSERTION_ISSUER, jwksUri, clientIds: [CLIENT_ID] }],
-    accessTokenTtlSeconds: 900,
   });
+  ({ dir, as } = fixture);
+  await writeFile(join(dir, 'cache.key'), Buffer.alloc(32, 7).toString('base64'));
   const demoTarget = {
-    issuer: as.issuer,
-    tokenEndpoint: as.tokenEndpoint,
-    clientId: CLIENT_ID,
-    clientAuthentication: { method: 'client_secret_basic' as const, secret: { env: 'GW_CLIENT_SECRET' } },
-    assertion: { issuer: ASSERTION_ISSUER },
+    ...fixture.demoTarget,
     subject: { template: '{subject}@corp.example', case: 'lower' as const },
-    scope: 'demo.read',
-    maxRetries: 0,
   };
   const { config } = parseConfig(
     {
@@ -134,16 +108,13 @@ beforeAll(async () => {
     'handlers test',
   );
   gateway = createGateway(config, {
-    env: { GW_CLIENT_SECRET: CLIENT_SECRET, WRONG_SECRET: 'not-the-client-secret' },
+    env: { ...fixture.env, WRONG_SECRET: 'not-the-client-secret' },
     audit: { record: (event) => void audit.push(event) },
   });
 });
 
 afterAll(async () => {
-  await as?.close();
-  jwksServer?.closeAllConnections();
-  await new Promise((resolve) => (jwksServer ? jwksServer.close(resolve) : resolve(undefined)));
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 const token = tokenHandler(provider);

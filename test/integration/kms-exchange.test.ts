@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
@@ -13,6 +12,7 @@ import {
 } from '#lib/local/demo-authorization-server.ts';
 import { type AwsEmulator, awsClientConfig, startAwsEmulator } from '#test/support/aws-emulator.ts';
 import { serveJwks } from '#test/support/jwks-server.ts';
+import { freePort } from '#test/support/ports.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const SIGNING_ALIAS = 'alias/gateway-assertions';
@@ -29,15 +29,6 @@ let as: DemoAuthorizationServer;
 let jwks: { url: string; close(): Promise<void> };
 let gateway: Gateway;
 let issuer: string;
-
-/** A free loopback port: the AS must be started on a known port, since the gateway's config names it. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The gateway's configuration for the demo AS, signing with `keyId`. */
 function gatewayConfig(keyId: string): GatewayConfigInput {

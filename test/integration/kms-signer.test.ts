@@ -1,5 +1,4 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { createServer } from 'node:net';
 import {
   GetPublicKeyCommand,
   KMSClient,
@@ -16,6 +15,7 @@ import { SigningKeyRing } from '#lib/signing/key-ring.ts';
 import { KmsSigner, type KmsSignerOptions } from '#lib/signing/kms-signer.ts';
 import { type AwsEmulator, awsClientConfig, startAwsEmulator } from '#test/support/aws-emulator.ts';
 import { rejectsWithGatewayError } from '#test/support/gateway-error.ts';
+import { closedPort } from '#test/support/ports.ts';
 
 /** Each JWS algorithm, the KMS key spec it runs on, and what the Sign request must say. */
 const ALGORITHMS: ReadonlyArray<{
@@ -98,15 +98,6 @@ function expectNoKeyMaterial(error: GatewayError): void {
   for (const key of [...keys.values(), aliasKey]) {
     for (const material of key.material) expect(text).not.toContain(material);
   }
-}
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function digestOfSigningInput(jwt: string, hash: string): string {

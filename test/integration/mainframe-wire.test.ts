@@ -6,7 +6,6 @@
 // first-try mistake would (EBCDIC), which the gateway must name.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import {
   evaluateString,
   stringStatements,
 } from '#test/mainframe/cobol-samples.ts';
+import { listen } from '#test/support/ports.ts';
 
 /** IBM-037 for printable ASCII (0x20-0x7E), from Python's cp037 codec: a second source beside lib's table. */
 const IBM037_PRINTABLE = Buffer.from(
@@ -53,8 +53,7 @@ beforeAll(async () => {
     ready = resolve;
   });
   server = createLambdaHttpServer(gatewayRoutes(() => gatewayReady));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = await listen(server);
   defaults = await startEmbeddedDefaults({ stateDirectory: dir, jwksUrl: `${origin}/.well-known/jwks.json` });
   // The samples' target is "payments", their proxy path /accounts/...: the demo target under that name.
   const config = structuredClone(defaults.config) as {

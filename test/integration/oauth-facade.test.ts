@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -10,17 +7,16 @@ import { parseConfig } from '#lib/config/load-config.ts';
 import { jwksHandler, tokenHandler } from '#lib/http/handlers.ts';
 import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '#lib/http/oauth-token-handler.ts';
 import { oauthErrorResponseBody, oauthTokenResponseBody } from '#lib/http/schemas.ts';
-import {
-  type DemoAuthorizationServer,
-  startDemoAuthorizationServer,
-} from '#lib/local/demo-authorization-server.ts';
+import type { DemoAuthorizationServer } from '#lib/local/demo-authorization-server.ts';
 import { createLambdaHttpServer } from '#lib/local/lambda-http-server.ts';
 import { logger } from '#lib/observability/logger.ts';
 import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
 import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
+import { CLIENT_ID, type GatewayFixture, startGatewayFixture } from '#test/support/gateway-fixture.ts';
 import { identityTokenRefusals } from '#test/support/identity-token-refusals.ts';
+import { closedPort } from '#test/support/ports.ts';
 
 /**
  * The RFC 6749 facade driven over HTTP the way IBM documents that z/OS Connect's OAuth client calls a
@@ -30,10 +26,7 @@ import { identityTokenRefusals } from '#test/support/identity-token-refusals.ts'
  * it: the real oidc-provider authorization server verifying the gateway's jwt-bearer assertions.
  */
 
-const CLIENT_ID = 'demo-gateway';
-const CLIENT_SECRET = 'gw-client-secret-2d8f4b6a';
 const APP_CLIENT = { id: 'batch-app', secret: 'batch-app-secret-9c1e' };
-const ASSERTION_ISSUER = 'jwt-bearer-gateway';
 const introspector = { client_id: 'introspector', client_secret: 'introspector-secret' };
 const PAYMENTS_AUDIENCE = 'https://payments.example.com';
 const PAYMENTS_RESOURCE = 'https://payments.example.com/v1';
@@ -58,11 +51,9 @@ const ZCEE_DN = 'CN=zceeprod.sysa.example.com,OU=z/OS Connect,O=Example Corp,C=U
 const BRIDGE_ROLE = 'arn:aws:sts::123456789012:assumed-role/zos-bridge/session';
 const GATEWAY_AUDIENCE = 'jwt-bearer-gateway';
 
-let dir: string;
+let fixture: GatewayFixture;
 let as: DemoAuthorizationServer;
-let server: Server;
 let origin: string;
-let idpServer: Server;
 let gateway: Gateway;
 let proxy: FaultProxy;
 const audit: AuditEvent[] = [];
@@ -79,45 +70,11 @@ const recordingFetch: typeof fetch = async (input, init) => {
   return fetch(request);
 };
 
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  const url = await listen(probe);
-  await new Promise((resolve) => probe.close(resolve));
-  return Number(new URL(url).port);
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'oauth-facade-'));
-  server = createLambdaHttpServer({
-    '* /.well-known/jwks.json': jwksHandler(provider),
-    '* /v1/token': tokenHandler(provider),
-    [OAUTH_TOKEN_ROUTE.replace('POST ', '* ')]: oauthTokenHandler(provider),
-  });
-  origin = await listen(server);
-  // The mainframe's identity token issuer (RACF, Liberty jwtBuilder): a key this test holds.
-  const pair = await generateKeyPair('ES256', { extractable: true });
-  idpKey = pair.privateKey;
-  idpJwk = { ...(await exportJWK(pair.publicKey)), kid: 'sysa-1', alg: 'ES256', use: 'sig' };
-  idpServer = createServer((req, res) => {
-    // /big: a JWKS padded past the 64 KiB the gateway reads, sent without a content-length.
-    const keys = req.url === '/big' ? [idpJwk, ...Array(2000).fill({ ...idpJwk, kid: 'padding' })] : [idpJwk];
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
-  });
-  const idpOrigin = await listen(idpServer);
-  as = await startDemoAuthorizationServer({
+  fixture = await startGatewayFixture({
+    name: 'oauth-facade',
+    jwks: jwksHandler(provider),
     clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
-        scope: 'openid demo.read demo.write',
-      },
       {
         client_id: APP_CLIENT.id,
         client_secret: APP_CLIENT.secret,
@@ -131,21 +88,28 @@ beforeAll(async () => {
         grant_types: ['client_credentials'],
       },
     ],
-    trustedIssuers: [
-      { issuer: ASSERTION_ISSUER, jwksUri: `${origin}/.well-known/jwks.json`, clientIds: [CLIENT_ID] },
-    ],
-    accessTokenTtlSeconds: 900,
   });
+  as = fixture.as;
+  const server = createLambdaHttpServer({
+    '* /.well-known/jwks.json': jwksHandler(provider),
+    '* /v1/token': tokenHandler(provider),
+    [OAUTH_TOKEN_ROUTE.replace('POST ', '* ')]: oauthTokenHandler(provider),
+  });
+  origin = await fixture.serve(server);
+  // The mainframe's identity token issuer (RACF, Liberty jwtBuilder): a key this test holds.
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  idpKey = pair.privateKey;
+  idpJwk = { ...(await exportJWK(pair.publicKey)), kid: 'sysa-1', alg: 'ES256', use: 'sig' };
+  const idpServer = createServer((req, res) => {
+    // /big: a JWKS padded past the 64 KiB the gateway reads, sent without a content-length.
+    const keys = req.url === '/big' ? [idpJwk, ...Array(2000).fill({ ...idpJwk, kid: 'padding' })] : [idpJwk];
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
+  });
+  const idpOrigin = await fixture.serve(idpServer);
   proxy = await startFaultProxy(as.issuer);
   const demo = {
-    issuer: as.issuer,
-    tokenEndpoint: as.tokenEndpoint,
-    clientId: CLIENT_ID,
-    clientAuthentication: { method: 'client_secret_basic' as const, secret: { env: 'GW_CLIENT_SECRET' } },
-    assertion: { issuer: ASSERTION_ISSUER },
+    ...fixture.demoTarget,
     subject: { template: '{subject}@corp.example', case: 'lower' as const },
-    scope: 'demo.read',
-    maxRetries: 0,
   };
   const client = (c: { id: string; secret: string }) => ({
     clientId: c.id,
@@ -154,7 +118,7 @@ beforeAll(async () => {
   const trust = { issuer: IDENTITY_ISSUER, audience: GATEWAY_AUDIENCE, algorithms: ['ES256' as const] };
   const { config } = parseConfig(
     {
-      signingKeys: { primary: { type: 'local', path: join(dir, 'primary.json'), generate: true } },
+      signingKeys: { primary: { type: 'local', path: join(fixture.dir, 'primary.json'), generate: true } },
       targets: {
         demo,
         other: demo,
@@ -234,7 +198,7 @@ beforeAll(async () => {
   gateway = createGateway(config, {
     fetch: recordingFetch,
     env: {
-      GW_CLIENT_SECRET: CLIENT_SECRET,
+      ...fixture.env,
       APP_CLIENT_SECRET: APP_CLIENT.secret,
       ZCEE02_SECRET_SHA256: apiKeyHash(ZCEE02.secret),
       ZCEE02_PASSWORD: FIXED_PASSWORD,
@@ -254,12 +218,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.close();
-  await as?.close();
-  for (const s of [server, idpServer]) {
-    s?.closeAllConnections();
-    await new Promise((resolve) => (s ? s.close(resolve) : resolve(undefined)));
-  }
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 afterEach(() => {

@@ -3,30 +3,21 @@
 // real parts. The token function's configuration is compiled as `npm run build` compiles it; the demo
 // authorization server (oidc-provider) verifies the assertions against the jwks function's own JWKS, and a
 // scripted upstream (node:http, port 0) records what proxy mode sends it.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileConfigFile } from '#lib/config/compile-config.ts';
-import type { HttpEvent, HttpResult } from '#lib/http/responses.ts';
-import {
-  type DemoAuthorizationServer,
-  startDemoAuthorizationServer,
-} from '#lib/local/demo-authorization-server.ts';
-import { createLambdaHttpServer } from '#lib/local/lambda-http-server.ts';
+import type { HttpResult } from '#lib/http/responses.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { VERSION } from '#lib/version.ts';
 import { lambdaContext, type RestApiEventOptions, restApiEvent } from '#test/support/api-gateway-events.ts';
+import { type GatewayFixture, startGatewayFixture } from '#test/support/gateway-fixture.ts';
 
 const CICS_KEY = 'cics-private-key-4f2a9c7e1b';
-const CLIENT_ID = 'private-gateway';
-const CLIENT_SECRET = 'private-client-secret-8d1e3b';
 const ZCEE = { id: 'ZCEEPRIV', secret: 'zcee-private-secret-5c2e' };
 const BATCH_ROLE = 'arn:aws:sts::123456789012:assumed-role/cics-batch/batch';
-const ASSERTION_ISSUER = 'jwt-bearer-gateway';
 /** Every byte value, so a lossy text conversion anywhere would show. */
 const BINARY = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
@@ -39,43 +30,22 @@ interface Seen {
   readonly body: Buffer;
 }
 
-let dir: string;
-let as: DemoAuthorizationServer;
-let jwksServer: Server;
-let upstream: Server;
+let fixture: GatewayFixture;
 let token: Entry;
 let jwks: Entry;
 let health: Entry;
 const seen: Seen[] = [];
 const savedEnv = { ...process.env };
 
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'payload-v1-'));
   // The authorization server fetches the gateway's JWKS from the jwks function (payload 2.0 locally).
-  jwksServer = createLambdaHttpServer({
-    '* /.well-known/jwks.json': (event: HttpEvent, context: Context) =>
-      jwks(event, context) as Promise<HttpResult>,
+  fixture = await startGatewayFixture({
+    name: 'payload-v1',
+    jwks: (event, context) => jwks(event, context) as Promise<HttpResult>,
+    scope: 'openid demo.read',
   });
-  const jwksUri = `${await listen(jwksServer)}/.well-known/jwks.json`;
-  as = await startDemoAuthorizationServer({
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
-        scope: 'openid demo.read',
-      },
-    ],
-    trustedIssuers: [{ issuer: ASSERTION_ISSUER, jwksUri, clientIds: [CLIENT_ID] }],
-    accessTokenTtlSeconds: 900,
-  });
-  upstream = createServer((req, res) => {
+  const { dir } = fixture;
+  const upstream = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -89,7 +59,7 @@ beforeAll(async () => {
       res.end(body);
     });
   });
-  const upstreamOrigin = await listen(upstream);
+  const upstreamOrigin = await fixture.serve(upstream);
   const source = join(dir, 'gateway.yaml');
   await writeFile(
     source,
@@ -98,15 +68,7 @@ environment: development
 signingKeys:
   primary: { type: local, path: ${join(dir, 'signing-key.json')}, generate: true }
 targets:
-  demo:
-    issuer: ${as.issuer}
-    tokenEndpoint: ${as.tokenEndpoint}
-    clientId: ${CLIENT_ID}
-    clientAuthentication: { method: client_secret_basic, secret: { env: GW_CLIENT_SECRET } }
-    assertion: { issuer: ${ASSERTION_ISSUER} }
-    scope: demo.read
-    maxRetries: 0
-    proxy: { baseUrl: ${upstreamOrigin}/base }
+  demo: ${JSON.stringify({ ...fixture.demoTarget, proxy: { baseUrl: `${upstreamOrigin}/base` } })}
 callers:
   cics:
     apiKeys: [{ sha256: '${apiKeyHash(CICS_KEY)}' }]
@@ -122,7 +84,7 @@ callers:
   const compiled = join(dir, 'gateway.json');
   await writeFile(compiled, JSON.stringify(await compileConfigFile(source)));
   process.env.GATEWAY_CONFIG = compiled;
-  process.env.GW_CLIENT_SECRET = CLIENT_SECRET;
+  Object.assign(process.env, fixture.env);
   // The entry points load the configuration at import, as in a Lambda init.
   token = (await import('#functions/token.ts')).handler as unknown as Entry;
   jwks = (await import('#functions/jwks.ts')).handler as unknown as Entry;
@@ -131,12 +93,7 @@ callers:
 
 afterAll(async () => {
   process.env = savedEnv;
-  for (const server of [jwksServer, upstream]) {
-    server?.closeAllConnections();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  }
-  await as?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 /** Invokes an entry point with a REST API event; the answer must be a 1.0 result. */

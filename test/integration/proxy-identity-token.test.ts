@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { createServer, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type CryptoKey, decodeJwt, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
@@ -15,15 +12,13 @@ import type { HttpResult } from '#lib/http/middleware.ts';
 import { oauthTokenHandler } from '#lib/http/oauth-token-handler.ts';
 import { errorResponseBody } from '#lib/http/schemas.ts';
 import { type DemoApi, startDemoApi, type WhoAmI } from '#lib/local/demo-api.ts';
-import {
-  type DemoAuthorizationServer,
-  startDemoAuthorizationServer,
-} from '#lib/local/demo-authorization-server.ts';
-import { createLambdaHttpServer } from '#lib/local/lambda-http-server.ts';
+import type { DemoAuthorizationServer } from '#lib/local/demo-authorization-server.ts';
 import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { type HttpApiEventOptions, httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
+import { CLIENT_ID, type GatewayFixture, startGatewayFixture } from '#test/support/gateway-fixture.ts';
 import { identityTokenRefusals } from '#test/support/identity-token-refusals.ts';
+import { closedPort } from '#test/support/ports.ts';
 
 /**
  * Proxy mode with the end user proven, not named: `x-subject-token` carries a JWT the mainframe signed
@@ -41,9 +36,6 @@ const STRICT_CLIENT = { id: 'ZCEESTRICT', secret: 'strict-client-secret-8b2d' };
 const SHARED_KEY = 'shared-proxy-key-1a3c5e7b9d';
 const NAMING_KEY = 'naming-proxy-key-6b8d0f2a4c';
 const SHARED_CLIENT = { id: 'ZCEESHARED', secret: 'shared-client-secret-6f0b' };
-const CLIENT_ID = 'demo-gateway';
-const CLIENT_SECRET = 'identity-proxy-secret-3c5e7a';
-const ASSERTION_ISSUER = 'jwt-bearer-gateway';
 const API_AUDIENCE = 'urn:test:demo-api';
 const IDENTITY_ISSUER = 'https://racf.sysa.example.com';
 const GATEWAY_AUDIENCE = 'https://gateway.example.com';
@@ -53,12 +45,9 @@ interface Seen {
   readonly headers: IncomingMessage['headers'];
 }
 
-let dir: string;
+let fixture: GatewayFixture;
 let as: DemoAuthorizationServer;
 let demoApi: DemoApi;
-let jwksServer: Server;
-let idpServer: Server;
-let upstream: Server;
 let gateway: Gateway;
 let idpKey: CryptoKey;
 let idpJwk: JWK;
@@ -67,68 +56,38 @@ const jwksFetches: string[] = [];
 const audit: AuditEvent[] = [];
 const provider: GatewayProvider = async () => gateway;
 
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-async function close(server: Server | undefined): Promise<void> {
-  server?.closeAllConnections();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'proxy-identity-'));
-  jwksServer = createLambdaHttpServer({ '* /.well-known/jwks.json': jwksHandler(provider) });
-  const jwksUri = `${await listen(jwksServer)}/.well-known/jwks.json`;
-  as = await startDemoAuthorizationServer({
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
-        scope: 'openid demo.read',
-      },
-    ],
-    trustedIssuers: [{ issuer: ASSERTION_ISSUER, jwksUri, clientIds: [CLIENT_ID] }],
-    accessTokenTtlSeconds: 900,
+  fixture = await startGatewayFixture({
+    name: 'proxy-identity',
+    jwks: jwksHandler(provider),
+    scope: 'openid demo.read',
     jwtAccessTokens: { audience: API_AUDIENCE },
   });
+  as = fixture.as;
   demoApi = await startDemoApi({ issuer: as.issuer, jwksUri: as.jwksUri, audience: API_AUDIENCE });
-  upstream = createServer((req, res) => {
+  const upstream = createServer((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers });
     req.resume();
     req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
   });
-  const upstreamOrigin = await listen(upstream);
+  const upstreamOrigin = await fixture.serve(upstream);
   // The mainframe's identity token issuer: a key this test holds, its JWKS served over HTTP.
   const pair = await generateKeyPair('ES256', { extractable: true });
   idpKey = pair.privateKey;
   idpJwk = { ...(await exportJWK(pair.publicKey)), kid: 'sysa-1', alg: 'ES256', use: 'sig' };
-  idpServer = createServer((req, res) => {
+  const idpServer = createServer((req, res) => {
     jwksFetches.push(req.url ?? '');
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [idpJwk] }));
   });
-  const idpOrigin = await listen(idpServer);
-  const closed = createServer();
-  const closedOrigin = await listen(closed);
-  await close(closed);
+  const idpOrigin = await fixture.serve(idpServer);
+  const closedOrigin = `http://127.0.0.1:${await closedPort()}`;
 
-  const target = {
-    issuer: as.issuer,
-    tokenEndpoint: as.tokenEndpoint,
-    clientId: CLIENT_ID,
-    clientAuthentication: { method: 'client_secret_basic' as const, secret: { env: 'GW_CLIENT_SECRET' } },
-    assertion: { issuer: ASSERTION_ISSUER },
-    scope: 'demo.read',
-    maxRetries: 0,
-  };
+  const target = fixture.demoTarget;
   const trust = { issuer: IDENTITY_ISSUER, audience: GATEWAY_AUDIENCE, jwksUrl: `${idpOrigin}/jwks` };
   const { config } = parseConfig(
     {
       environment: 'development',
-      signingKeys: { primary: { type: 'local', path: join(dir, 'primary.json'), generate: true } },
+      signingKeys: { primary: { type: 'local', path: join(fixture.dir, 'primary.json'), generate: true } },
       targets: {
         demo: { ...target, proxy: { baseUrl: demoApi.url, methods: ['GET'], pathPrefixes: ['/whoami'] } },
         api: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base` } },
@@ -172,16 +131,14 @@ beforeAll(async () => {
     'proxy identity test',
   );
   gateway = createGateway(config, {
-    env: { GW_CLIENT_SECRET: CLIENT_SECRET },
+    env: fixture.env,
     audit: { record: (event) => void audit.push(event) },
   });
 });
 
 afterAll(async () => {
-  for (const server of [jwksServer, upstream, idpServer]) await close(server);
   await demoApi?.close();
-  await as?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 const call = callHandler(provider);

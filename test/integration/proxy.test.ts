@@ -1,7 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
@@ -16,15 +13,14 @@ import { jwksHandler, tokenHandler } from '#lib/http/handlers.ts';
 import type { HttpResult } from '#lib/http/middleware.ts';
 import { errorResponseBody } from '#lib/http/schemas.ts';
 import { type DemoApi, startDemoApi, type WhoAmI } from '#lib/local/demo-api.ts';
-import {
-  type DemoAuthorizationServer,
-  startDemoAuthorizationServer,
-} from '#lib/local/demo-authorization-server.ts';
+import type { DemoAuthorizationServer } from '#lib/local/demo-authorization-server.ts';
 import { createLambdaHttpServer } from '#lib/local/lambda-http-server.ts';
 import { type GatewayMetrics, powertoolsMetrics } from '#lib/observability/metrics.ts';
 import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { type HttpApiEventOptions, httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
+import { CLIENT_ID, type GatewayFixture, startGatewayFixture } from '#test/support/gateway-fixture.ts';
+import { closedPort, listen } from '#test/support/ports.ts';
 
 /**
  * Proxy mode against real parts: the demo authorization server (oidc-provider) issues RFC 9068 JWT access
@@ -35,9 +31,6 @@ import { type HttpApiEventOptions, httpApiEvent, lambdaContext } from '#test/sup
 
 const CICS_KEY = 'cics-proxy-key-0d8e4b2a6c1f';
 const OTHER_KEY = 'other-proxy-key-5a7c9e1b3d';
-const CLIENT_ID = 'demo-gateway';
-const CLIENT_SECRET = 'proxy-client-secret-2b4d6f';
-const ASSERTION_ISSUER = 'jwt-bearer-gateway';
 const API_AUDIENCE = 'urn:test:demo-api';
 
 interface Seen {
@@ -53,10 +46,10 @@ const ok: Behaviour = (_req, res) => {
   res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
 };
 
+let fixture: GatewayFixture;
 let dir: string;
 let as: DemoAuthorizationServer;
 let demoApi: DemoApi;
-let jwksServer: Server;
 let upstream: Server;
 let upstreamOrigin: string;
 let closedOrigin: string;
@@ -88,29 +81,13 @@ const metrics: GatewayMetrics = {
   },
 };
 
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'proxy-'));
-  jwksServer = createLambdaHttpServer({ '* /.well-known/jwks.json': jwksHandler(provider) });
-  const jwksUri = `${await listen(jwksServer)}/.well-known/jwks.json`;
-  as = await startDemoAuthorizationServer({
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
-        scope: 'openid demo.read demo.write',
-      },
-    ],
-    trustedIssuers: [{ issuer: ASSERTION_ISSUER, jwksUri, clientIds: [CLIENT_ID] }],
-    accessTokenTtlSeconds: 900,
+  fixture = await startGatewayFixture({
+    name: 'proxy',
+    jwks: jwksHandler(provider),
     jwtAccessTokens: { audience: API_AUDIENCE },
   });
+  ({ dir, as } = fixture);
   demoApi = await startDemoApi({ issuer: as.issuer, jwksUri: as.jwksUri, audience: API_AUDIENCE });
   upstream = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -126,20 +103,10 @@ beforeAll(async () => {
       behaviour(req, res, entry);
     });
   });
-  upstreamOrigin = await listen(upstream);
-  const closed = createServer();
-  closedOrigin = await listen(closed);
-  await new Promise((resolve) => closed.close(resolve));
+  upstreamOrigin = await fixture.serve(upstream);
+  closedOrigin = `http://127.0.0.1:${await closedPort()}`;
 
-  const target = {
-    issuer: as.issuer,
-    tokenEndpoint: as.tokenEndpoint,
-    clientId: CLIENT_ID,
-    clientAuthentication: { method: 'client_secret_basic' as const, secret: { env: 'GW_CLIENT_SECRET' } },
-    assertion: { issuer: ASSERTION_ISSUER },
-    scope: 'demo.read',
-    maxRetries: 0,
-  };
+  const target = fixture.demoTarget;
   const { config } = parseConfig(
     {
       environment: 'development',
@@ -192,7 +159,7 @@ beforeAll(async () => {
   );
   gateway = createGateway(config, {
     env: {
-      GW_CLIENT_SECRET: CLIENT_SECRET,
+      ...fixture.env,
       // What a deployment with a Lambda authorizer passes on: where that authorizer reads credentials.
       CALLER_AUTHORIZER_IDENTITY_SOURCE: '$request.header.X-Caller-Token, $request.querystring.caller_token',
     },
@@ -206,13 +173,8 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  for (const server of [jwksServer, upstream]) {
-    server?.closeAllConnections();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-  }
   await demoApi?.close();
-  await as?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 const call = callHandler(provider);

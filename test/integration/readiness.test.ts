@@ -1,7 +1,6 @@
 // GET /v1/ready through the real handler, against real parts: KMS and Secrets Manager on the AWS protocol
 // emulator, DynamoDB on dynalite, the oidc-provider demo authorization server (discovered by issuer) and a
 // target whose server is down.
-import { type AddressInfo, createServer } from 'node:net';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
 import { type AwsEmulator, awsClientConfig, startAwsEmulator } from '#test/support/aws-emulator.ts';
 import { type LocalDynamoDb, startDynamoDb } from '#test/support/dynalite.ts';
+import { closedPort } from '#test/support/ports.ts';
 
 const API_KEY = 'ready-probe-key-6d2f8a1c9e3b47d5a0c2e4f6b8d0a1c3';
 const SECRET_ID = 'jwt-bearer-gateway/demo-client';
@@ -31,14 +31,6 @@ let as: DemoAuthorizationServer;
 let signingKeyArn: string;
 let cacheKeyArn: string;
 let downPort: number;
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function config(targets: GatewayConfigInput['targets']): GatewayConfigInput {
   return {

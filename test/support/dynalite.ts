@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TOKEN_TABLE_DEFINITION } from '#lib/cache/table.ts';
+import { listen } from './ports.ts';
 
 const require = createRequire(import.meta.url);
 // dynalite ships CommonJS without types.
@@ -23,9 +23,8 @@ export interface LocalDynamoDb {
  */
 export async function startDynamoDb(tableName = 'jwt-bearer-gateway-tokens'): Promise<LocalDynamoDb> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const origin = await listen(server);
+  const endpoint = `${origin}`;
   const client = dynamoDbClient(endpoint);
   await client.send(new CreateTableCommand({ TableName: tableName, ...TOKEN_TABLE_DEFINITION }));
   // dynalite answers CreateTable with CREATING even with createTableMs 0, and refuses item writes with

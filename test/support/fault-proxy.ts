@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from './ports.ts';
 
 /** One scripted fault, consumed by the next request; requests with no fault pending are forwarded. */
 export type Fault =
@@ -63,10 +63,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         return;
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const origin = await listen(server);
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `${origin}`,
     requests,
     inject: (...more) => faults.push(...more),
     close: () =>

@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net';
 import { createServer, type Socket } from 'node:net';
+import { listen } from './ports.ts';
 
 export interface HangingEndpoint {
   /** `http://127.0.0.1:PORT`: point an SDK client's `endpoint` (or AWS_ENDPOINT_URL_*) here. */
@@ -29,10 +29,9 @@ export async function startHangingEndpoint(): Promise<HangingEndpoint> {
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const origin = await listen(server);
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `${origin}`,
     get connections() {
       return connections;
     },

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from './ports.ts';
 
 /** A body of `bytes` bytes: `prefix`, then `fill` repeated, then `suffix`, streamed and never buffered. */
 export interface StreamedBody {
@@ -66,10 +66,9 @@ export async function startHostileAuthorizationServer(): Promise<HostileAuthoriz
       res.writeHead(answer.status, { 'content-type': contentType, 'cache-control': 'no-store' }).end(text);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const origin = await listen(server);
   return {
-    tokenEndpoint: `http://127.0.0.1:${port}/token`,
+    tokenEndpoint: `${origin}/token`,
     get requests() {
       return requests;
     },

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { SigningKeyRing } from '#lib/signing/key-ring.ts';
+import { listen } from './ports.ts';
 
 /** Publishes a key ring's JWKS over HTTP, as the gateway's /.well-known/jwks.json does, for AS tests. */
 export async function serveJwks(keyRing: SigningKeyRing): Promise<{ url: string; close(): Promise<void> }> {
@@ -12,10 +12,9 @@ export async function serveJwks(keyRing: SigningKeyRing): Promise<{ url: string;
       res.writeHead(503).end();
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const origin = await listen(server);
   return {
-    url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    url: `${origin}/.well-known/jwks.json`,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from './ports.ts';
 
 export interface RateLimitedProxy {
   /** The proxy's origin; paths are forwarded unchanged to the upstream. */
@@ -57,10 +57,9 @@ export async function startRateLimitedProxy(
     outbound.on('error', () => res.destroy());
     req.pipe(outbound);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const origin = await listen(server);
   return {
-    origin: `http://127.0.0.1:${port}`,
+    origin: `${origin}`,
     arrivals,
     get peakInFlight() {
       return peakInFlight;
