@@ -7,10 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DemoAuthorizationServerOptions, DemoClient } from '#lib/local/demo-as/options.ts';
 import {
   type DemoAuthorizationServer,
-  type DemoAuthorizationServerOptions,
-  type DemoClient,
   startDemoAuthorizationServer,
 } from '#lib/local/demo-authorization-server.ts';
 import { createLambdaHttpServer, type LambdaHttpHandler } from '#lib/local/lambda-http-server.ts';
