@@ -1,6 +1,5 @@
 import type { GatewayProvider } from '../composition.ts';
 import { PROXY_BODY_LIMIT_BYTES, PROXY_METHODS } from '../config/proxy-limits.ts';
-import { withDeadline } from '../deadline.ts';
 import { flushMetrics } from '../observability/metrics.ts';
 import { ApiError } from './api-errors.ts';
 import { callerCredentials } from './caller-credentials.ts';
@@ -26,11 +25,11 @@ export function callHandler(gateway: GatewayProvider) {
       const requestId = requestIdOf(event);
       const deadline = requestDeadline(context);
       const body = requestBody(event);
-      const { proxy } = await gateway();
-      // The caller's identification reads API key hashes (Secrets Manager) outside the broker: bounded too.
-      const response = await withDeadline(deadline, () =>
-        proxy.call({
-          credentials: callerCredentials(event),
+      const { audited, policy, proxy } = await gateway();
+      // One audit event per call, its token retry included; identifying the caller may read API key
+      // hashes (Secrets Manager), bounded by the deadline like everything inside.
+      const response = await audited('call', { requestId, deadline }, async (facts) => {
+        const parsed = proxy.parse({
           method: event.requestContext.http.method,
           rawPath: event.rawPath ?? event.requestContext.http.path,
           rawQuery: event.rawQueryString ?? '',
@@ -38,8 +37,10 @@ export function callHandler(gateway: GatewayProvider) {
           body,
           requestId,
           deadline,
-        }),
-      );
+        });
+        facts.caller = await policy.identify(callerCredentials(event));
+        return proxy.call(facts.caller, parsed);
+      });
       const head = event.requestContext.http.method === 'HEAD';
       return {
         statusCode: response.status,

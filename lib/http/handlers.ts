@@ -51,8 +51,12 @@ export function tokenHandler(gateway: GatewayProvider) {
       // authorization server attempt below is bounded by this deadline.
       const deadline = requestDeadline(context);
       const body = parseJsonBody(event, tokenRequestBody, { maxBytes: MAX_BODY_BYTES });
-      const { broker } = await gateway();
-      const token = await broker.getToken(credentials, { ...body, deadline }, requestId);
+      const { audited, policy, broker } = await gateway();
+      const token = await audited('issue', { requestId, deadline, target: body.target }, async (facts) => {
+        facts.caller = await policy.identify(credentials);
+        facts.subject = body.subject;
+        return broker.getToken(policy.authorize(facts.caller, { ...body, deadline }, 'named'));
+      });
       const response: TokenResponseBody = {
         access_token: token.accessToken,
         token_type: token.tokenType,
@@ -85,12 +89,19 @@ async function invalidate(gateway: GatewayProvider, event: HttpEvent, context: C
   const { access_token: accessToken, ...request } = parseJsonBody(event, tokenInvalidationBody, {
     maxBytes: MAX_BODY_BYTES,
   });
-  const { broker } = await gateway();
-  const result: TokenInvalidationResponseBody = await broker.invalidateToken(
-    credentials,
-    { ...request, deadline },
-    accessToken,
-    requestId,
+  const { audited, policy, broker } = await gateway();
+  const result: TokenInvalidationResponseBody = await audited(
+    'invalidate',
+    { requestId, deadline, target: request.target },
+    async (facts) => {
+      facts.caller = await policy.identify(credentials);
+      facts.subject = request.subject;
+      // Only tokens the caller could have obtained: the token request's policy, whoever proved the user.
+      return broker.invalidateToken(
+        policy.authorize(facts.caller, { ...request, deadline }, 'proven'),
+        accessToken,
+      );
+    },
   );
   return jsonResponse(200, result);
 }

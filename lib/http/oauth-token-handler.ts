@@ -48,10 +48,16 @@ export function oauthTokenHandler(gateway: GatewayProvider) {
       const target = targetOf(event);
       const form = parseFormBody(event, { maxBytes: MAX_FORM_BYTES });
       const credentials = withBodyClientCredentials(callerCredentials(event), form);
-      const { broker, grants } = await gateway();
-      const token = await broker.issue(credentials, { target, deadline }, requestId, (caller) =>
-        grants.resolve(caller, target, form, deadline),
-      );
+      const { audited, policy, grants, broker } = await gateway();
+      const token = await audited('issue', { requestId, deadline, target }, async (facts) => {
+        facts.caller = await policy.identify(credentials);
+        // What the grant means depends on the caller (its password handling, identity tokens, caching).
+        const grant = await grants.resolve(facts.caller, target, form, deadline);
+        facts.subject = grant.request.subject;
+        // 'proven': grant resolution already refused a named user to a caller that must prove them.
+        const authorized = policy.authorize(facts.caller, grant.request, 'proven');
+        return broker.getToken(authorized, grant);
+      });
       const body: OAuthTokenResponseBody = {
         access_token: token.accessToken,
         token_type: token.tokenType,
