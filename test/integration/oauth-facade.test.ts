@@ -7,8 +7,10 @@ import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJ
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway, type Gateway, type GatewayProvider, loggerAudit } from '#lib/composition.ts';
 import { parseConfig } from '#lib/config/load-config.ts';
+import { oauthTokenForm } from '#lib/facade/token-form.ts';
 import { jwksHandler, tokenHandler } from '#lib/http/handlers.ts';
 import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '#lib/http/oauth-token-handler.ts';
+import { schema } from '#lib/http/openapi.ts';
 import { oauthErrorResponseBody, oauthTokenResponseBody } from '#lib/http/schemas.ts';
 import {
   type DemoAuthorizationServer,
@@ -725,6 +727,41 @@ describe('oauthTokenHandler', () => {
       // Assess
       expectOAuthError(answer, 400, 'unauthorized_client');
     });
+  });
+
+  describe('caps every parameter at its documented length (issue 19)', () => {
+    // Driven by the form schema that generates docs/openapi.json: each parameter it documents with a
+    // maxLength, one character longer, next to an otherwise valid password grant.
+    const documented = schema(oauthTokenForm) as { properties: Record<string, { maxLength?: number }> };
+    const capped = Object.entries(documented.properties).flatMap(([name, property]) =>
+      property.maxLength === undefined ? [] : [[name, property.maxLength] as const],
+    );
+
+    it('documents a maxLength for every parameter', () => {
+      expect(capped.map(([name]) => name)).toEqual(Object.keys(documented.properties));
+    });
+
+    it.each(capped)(
+      'refuses %s over %i characters with invalid_request, exchanging nothing',
+      async (name, max) => {
+        // Prepare
+        const before = as.tokenRequests.length;
+        const form = {
+          grant_type: 'password',
+          username: 'CICSUSR1',
+          password: PASSWORD,
+          [name]: 'A'.repeat(max + 1),
+        };
+
+        // Act
+        const answer = await tokenRequest(form, { authorization: basic(ZCEE01) });
+
+        // Assess
+        expectOAuthError(answer, 400, 'invalid_request');
+        expect(answer.json.error_description).toBe(`${name}: longer than ${max} characters`);
+        expect(as.tokenRequests.length).toBe(before);
+      },
+    );
   });
 
   describe('refuses bad input with RFC 6749 errors, never a 5xx', () => {
