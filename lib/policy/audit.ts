@@ -1,12 +1,13 @@
 /**
- * One structured event per token request outcome: who asked, for whom, what the assertion was (by
+ * One structured event per request outcome: who asked, for whom, what the assertion was (by
  * `jti` and `aud`, never the JWT), and how it ended. Never the token, the assertion or a secret.
  */
 export interface AuditEvent {
   readonly request_id: string;
   /**
-   * `issue` (POST /v1/token, or the token of a proxied call), `invalidate` (DELETE /v1/token or POST /v1/token/invalidate, or a token
-   * the proxied API refused), `call` (one proxied call, /v1/call).
+   * `issue` (POST /v1/token, POST /oauth2/{target}/token), `invalidate` (DELETE /v1/token or POST
+   * /v1/token/invalidate), `call` (one proxied call, /v1/call, its tokens and 401 retry included): exactly
+   * one event per request (lib/audited.ts).
    */
   readonly action: 'issue' | 'invalidate' | 'call';
   readonly caller: string | null;
