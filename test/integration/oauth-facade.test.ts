@@ -338,6 +338,7 @@ describe('oauthTokenHandler', () => {
     it('issues an end-user token for grant_type=password with HTTP Basic client credentials', async () => {
       // Prepare
       const before = as.tokenRequests.length;
+      const events = audit.length;
 
       // Act
       const answer = await tokenRequest(
@@ -369,6 +370,10 @@ describe('oauthTokenHandler', () => {
         outcome: 'success',
         cache: 'miss',
       });
+      // One event for the request, naming the assertion the server accepted (issue 19).
+      expect(audit.length - events).toBe(1);
+      expect(audit.at(-1)?.assertion_jti).toEqual(expect.any(String));
+      expect(audit.at(-1)?.assertion_aud).toEqual(expect.any(String));
     });
 
     it('accepts the client credentials in the body (client_id, client_secret)', async () => {
