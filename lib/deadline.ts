@@ -1,6 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { AuditEvent } from './policy/audit.ts';
-import type { Caller } from './policy/caller-policy.ts';
 
 /**
  * The request context: the request's deadline (epoch milliseconds) and its audit facts, for the code
@@ -16,9 +14,16 @@ interface RequestContext {
   readonly facts: AuditFacts;
 }
 
-/** What the request's audit event reports, filled in as the request goes. */
+/** What the cache did for the request's token, as the audit reports it (`bypass`: no token was asked). */
+export type CacheOutcome = 'hit' | 'miss' | 'refresh' | 'stale' | 'replace' | 'collapsed' | 'bypass';
+
+/**
+ * What the request's audit event reports, filled in as the request goes. Plain types only: this module
+ * is below everything that writes here.
+ */
 export interface AuditFacts {
-  caller?: Caller;
+  /** Who called, once identified (a policy `Caller`). */
+  caller?: { readonly id: string; readonly via: string };
   target?: string;
   /** The end user as the caller named (or an identity token proved) them. */
   subject?: string;
@@ -26,7 +31,7 @@ export interface AuditFacts {
   mappedSubject?: string;
   /** The assertion sent to the authorization server, by `jti` and `aud` (never the JWT). */
   assertion?: { readonly jti: string; readonly aud: string };
-  cache: AuditEvent['cache'];
+  cache: CacheOutcome;
   /** Proxy mode: the API's method and normalised path, its last status, the token retry. */
   apiRequest?: string;
   apiStatus?: number;

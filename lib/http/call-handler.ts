@@ -38,8 +38,9 @@ export function callHandler(gateway: GatewayProvider) {
           requestId,
           deadline,
         });
-        facts.caller = await policy.identify(callerCredentials(event));
-        return proxy.call(facts.caller, parsed);
+        const caller = await policy.identify(callerCredentials(event));
+        facts.caller = caller;
+        return proxy.call(caller, parsed);
       });
       const head = event.requestContext.http.method === 'HEAD';
       return {

@@ -53,9 +53,10 @@ export function tokenHandler(gateway: GatewayProvider) {
       const body = parseJsonBody(event, tokenRequestBody, { maxBytes: MAX_BODY_BYTES });
       const { audited, policy, broker } = await gateway();
       const token = await audited('issue', { requestId, deadline, target: body.target }, async (facts) => {
-        facts.caller = await policy.identify(credentials);
+        const caller = await policy.identify(credentials);
+        facts.caller = caller;
         facts.subject = body.subject;
-        return broker.getToken(policy.authorize(facts.caller, { ...body, deadline }, 'named'));
+        return broker.getToken(policy.authorize(caller, { ...body, deadline }, 'named'));
       });
       const response: TokenResponseBody = {
         access_token: token.accessToken,
@@ -94,11 +95,12 @@ async function invalidate(gateway: GatewayProvider, event: HttpEvent, context: C
     'invalidate',
     { requestId, deadline, target: request.target },
     async (facts) => {
-      facts.caller = await policy.identify(credentials);
+      const caller = await policy.identify(credentials);
+      facts.caller = caller;
       facts.subject = request.subject;
       // Only tokens the caller could have obtained: the token request's policy, whoever proved the user.
       return broker.invalidateToken(
-        policy.authorize(facts.caller, { ...request, deadline }, 'proven'),
+        policy.authorize(caller, { ...request, deadline }, 'proven'),
         accessToken,
       );
     },

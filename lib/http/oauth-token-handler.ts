@@ -51,12 +51,13 @@ export function oauthTokenHandler(gateway: GatewayProvider) {
       const credentials = withBodyClientCredentials(callerCredentials(event), form);
       const { audited, policy, grants, broker } = await gateway();
       const token = await audited('issue', { requestId, deadline, target }, async (facts) => {
-        facts.caller = await policy.identify(credentials);
+        const caller = await policy.identify(credentials);
+        facts.caller = caller;
         // What the grant means depends on the caller (its password handling, identity tokens, caching).
-        const grant = await grants.resolve(facts.caller, target, form, deadline);
+        const grant = await grants.resolve(caller, target, form, deadline);
         facts.subject = grant.request.subject;
         // 'proven': grant resolution already refused a named user to a caller that must prove them.
-        const authorized = policy.authorize(facts.caller, grant.request, 'proven');
+        const authorized = policy.authorize(caller, grant.request, 'proven');
         return broker.getToken(authorized, grant);
       });
       const body: OAuthTokenResponseBody = {

@@ -1,3 +1,5 @@
+import type { CacheOutcome } from '../deadline.ts';
+
 /**
  * One structured event per request outcome: who asked, for whom, what the assertion was (by
  * `jti` and `aud`, never the JWT), and how it ended. Never the token, the assertion or a secret.
@@ -21,7 +23,7 @@ export interface AuditEvent {
   readonly outcome: string;
   /** The authorization server's own error code, when it refused. */
   readonly upstream_error: string | null;
-  readonly cache: 'hit' | 'miss' | 'refresh' | 'stale' | 'replace' | 'collapsed' | 'bypass';
+  readonly cache: CacheOutcome;
   readonly latency_ms: number;
   /** `call` only: the proxied API's method and normalised path (no query: it may carry personal data). */
   readonly api_request?: string | null;
