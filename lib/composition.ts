@@ -136,6 +136,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     identities,
     broker,
     metrics,
+    classify,
     transport: deps.upstream,
     authorizerCredentials: deployedAuthorizerCredentialFields(deps.env ?? process.env),
   });

@@ -4,10 +4,10 @@ import { type AuthorizerCredentialFields, NO_AUTHORIZER_FIELDS } from '../config
 import { lookup } from '../config/lookup.ts';
 import type { GatewayConfig, ProxyConfig } from '../config/schema.ts';
 import { type AuditFacts, auditFacts } from '../deadline.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, isGatewayError } from '../errors.ts';
 import type { ExchangeRequest } from '../oauth/token-exchanger.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
-import type { Caller, CallerPolicy } from '../policy/caller-policy.ts';
+import type { AuthorizedRequest, Caller, CallerPolicy } from '../policy/caller-policy.ts';
 import type { IdentityProof } from '../policy/identity-proof.ts';
 import { tokenRequest } from '../token-request.ts';
 import { callerResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.ts';
@@ -52,6 +52,8 @@ export interface ApiProxyDependencies {
   readonly identities: Pick<IdentityProof, 'verify'>;
   readonly broker: Pick<TokenBroker, 'getToken'>;
   readonly metrics: GatewayMetrics;
+  /** Names a failure for the metrics (the API error code); the GatewayError code by default. */
+  readonly classify?: (error: unknown) => string;
   readonly transport?: UpstreamTransport;
   readonly now?: () => number;
   /** Where the deployment's Lambda authorizer reads the caller's credential: never forwarded. */
@@ -69,10 +71,12 @@ export interface ApiProxyDependencies {
 export class ApiProxy {
   private readonly transport: UpstreamTransport;
   private readonly now: () => number;
+  private readonly classify: (error: unknown) => string;
 
   constructor(private readonly deps: ApiProxyDependencies) {
     this.transport = deps.transport ?? sendUpstream;
     this.now = deps.now ?? Date.now;
+    this.classify = deps.classify ?? ((error) => (isGatewayError(error) ? error.code : 'internal_error'));
   }
 
   /**
@@ -154,7 +158,7 @@ export class ApiProxy {
         authorization: `${token.tokenType} ${token.accessToken}`,
       });
 
-    const first = await this.deps.broker.getToken(authorized);
+    const first = await this.token(authorized);
     let response = await send(first);
     facts.apiStatus = response.status;
     if (response.status === 401) {
@@ -164,12 +168,10 @@ export class ApiProxy {
       // exchange per user and target per interval, however many calls are refused, and every other
       // caller of this user keeps a valid token. A younger token is kept and the 401 passed on; so is a
       // second 401, the API's answer about this user.
-      const second = await this.deps.broker
-        .getToken(authorized, { replaceOlderThanMs: proxy.reissueAfterSeconds * 1000 })
-        .finally(() => {
-          // The call's cache outcome is its first token's; the retry is reported as token_retried.
-          facts.cache = first.cache;
-        });
+      const second = await this.token(authorized, proxy.reissueAfterSeconds * 1000).finally(() => {
+        // The call's cache outcome is its first token's; the retry is reported as token_retried.
+        facts.cache = first.cache;
+      });
       if (second.accessToken === first.accessToken) {
         this.deps.metrics.callTokenKept();
       } else {
@@ -184,6 +186,22 @@ export class ApiProxy {
       request.method === 'HEAD',
     );
     return { status: response.status, headers: responseHeaders, cookies, body: response.body };
+  }
+
+  /**
+   * One token for the call, counted in `TokenRequests` / `TokenError.<code>` as every token the gateway
+   * obtains is (the alarms on those metrics watch proxy mode's tokens too); the call's own audit event
+   * and `CallRequests` are `audited`'s.
+   */
+  private async token(authorized: AuthorizedRequest<ExchangeRequest>, replaceOlderThanMs?: number) {
+    try {
+      const token = await this.deps.broker.getToken(authorized, { replaceOlderThanMs });
+      this.deps.metrics.request('success');
+      return token;
+    } catch (error) {
+      this.deps.metrics.request(this.classify(error));
+      throw error;
+    }
   }
 
   /** The `sub` of an identity token verified as the facade verifies a subject_token. */

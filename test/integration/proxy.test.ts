@@ -585,10 +585,13 @@ describe('callHandler', () => {
       const identify = vi.spyOn(policy, 'identify');
       const authorize = vi.spyOn(policy, 'authorize');
       const before = audit.length;
+      const metricsBefore = counted.length;
       try {
         await act();
         return {
           events: audit.slice(before),
+          // TokenRequests per token obtained (alarms watch its TokenError.<code>), CallRequests per call.
+          metrics: counted.slice(metricsBefore).filter((name) => /^(request|call):/.test(name)),
           identify: identify.mock.calls.length,
           // The policy decision (its named-subject rule included).
           authorize: authorize.mock.calls.length,
@@ -609,6 +612,7 @@ describe('callHandler', () => {
         events: ['call'],
         identify: 1,
         authorize: 1,
+        metrics: ['request:success', 'call:success'],
       });
       expect(counts.events[0]).toMatchObject({
         outcome: 'success',
@@ -637,6 +641,7 @@ describe('callHandler', () => {
         events: ['call'],
         identify: 1,
         authorize: 1,
+        metrics: ['request:success', 'request:success', 'call:success'],
       });
       expect(counts.events[0]).toMatchObject({ token_retried: true, api_status: 200, cache: 'hit' });
       expect(counts.events[0]?.mapped_subject).toBe(subject);
