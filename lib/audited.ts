@@ -3,7 +3,7 @@ import { AuthorizationServerError, isGatewayError } from './errors.ts';
 import type { GatewayMetrics } from './observability/metrics.ts';
 import type { AuditEvent, AuditLog } from './policy/audit.ts';
 
-export interface AuditedDependencies {
+interface AuditedDependencies {
   readonly audit: AuditLog;
   readonly metrics: GatewayMetrics;
   /** Names a failure for the audit log and metrics (the API error code); the GatewayError code by default. */
@@ -11,7 +11,7 @@ export interface AuditedDependencies {
   readonly now?: (() => number) | undefined;
 }
 
-export interface RequestScope {
+interface RequestScope {
   readonly requestId: string;
   /** Epoch milliseconds; every call to something outside is bounded by it. */
   readonly deadline?: number | undefined;

@@ -9,7 +9,7 @@ import { GrantRequestError } from './grant-request.ts';
  * zosConnect-2.0; docs/MAINFRAME.md), and a caller's own client id and secret are the gateway's
  * configuration, never longer. URIs of grant and token types: 64.
  */
-export const FORM_LIMITS = { password: 256, clientId: 256, clientSecret: 256, uri: 64 } as const;
+const FORM_LIMITS = { password: 256, clientId: 256, clientSecret: 256, uri: 64 } as const;
 
 const text = (maxLength: number, description: string) =>
   z.string().check(z.maxLength(maxLength), z.describe(description));

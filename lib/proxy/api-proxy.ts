@@ -31,7 +31,7 @@ export interface CallRequest {
 }
 
 /** A call whose path and end-user headers were checked, the caller not yet known. */
-export interface ParsedCall {
+interface ParsedCall {
   readonly request: CallRequest;
   readonly call: ReturnType<typeof parseCallPath>;
   readonly named: string | undefined;
