@@ -1,4 +1,5 @@
 import { Admission } from './admission/admission.ts';
+import { type Audited, auditedRequests } from './audited.ts';
 import { AwsAdapters, type AwsClients } from './aws-adapters.ts';
 import { TokenBroker } from './broker.ts';
 import { MemoryTokenStore } from './cache/memory-token-store.ts';
@@ -6,6 +7,7 @@ import { TokenCache } from './cache/token-cache.ts';
 import { deployedAuthorizerCredentialFields } from './config/credential-fields.ts';
 import type { CacheConfig, GatewayConfig } from './config/schema.ts';
 import { secretReferences } from './config/secret-references.ts';
+import { GrantRequestResolver } from './facade/grant-request.ts';
 import { fromEnvironment, type LoadOptions } from './from-environment.ts';
 import { toApiError } from './http/api-errors.ts';
 import { signingKeyRing } from './key-ring-composition.ts';
@@ -14,7 +16,6 @@ import { describeError, logger } from './observability/logger.ts';
 import { type GatewayMetrics, powertoolsMetrics } from './observability/metrics.ts';
 import type { AuditLog } from './policy/audit.ts';
 import { CallerPolicy } from './policy/caller-policy.ts';
-import { GrantRequestResolver } from './policy/grant-request.ts';
 import { IdentityProof } from './policy/identity-proof.ts';
 import { ApiProxy } from './proxy/api-proxy.ts';
 import type { UpstreamTransport } from './proxy/upstream-client.ts';
@@ -34,8 +35,13 @@ export interface Gateway {
   readonly cache: TokenCache;
   /** Rate, concurrency and back-off per target and per KMS key (GET /v1/ready reports it). */
   readonly admission: Admission;
+  /**
+   * Runs one request of a token route or proxy mode under its deadline and audit facts, and writes its
+   * one audit event (lib/audited.ts).
+   */
+  readonly audited: Audited;
   readonly broker: TokenBroker;
-  /** Who is calling (the readiness route is for known callers only). */
+  /** Who is calling, and the one policy decision per request. */
   readonly policy: CallerPolicy;
   /** GET /v1/ready: every dependency of the token function, checked by real calls, cached briefly. */
   readonly readiness: ReadinessProbe;
@@ -120,7 +126,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   );
   const classify = (error: unknown) => toApiError(error).code;
   const audit = deps.audit ?? loggerAudit;
-  const broker = new TokenBroker({ policy, cache, classify, audit, metrics });
+  const audited = auditedRequests({ audit, metrics, classify });
+  const broker = new TokenBroker({ policy, cache, metrics });
   // One verifier (one JWKS cache) per caller, whether its identity tokens reach the facade or /v1/call.
   const identities = new IdentityProof(config, secrets, { fetch: deps.fetch });
   const proxy = new ApiProxy({
@@ -128,7 +135,6 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     policy,
     identities,
     broker,
-    audit,
     metrics,
     classify,
     transport: deps.upstream,
@@ -136,7 +142,20 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   });
   const grants = new GrantRequestResolver(config, secrets, identities);
   const checkAws = () => adapters.checkAws();
-  return { config, keyRing, exchanger, cache, admission, broker, proxy, grants, checkAws, policy, readiness };
+  return {
+    config,
+    keyRing,
+    exchanger,
+    cache,
+    admission,
+    audited,
+    broker,
+    proxy,
+    grants,
+    checkAws,
+    policy,
+    readiness,
+  };
 }
 
 function createCache(

@@ -108,14 +108,6 @@ export class AuthorizationServerError extends GatewayError {
   readonly status: number;
   /** The refusal was answered from the negative cache, without asking the server again. */
   readonly fromCache: boolean;
-  /**
-   * What the refused request carried, for the audit log (never the JWT): set by the exchanger, or by the
-   * cache for a remembered refusal (no assertion was sent then).
-   */
-  sent?: {
-    readonly mappedSubject?: string | undefined;
-    readonly assertion?: { readonly jti: string; readonly aud: string } | undefined;
-  };
 
   constructor(
     error: string,

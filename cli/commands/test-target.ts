@@ -2,6 +2,7 @@ import { mapSubject } from '#lib/assertion/subject.ts';
 import { createGateway } from '#lib/composition.ts';
 import { lookup } from '#lib/config/lookup.ts';
 import { AuthorizationServerDiscovery } from '#lib/oauth/discovery.ts';
+import { signsAssertion } from '#lib/oauth/grants.ts';
 import { type CliContext, type CommandResult, UsageError } from '../context.ts';
 import { commandConfigPath, loadDeployConfig, stageEnv, withoutSharedCache } from '../deploy-config.ts';
 import { explain } from '../explain.ts';
@@ -59,7 +60,7 @@ export async function testTarget(
   };
 
   // 1. The signing key (jwt-bearer and token-exchange sign; other grants send no assertion).
-  const signs = settings.grant === 'jwt-bearer' || settings.grant === 'token-exchange';
+  const signs = signsAssertion(settings.grant);
   if (signs) {
     const keyId =
       settings.assertion.signingKey ??

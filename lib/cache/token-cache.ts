@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
+import { auditFacts } from '../deadline.ts';
 import { AuthorizationServerError, GatewayError } from '../errors.ts';
 import type { ExchangeRequest, ExchangeResult, TokenExchanger } from '../oauth/token-exchanger.ts';
 import { MAX_TOKEN_LIFETIME_SECONDS } from '../oauth/token-response.ts';
@@ -157,9 +158,13 @@ export class TokenCache {
     const replacing = { olderThanMs: replaceAfter, clientCaches: options.clientCaches ?? 'any' } as const;
     const storable = options.storable ?? (() => true);
     const withSubject = (error: unknown): never => {
-      // A remembered refusal sent nothing this time; the audit still names the user it was for.
-      if (error instanceof AuthorizationServerError && error.fromCache) {
-        error.sent = { mappedSubject: identity.subject };
+      // A refusal names the user it was for in the request's audit, also when this request sent nothing
+      // (a remembered refusal, or another request's flight); a remembered one is the cache's answer.
+      if (error instanceof AuthorizationServerError) {
+        const facts = auditFacts();
+        // An assertion's subject is the identity's (a grant without one has '': nothing was mapped).
+        if (error.fromCache || identity.subject !== '') facts.mappedSubject = identity.subject;
+        if (error.fromCache) facts.cache = 'hit';
       }
       throw error;
     };

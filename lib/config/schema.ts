@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { signsAssertion } from '../oauth/grants.ts';
 import { JWS_ALGORITHMS } from '../signing/algorithms.ts';
 import { clientIdIssues } from './client-id-rules.ts';
 import { linearPatternProblem } from './linear-pattern.ts';
@@ -636,7 +637,7 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
     if (!t.tokenEndpoint && !t.issuer) {
       ctx.addIssue({ code: 'custom', path: at('tokenEndpoint'), message: 'set tokenEndpoint or issuer' });
     }
-    const signs = t.grant === 'jwt-bearer' || t.grant === 'token-exchange';
+    const signs = signsAssertion(t.grant);
     if (signs) {
       if (t.assertion.signingKey === undefined && active.length !== 1) {
         const message = `name one of the ${active.length} active signing keys`;

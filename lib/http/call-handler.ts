@@ -1,6 +1,5 @@
 import type { GatewayProvider } from '../composition.ts';
 import { PROXY_BODY_LIMIT_BYTES, PROXY_METHODS } from '../config/proxy-limits.ts';
-import { withDeadline } from '../deadline.ts';
 import { flushMetrics } from '../observability/metrics.ts';
 import { ApiError } from './api-errors.ts';
 import { callerCredentials } from './caller-credentials.ts';
@@ -23,11 +22,11 @@ export function callHandler(gateway: GatewayProvider) {
       const requestId = requestIdOf(event);
       const deadline = requestDeadline(context);
       const body = requestBody(event);
-      const { proxy } = await gateway();
-      // The caller's identification reads API key hashes (Secrets Manager) outside the broker: bounded too.
-      const response = await withDeadline(deadline, () =>
-        proxy.call({
-          credentials: callerCredentials(event),
+      const { audited, policy, proxy } = await gateway();
+      // One audit event per call, its token retry included; identifying the caller may read API key
+      // hashes (Secrets Manager), bounded by the deadline like everything inside.
+      const response = await audited('call', { requestId, deadline }, async (facts) => {
+        const parsed = proxy.parse({
           method: event.requestContext.http.method,
           rawPath: event.rawPath ?? event.requestContext.http.path,
           rawQuery: event.rawQueryString ?? '',
@@ -35,8 +34,11 @@ export function callHandler(gateway: GatewayProvider) {
           body,
           requestId,
           deadline,
-        }),
-      );
+        });
+        const caller = await policy.identify(callerCredentials(event));
+        facts.caller = caller;
+        return proxy.call(caller, parsed);
+      });
       const head = event.requestContext.http.method === 'HEAD';
       return {
         statusCode: response.status,

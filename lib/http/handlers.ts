@@ -39,8 +39,13 @@ export function tokenHandler(gateway: GatewayProvider) {
       // authorization server attempt below is bounded by this deadline.
       const deadline = requestDeadline(context);
       const body = parseJsonBody(event, tokenRequestBody, { maxBytes: MAX_BODY_BYTES });
-      const { broker } = await gateway();
-      const token = await broker.getToken(credentials, { ...body, deadline }, requestId);
+      const { audited, policy, broker } = await gateway();
+      const token = await audited('issue', { requestId, deadline, target: body.target }, async (facts) => {
+        const caller = await policy.identify(credentials);
+        facts.caller = caller;
+        facts.subject = body.subject;
+        return broker.getToken(policy.authorize(caller, { ...body, deadline }, 'named'));
+      });
       const response: TokenResponseBody = {
         access_token: token.accessToken,
         token_type: token.tokenType,
@@ -73,12 +78,20 @@ async function invalidate(gateway: GatewayProvider, event: HttpEvent, context: C
   const { access_token: accessToken, ...request } = parseJsonBody(event, tokenInvalidationBody, {
     maxBytes: MAX_BODY_BYTES,
   });
-  const { broker } = await gateway();
-  const result: TokenInvalidationResponseBody = await broker.invalidateToken(
-    credentials,
-    { ...request, deadline },
-    accessToken,
-    requestId,
+  const { audited, policy, broker } = await gateway();
+  const result: TokenInvalidationResponseBody = await audited(
+    'invalidate',
+    { requestId, deadline, target: request.target },
+    async (facts) => {
+      const caller = await policy.identify(credentials);
+      facts.caller = caller;
+      facts.subject = request.subject;
+      // Only tokens the caller could have obtained: the token request's policy, whoever proved the user.
+      return broker.invalidateToken(
+        policy.authorize(caller, { ...request, deadline }, 'proven'),
+        accessToken,
+      );
+    },
   );
   return jsonResponse(200, result);
 }

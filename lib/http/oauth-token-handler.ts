@@ -1,14 +1,14 @@
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { GatewayProvider } from '../composition.ts';
+import { withBodyClientCredentials } from '../facade/client-credentials.ts';
+import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../facade/grant-request.ts';
+import { oauthErrorHandler } from '../facade/oauth-errors.ts';
+import { validateTokenForm } from '../facade/token-form.ts';
 import { flushMetrics } from '../observability/metrics.ts';
-import type { CallerCredentials } from '../policy/caller-policy.ts';
-import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../policy/grant-request.ts';
-import { ApiError } from './api-errors.ts';
 import { callerCredentials } from './caller-credentials.ts';
 import { parseFormBody } from './form-body.ts';
 import { deadlineBoundHandler, requestDeadline } from './handlers.ts';
 import { allowMethods, correlationId, type HttpEvent, type HttpResult, requestIdOf } from './middleware.ts';
-import { oauthErrorHandler } from './oauth-errors.ts';
 import type { OAuthTokenResponseBody } from './schemas.ts';
 
 /** A token request is a few hundred bytes; an identity token (subject_token) at most 8 KiB. */
@@ -38,11 +38,19 @@ export function oauthTokenHandler(gateway: GatewayProvider) {
       const deadline = requestDeadline(context);
       const target = targetOf(event);
       const form = parseFormBody(event, { maxBytes: MAX_FORM_BYTES });
+      validateTokenForm(form);
       const credentials = withBodyClientCredentials(callerCredentials(event), form);
-      const { broker, grants } = await gateway();
-      const token = await broker.issue(credentials, { target, deadline }, requestId, (caller) =>
-        grants.resolve(caller, target, form, deadline),
-      );
+      const { audited, policy, grants, broker } = await gateway();
+      const token = await audited('issue', { requestId, deadline, target }, async (facts) => {
+        const caller = await policy.identify(credentials);
+        facts.caller = caller;
+        // What the grant means depends on the caller (its password handling, identity tokens, caching).
+        const grant = await grants.resolve(caller, target, form, deadline);
+        facts.subject = grant.request.subject;
+        // 'proven': grant resolution already refused a named user to a caller that must prove them.
+        const authorized = policy.authorize(caller, grant.request, 'proven');
+        return broker.getToken(authorized, grant);
+      });
       const body: OAuthTokenResponseBody = {
         access_token: token.accessToken,
         token_type: token.tokenType,
@@ -74,33 +82,4 @@ function targetOf(event: HttpEvent): string {
   } catch {
     return '';
   }
-}
-
-/**
- * RFC 6749 2.3.1: `client_id` and `client_secret` in the body instead of HTTP Basic, never both. They are
- * removed from the form, which then holds only grant parameters. A client id without a secret is a
- * public client, which the facade has none of.
- */
-function withBodyClientCredentials(
-  credentials: CallerCredentials,
-  form: Map<string, string>,
-): CallerCredentials {
-  const id = form.get('client_id');
-  const secret = form.get('client_secret');
-  form.delete('client_id');
-  form.delete('client_secret');
-  if (id === undefined && secret === undefined) return credentials;
-  if (credentials.oauthClient !== undefined) {
-    // Some clients repeat their client_id in the body next to HTTP Basic: not a second authentication
-    // method (RFC 6749 2.3.1), so it is accepted when it names the same client.
-    const basic = credentials.oauthClient;
-    if (secret === undefined && (id === basic.id || id === basic.raw?.id)) return credentials;
-    throw new ApiError(
-      'invalid_request',
-      'send the client credentials once: HTTP Basic or the body, not both',
-    );
-  }
-  if (id === undefined) throw new ApiError('invalid_request', 'client_secret without client_id');
-  // A missing secret cannot match any client: refused as invalid_client.
-  return { ...credentials, oauthClient: { id, secret: secret ?? '' } };
 }

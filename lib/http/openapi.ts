@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { oauthTokenForm } from '../facade/token-form.ts';
 import { MAX_IDENTITY_TOKEN_LENGTH } from '../policy/identity-token.ts';
 import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
 import { type OperationName, ROUTES } from './routes.ts';
@@ -7,7 +8,6 @@ import {
   healthResponseBody,
   jwksResponseBody,
   oauthErrorResponseBody,
-  oauthTokenForm,
   oauthTokenResponseBody,
   readinessResponseBody,
   tokenInvalidationBody,

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { tokenRequest } from '../token-request.ts';
 import { API_ERRORS, type ApiErrorCode } from './api-errors.ts';
 import { ERROR_DESCRIPTION_CHARACTERS } from './responses.ts';
 
@@ -159,65 +158,6 @@ export const readinessResponseBody = z
   .strict();
 
 export type ReadinessResponseBody = z.infer<typeof readinessResponseBody>;
-
-/**
- * `POST /oauth2/{target}/token`, RFC 6749 4.3.2 / 4.4.2 / RFC 8693 2.1: the form parameters the facade
- * reads (the handler parses the form itself; this schema documents it). Lengths as for the JSON API.
- */
-export const oauthTokenForm = z
-  .object({
-    grant_type: z
-      .enum(['password', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'])
-      .meta({ maxLength: 64 })
-      .describe('password or client_credentials (what z/OS Connect sends), or token-exchange.'),
-    username: z
-      .optional(tokenRequest.shape.subject)
-      .describe('grant_type=password: the end user (BAQR-OAUTH-USERNAME), e.g. the RACF user id.'),
-    password: z
-      .string()
-      .max(256)
-      .optional()
-      .describe(
-        'grant_type=password: required by RFC 6749 but never forwarded; ignored, or compared with a ' +
-          'fixed shared value. Never the user password.',
-      ),
-    subject: z
-      .optional(tokenRequest.shape.subject)
-      .describe('grant_type=client_credentials: the end user, via BAQR-OAUTH-CUSTOM-PARMS subject=...'),
-    scope: z
-      .optional(tokenRequest.shape.scope.def.innerType)
-      .describe('BAQR-OAUTH-SCOPE; the target default when omitted.'),
-    audience: z
-      .optional(tokenRequest.shape.audience.def.innerType)
-      .describe('BAQR-OAUTH-AUDIENCE, if allowed.'),
-    resource: z
-      .optional(tokenRequest.shape.resource.def.innerType)
-      .describe('BAQR-OAUTH-RESOURCE, if allowed.'),
-    client_id: z
-      .string()
-      .max(256)
-      .optional()
-      .describe('The caller OAuth client id, when not sent as HTTP Basic (BAQR-OAUTH-CLIENT-ID).'),
-    client_secret: z
-      .string()
-      .max(256)
-      .optional()
-      .describe('Its secret, when not sent as HTTP Basic (BAQR-OAUTH-CLIENT-SECRET).'),
-    subject_token: z
-      .string()
-      .max(8192)
-      .optional()
-      .describe('token-exchange: a JWT signed by the caller trusted issuer for the end user.'),
-    subject_token_type: z
-      .enum(['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'])
-      .meta({ maxLength: 64 })
-      .optional(),
-    requested_token_type: z
-      .enum(['urn:ietf:params:oauth:token-type:access_token'])
-      .meta({ maxLength: 64 })
-      .optional(),
-  })
-  .strict();
 
 /** RFC 6749 5.1 (and RFC 8693 2.2.1) success body. */
 export const oauthTokenResponseBody = z

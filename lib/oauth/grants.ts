@@ -12,6 +12,15 @@ export const GRANT_TYPE_URIS: Readonly<Record<TargetConfig['grant'], string>> = 
   password: 'password',
 };
 
+/**
+ * Whether a grant acts for a user with an assertion the gateway signs (`jwt-bearer`, `token-exchange`):
+ * then it needs a signing key and a subject, and the subject is mapped into the assertion's `sub`. The
+ * one place that says which grants these are (configuration checks, policy, exchanger, CLI).
+ */
+export function signsAssertion(grant: TargetConfig['grant']): boolean {
+  return grant === 'jwt-bearer' || grant === 'token-exchange';
+}
+
 const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 
 /** The grant-specific parameters around a signed assertion (or the password grant's credentials). */

@@ -7,7 +7,8 @@ import { cacheKey } from '../cache/cache-key.ts';
 import { lookup } from '../config/lookup.ts';
 import type { GatewayConfig, TargetConfig } from '../config/schema.ts';
 import { transportAllowed } from '../config/transport.ts';
-import { AuthorizationServerError, GatewayError } from '../errors.ts';
+import { auditFacts } from '../deadline.ts';
+import { GatewayError } from '../errors.ts';
 import { readOnce } from '../secrets/read-once.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { SigningKeyRing } from '../signing/key-ring.ts';
@@ -15,7 +16,7 @@ import type { Signer } from '../signing/signer.ts';
 import type { TokenRequest } from '../token-request.ts';
 import { clientAuthentication } from './client-authentication.ts';
 import { AuthorizationServerDiscovery } from './discovery.ts';
-import { GRANT_TYPE_URIS, grantParameters } from './grants.ts';
+import { GRANT_TYPE_URIS, grantParameters, signsAssertion } from './grants.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.ts';
 import {
   type AttemptGate,
@@ -97,7 +98,7 @@ export class TokenExchanger {
    */
   cacheIdentity(request: ExchangeRequest): TokenIdentity {
     const { config } = this.prepare(request.target);
-    const actsForUser = config.grant === 'jwt-bearer' || config.grant === 'token-exchange';
+    const actsForUser = signsAssertion(config.grant);
     return {
       target: request.target,
       clientId: config.clientId,
@@ -154,10 +155,10 @@ export class TokenExchanger {
     const target = this.prepare(request.target);
     const { config } = target;
     const as = await target.authorizationServer();
-    const signsAssertion = config.grant === 'jwt-bearer' || config.grant === 'token-exchange';
-    const mappedSubject = signsAssertion ? mapSubject(request.subject, config.subject) : undefined;
+    const signs = signsAssertion(config.grant);
+    const mappedSubject = signs ? mapSubject(request.subject, config.subject) : undefined;
     let lastAssertion: SignedAssertion | undefined;
-    const audience = signsAssertion ? assertionAudience(config, as) : '';
+    const audience = signs ? assertionAudience(config, as) : '';
     // Read once for the whole request, its retry and its client authentication included.
     const secrets = readOnce(this.deps.secrets);
 
@@ -167,6 +168,10 @@ export class TokenExchanger {
       if (mappedSubject !== undefined) {
         lastAssertion = await this.signAssertion(config, mappedSubject, audience);
         material.assertion = lastAssertion.jwt;
+        // The request's audit names what was sent, refused or not, to match it with the server's logs.
+        const facts = auditFacts();
+        facts.mappedSubject = mappedSubject;
+        facts.assertion = { jti: lastAssertion.jti, aud: audience };
       } else if (config.grant === 'password' && config.password) {
         material.username = await secrets.resolve(config.password.username);
         material.password = await secrets.resolve(config.password.password);
@@ -187,12 +192,7 @@ export class TokenExchanger {
       },
       target.settings,
       request.deadline,
-    ).catch((error: unknown) => {
-      // A refusal is audited with the assertion the server refused, to match it with the server's logs.
-      if (error instanceof AuthorizationServerError)
-        error.sent = { mappedSubject, assertion: sentAssertion() };
-      throw error;
-    });
+    );
     const assertion = sentAssertion();
     if (token.issuedTokenType && NOT_ACCESS_TOKENS.has(token.issuedTokenType)) {
       // RFC 8693 2.2.1: the server says what it issued; these are not credentials for an API.

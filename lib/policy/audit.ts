@@ -1,12 +1,15 @@
+import type { CacheOutcome } from '../deadline.ts';
+
 /**
- * One structured event per token request outcome: who asked, for whom, what the assertion was (by
+ * One structured event per request outcome: who asked, for whom, what the assertion was (by
  * `jti` and `aud`, never the JWT), and how it ended. Never the token, the assertion or a secret.
  */
 export interface AuditEvent {
   readonly request_id: string;
   /**
-   * `issue` (POST /v1/token, or the token of a proxied call), `invalidate` (DELETE /v1/token or POST /v1/token/invalidate, or a token
-   * the proxied API refused), `call` (one proxied call, /v1/call).
+   * `issue` (POST /v1/token, POST /oauth2/{target}/token), `invalidate` (DELETE /v1/token or POST
+   * /v1/token/invalidate), `call` (one proxied call, /v1/call, its tokens and 401 retry included): exactly
+   * one event per request (lib/audited.ts).
    */
   readonly action: 'issue' | 'invalidate' | 'call';
   readonly caller: string | null;
@@ -20,7 +23,7 @@ export interface AuditEvent {
   readonly outcome: string;
   /** The authorization server's own error code, when it refused. */
   readonly upstream_error: string | null;
-  readonly cache: 'hit' | 'miss' | 'refresh' | 'stale' | 'replace' | 'collapsed' | 'bypass';
+  readonly cache: CacheOutcome;
   readonly latency_ms: number;
   /** `call` only: the proxied API's method and normalised path (no query: it may carry personal data). */
   readonly api_request?: string | null;

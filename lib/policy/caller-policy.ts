@@ -4,6 +4,7 @@ import type { LinearPattern } from '../config/linear-pattern.ts';
 import { lookup } from '../config/lookup.ts';
 import type { CallerConfig, CallerGrantConfig, GatewayConfig, SecretReference } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
+import { signsAssertion } from '../oauth/grants.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { TokenRequest } from '../token-request.ts';
 import { compileSubjectPattern } from './subject-pattern.ts';
@@ -26,6 +27,12 @@ export interface OAuthClientCredentials {
    * never encode (RFC 6749 2.3.1 says they should), so both readings are tried.
    */
   readonly raw?: { readonly id: string; readonly secret: string } | undefined;
+}
+
+/** A token request the policy allowed this caller: the broker's input (see `CallerPolicy.authorize`). */
+export interface AuthorizedRequest<R extends TokenRequest = TokenRequest> {
+  readonly caller: Caller;
+  readonly request: R;
 }
 
 export interface Caller {
@@ -138,8 +145,19 @@ export class CallerPolicy {
     }
   }
 
-  /** Checks one token request against the caller's allow-lists; the first violation is reported. */
-  authorize(caller: Caller, request: TokenRequest): void {
+  /**
+   * The request's one policy decision: checks a token request against the caller's allow-lists (the
+   * first violation is reported) and hands back the request as authorized, which is all the broker
+   * takes. `evidence: 'named'`: the caller only names the user (a caller required to prove users with an
+   * identity token is refused), the default, so that forgetting to say fails closed; `'proven'`: an
+   * identity token proved them, or the facade's grant resolution already applied that rule.
+   */
+  authorize<R extends TokenRequest>(
+    caller: Caller,
+    request: R,
+    evidence: 'named' | 'proven' = 'named',
+  ): AuthorizedRequest<R> {
+    if (evidence === 'named' && request.subject !== '') this.authorizeNamedSubject(caller);
     const target = lookup(this.config.targets, request.target);
     if (!target) throw new GatewayError('ERR_TARGET_UNKNOWN', `no target named "${request.target}"`);
     const grant = this.grants.get(caller.id)?.get(request.target);
@@ -150,7 +168,7 @@ export class CallerPolicy {
     if (request.subject === '') {
       // An application token: only for a caller allowed to ask for one, from a grant with no user.
       const allowed = lookup(this.config.callers, caller.id)?.oauth.applicationTokens === true;
-      if (!allowed || target.grant === 'jwt-bearer' || target.grant === 'token-exchange') {
+      if (!allowed || signsAssertion(target.grant)) {
         throw denied('subject', `caller "${caller.id}" must name a subject on "${request.target}"`);
       }
     } else if (!grant.subjects.matches(request.subject) || !grant.subjects.matches(folded)) {
@@ -166,6 +184,7 @@ export class CallerPolicy {
     if (request.resource !== undefined && !grant.resources.has(request.resource)) {
       throw denied('resource', 'resource not allowed');
     }
+    return { caller, request };
   }
 
   /**

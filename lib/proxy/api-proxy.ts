@@ -3,21 +3,21 @@ import type { IssuedToken, TokenBroker } from '../broker.ts';
 import { type AuthorizerCredentialFields, NO_AUTHORIZER_FIELDS } from '../config/credential-fields.ts';
 import { lookup } from '../config/lookup.ts';
 import type { GatewayConfig, ProxyConfig } from '../config/schema.ts';
-import { AuthorizationServerError, GatewayError, isGatewayError } from '../errors.ts';
+import { type AuditFacts, auditFacts } from '../deadline.ts';
+import { GatewayError, isGatewayError } from '../errors.ts';
 import type { ExchangeRequest } from '../oauth/token-exchanger.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
-import type { AuditEvent, AuditLog } from '../policy/audit.ts';
-import type { Caller, CallerCredentials, CallerPolicy } from '../policy/caller-policy.ts';
+import type { AuthorizedRequest, Caller, CallerPolicy } from '../policy/caller-policy.ts';
 import type { IdentityProof } from '../policy/identity-proof.ts';
+import { tokenRequest } from '../token-request.ts';
 import { callerResponseHeaders, upstreamRequestHeaders } from './forwarded-headers.ts';
 import { forwardedQuery } from './forwarded-query.ts';
 import { identityHeaders, SUBJECT_HEADER, SUBJECT_TOKEN_HEADER } from './identity-headers.ts';
 import { sendUpstream, type UpstreamResponse, type UpstreamTransport } from './upstream-client.ts';
 import { parseCallPath, pathAllowed, type UpstreamTarget, upstreamUrl } from './upstream-path.ts';
 
-/** One proxied call as the HTTP layer hands it over: everything raw, nothing trusted yet. */
+/** One proxied call as the HTTP layer hands it over: everything raw but the caller it identified. */
 export interface CallRequest {
-  readonly credentials: CallerCredentials;
   readonly method: string;
   /** The path as sent (`rawPath`), percent-encoding intact. */
   readonly rawPath: string;
@@ -30,6 +30,14 @@ export interface CallRequest {
   readonly deadline: number;
 }
 
+/** A call whose path and end-user headers were checked, the caller not yet known. */
+interface ParsedCall {
+  readonly request: CallRequest;
+  readonly call: ReturnType<typeof parseCallPath>;
+  readonly named: string | undefined;
+  readonly subjectToken: string | undefined;
+}
+
 export interface CallResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
@@ -39,13 +47,12 @@ export interface CallResponse {
 
 export interface ApiProxyDependencies {
   readonly config: GatewayConfig;
-  readonly policy: Pick<CallerPolicy, 'identify' | 'authorize' | 'authorizeNamedSubject'>;
+  readonly policy: Pick<CallerPolicy, 'authorize'>;
   /** Verifies `x-subject-token` against the caller's trusted issuer, as the RFC 8693 facade does. */
   readonly identities: Pick<IdentityProof, 'verify'>;
   readonly broker: Pick<TokenBroker, 'getToken'>;
-  readonly audit: AuditLog;
   readonly metrics: GatewayMetrics;
-  /** Names a failure for the audit log and metrics (the API error code); the GatewayError code by default. */
+  /** Names a failure for the metrics (the API error code); the GatewayError code by default. */
   readonly classify?: (error: unknown) => string;
   readonly transport?: UpstreamTransport;
   readonly now?: () => number;
@@ -53,25 +60,9 @@ export interface ApiProxyDependencies {
   readonly authorizerCredentials?: AuthorizerCredentialFields;
 }
 
-// The end user's id, as on POST /v1/token: printable, no control characters.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const SUBJECT = /^[^\x00-\x1F\x7F-\x9F\u2028\u2029]{1,256}$/;
-
-interface Outcome {
-  caller?: Caller;
-  target?: string;
-  subject?: string;
-  apiRequest?: string;
-  apiStatus?: number;
-  /** The verified identity token's jti (`''` without one), when the subject was proven. */
-  identityTokenId?: string;
-  cache: AuditEvent['cache'];
-  retried: boolean;
-}
-
 /**
  * Proxy mode, the use case: a caller's one request reaches the target's API as the end user. The caller
- * is identified and checked by the same policy as on /v1/token, the path is normalised and checked
+ * (identified by the handler) is checked by the same policy as on /v1/token, once per call, the path is normalised and checked
  * against the target's allow-list, the token comes from the same cache, and the gateway's Authorization
  * replaces the caller's credentials. A 401 from the API replaces that token, at most once per user and
  * target per `reissueAfterSeconds`, and the call is sent once more with the new one; every body is
@@ -88,43 +79,15 @@ export class ApiProxy {
     this.classify = deps.classify ?? ((error) => (isGatewayError(error) ? error.code : 'internal_error'));
   }
 
-  async call(request: CallRequest): Promise<CallResponse> {
-    const started = this.now();
-    const outcome: Outcome = { cache: 'bypass', retried: false };
-    let failure: unknown;
-    try {
-      return await this.run(request, outcome);
-    } catch (error) {
-      failure = error;
-      throw error;
-    } finally {
-      const result = failure === undefined ? 'success' : this.classify(failure);
-      this.deps.metrics.call(result);
-      this.deps.audit.record({
-        request_id: request.requestId,
-        action: 'call',
-        caller: outcome.caller?.id ?? null,
-        caller_via: outcome.caller?.via ?? null,
-        target: outcome.caller ? (outcome.target ?? null) : null,
-        subject: outcome.caller ? (outcome.subject ?? null) : null,
-        mapped_subject: null,
-        assertion_jti: null,
-        assertion_aud: null,
-        outcome: result,
-        upstream_error: failure instanceof AuthorizationServerError ? failure.error : null,
-        cache: outcome.cache,
-        latency_ms: this.now() - started,
-        api_request: outcome.apiRequest ?? null,
-        api_status: outcome.apiStatus ?? null,
-        token_retried: outcome.retried,
-        identity_token_jti: outcome.identityTokenId ?? null,
-      });
-    }
-  }
-
-  private async run(request: CallRequest, outcome: Outcome): Promise<CallResponse> {
+  /**
+   * What the call asks for, checked before the caller is identified (as before any other work): its
+   * target and path, and the end user, named or to be proven. Part of the request's one audit
+   * (lib/audited.ts), like `call`.
+   */
+  parse(request: CallRequest): ParsedCall {
+    const facts = auditFacts();
     const call = parseCallPath(request.rawPath, request.rawQuery);
-    outcome.target = call.target;
+    facts.target = call.target;
     const { named, token: subjectToken } = identityHeaders(request.headers);
     if (named !== undefined && subjectToken !== undefined) {
       // Which one would be the user? Neither is guessed: a named user beside a proven one is a mistake.
@@ -133,28 +96,39 @@ export class ApiProxy {
         `send the end user in ${SUBJECT_HEADER} or prove them in ${SUBJECT_TOKEN_HEADER}, not both`,
       );
     }
-    if (subjectToken === undefined && (named === undefined || !SUBJECT.test(named))) {
+    // The end user's id follows the rule of POST /v1/token's subject (lib/token-request.ts).
+    if (subjectToken === undefined && !tokenRequest.shape.subject.safeParse(named).success) {
       throw new GatewayError(
         'ERR_REQUEST_INVALID',
         `send the end user in ${SUBJECT_HEADER} (1-256 printable characters) or an identity token in ${SUBJECT_TOKEN_HEADER}`,
       );
     }
-    outcome.subject = named;
-    outcome.caller = await this.deps.policy.identify(request.credentials);
+    facts.subject = named;
+    return { request, call, named, subjectToken };
+  }
+
+  /**
+   * The parsed call for the caller the handler identified: what it did (path, status, token retry)
+   * goes into the request's audit facts.
+   */
+  async call(caller: Caller, { request, call, named, subjectToken }: ParsedCall): Promise<CallResponse> {
+    const facts = auditFacts();
     const subject =
-      subjectToken === undefined
-        ? this.namedSubject(outcome.caller, named!)
-        : await this.provenSubject(outcome.caller, subjectToken, outcome);
-    outcome.subject = subject;
-    const proven = subjectToken !== undefined;
-    const tokenRequest: ExchangeRequest = {
+      subjectToken === undefined ? named! : await this.provenSubject(caller, subjectToken, facts);
+    facts.subject = subject;
+    const exchangeRequest: ExchangeRequest = {
       target: call.target,
       subject,
       scope: lookup(this.deps.config.targets, call.target)?.proxy?.scope,
       deadline: request.deadline,
     };
-    // Authorized first: whether a target the caller may not use has proxy mode is none of its business.
-    this.deps.policy.authorize(outcome.caller, tokenRequest);
+    // The call's one policy decision, first: whether a target the caller may not use has proxy mode is
+    // none of its business.
+    const authorized = this.deps.policy.authorize(
+      caller,
+      exchangeRequest,
+      subjectToken === undefined ? 'named' : 'proven',
+    );
     const proxy = this.proxyOf(call.target);
     if (!(proxy.methods as readonly string[]).includes(request.method)) {
       throw new GatewayError(
@@ -162,7 +136,7 @@ export class ApiProxy {
         `method ${request.method} is not allowed on this target`,
       );
     }
-    outcome.apiRequest = `${request.method} ${call.path}`;
+    facts.apiRequest = `${request.method} ${call.path}`;
     if (!pathAllowed(call.path, proxy.pathPrefixes)) {
       throw new GatewayError(
         'ERR_PROXY_NOT_ALLOWED',
@@ -184,15 +158,9 @@ export class ApiProxy {
         authorization: `${token.tokenType} ${token.accessToken}`,
       });
 
-    const getToken = (replaceOlderThanMs?: number) =>
-      this.deps.broker.getToken(request.credentials, tokenRequest, request.requestId, {
-        subjectProven: proven,
-        replaceOlderThanMs,
-      });
-    const first = await getToken();
-    outcome.cache = first.cache;
+    const first = await this.token(authorized);
     let response = await send(first);
-    outcome.apiStatus = response.status;
+    facts.apiStatus = response.status;
     if (response.status === 401) {
       // A 401 may mean the token was revoked (or the API's keys rotated), or only that this path refuses
       // this user. So the token is replaced (the cache's caching-client replacement: one flight, one lease
@@ -200,14 +168,17 @@ export class ApiProxy {
       // exchange per user and target per interval, however many calls are refused, and every other
       // caller of this user keeps a valid token. A younger token is kept and the 401 passed on; so is a
       // second 401, the API's answer about this user.
-      const second = await getToken(proxy.reissueAfterSeconds * 1000);
+      const second = await this.token(authorized, proxy.reissueAfterSeconds * 1000).finally(() => {
+        // The call's cache outcome is its first token's; the retry is reported as token_retried.
+        facts.cache = first.cache;
+      });
       if (second.accessToken === first.accessToken) {
         this.deps.metrics.callTokenKept();
       } else {
-        outcome.retried = true;
+        facts.tokenRetried = true;
         this.deps.metrics.callRetried();
         response = await send(second);
-        outcome.apiStatus = response.status;
+        facts.apiStatus = response.status;
       }
     }
     const { headers: responseHeaders, cookies } = callerResponseHeaders(
@@ -217,14 +188,24 @@ export class ApiProxy {
     return { status: response.status, headers: responseHeaders, cookies, body: response.body };
   }
 
-  /** A user the caller names: refused when its configuration says it must prove each one. */
-  private namedSubject(caller: Caller, subject: string): string {
-    this.deps.policy.authorizeNamedSubject(caller);
-    return subject;
+  /**
+   * One token for the call, counted in `TokenRequests` / `TokenError.<code>` as every token the gateway
+   * obtains is (the alarms on those metrics watch proxy mode's tokens too); the call's own audit event
+   * and `CallRequests` are `audited`'s.
+   */
+  private async token(authorized: AuthorizedRequest<ExchangeRequest>, replaceOlderThanMs?: number) {
+    try {
+      const token = await this.deps.broker.getToken(authorized, { replaceOlderThanMs });
+      this.deps.metrics.request('success');
+      return token;
+    } catch (error) {
+      this.deps.metrics.request(this.classify(error));
+      throw error;
+    }
   }
 
   /** The `sub` of an identity token verified as the facade verifies a subject_token. */
-  private async provenSubject(caller: Caller, token: string, outcome: Outcome): Promise<string> {
+  private async provenSubject(caller: Caller, token: string, facts: AuditFacts): Promise<string> {
     const identity = await this.deps.identities.verify(caller.id, token);
     if (!identity) {
       throw new GatewayError(
@@ -232,7 +213,7 @@ export class ApiProxy {
         `caller "${caller.id}" has no trusted identity token issuer: send ${SUBJECT_HEADER}`,
       );
     }
-    outcome.identityTokenId = identity.tokenId ?? '';
+    facts.identityTokenId = identity.tokenId ?? '';
     return identity.subject;
   }
 

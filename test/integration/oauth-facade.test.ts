@@ -4,8 +4,10 @@ import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJ
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway, type Gateway, type GatewayProvider, loggerAudit } from '#lib/composition.ts';
 import { parseConfig } from '#lib/config/load-config.ts';
+import { oauthTokenForm } from '#lib/facade/token-form.ts';
 import { jwksHandler, tokenHandler } from '#lib/http/handlers.ts';
 import { OAUTH_TOKEN_ROUTE, oauthTokenHandler } from '#lib/http/oauth-token-handler.ts';
+import { schema } from '#lib/http/openapi.ts';
 import { oauthErrorResponseBody, oauthTokenResponseBody } from '#lib/http/schemas.ts';
 import type { DemoAuthorizationServer } from '#lib/local/demo-authorization-server.ts';
 import { createLambdaHttpServer } from '#lib/local/lambda-http-server.ts';
@@ -295,6 +297,7 @@ describe('oauthTokenHandler', () => {
     it('issues an end-user token for grant_type=password with HTTP Basic client credentials', async () => {
       // Prepare
       const before = as.tokenRequests.length;
+      const events = audit.length;
 
       // Act
       const answer = await tokenRequest(
@@ -326,6 +329,10 @@ describe('oauthTokenHandler', () => {
         outcome: 'success',
         cache: 'miss',
       });
+      // One event for the request, naming the assertion the server accepted (issue 19).
+      expect(audit.length - events).toBe(1);
+      expect(audit.at(-1)?.assertion_jti).toEqual(expect.any(String));
+      expect(audit.at(-1)?.assertion_aud).toEqual(expect.any(String));
     });
 
     it('accepts the client credentials in the body (client_id, client_secret)', async () => {
@@ -684,6 +691,41 @@ describe('oauthTokenHandler', () => {
       // Assess
       expectOAuthError(answer, 400, 'unauthorized_client');
     });
+  });
+
+  describe('caps every parameter at its documented length (issue 19)', () => {
+    // Driven by the form schema that generates docs/openapi.json: each parameter it documents with a
+    // maxLength, one character longer, next to an otherwise valid password grant.
+    const documented = schema(oauthTokenForm) as { properties: Record<string, { maxLength?: number }> };
+    const capped = Object.entries(documented.properties).flatMap(([name, property]) =>
+      property.maxLength === undefined ? [] : [[name, property.maxLength] as const],
+    );
+
+    it('documents a maxLength for every parameter', () => {
+      expect(capped.map(([name]) => name)).toEqual(Object.keys(documented.properties));
+    });
+
+    it.each(capped)(
+      'refuses %s over %i characters with invalid_request, exchanging nothing',
+      async (name, max) => {
+        // Prepare
+        const before = as.tokenRequests.length;
+        const form = {
+          grant_type: 'password',
+          username: 'CICSUSR1',
+          password: PASSWORD,
+          [name]: 'A'.repeat(max + 1),
+        };
+
+        // Act
+        const answer = await tokenRequest(form, { authorization: basic(ZCEE01) });
+
+        // Assess
+        expectOAuthError(answer, 400, 'invalid_request');
+        expect(answer.json.error_description).toBe(`${name}: longer than ${max} characters`);
+        expect(as.tokenRequests.length).toBe(before);
+      },
+    );
   });
 
   describe('refuses bad input with RFC 6749 errors, never a 5xx', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { decodeJwt } from 'jose';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGateway, type Gateway, type GatewayProvider } from '#lib/composition.ts';
 import { parseConfig } from '#lib/config/load-config.ts';
 import { PROXY_BODY_LIMIT_BYTES } from '#lib/config/schema.ts';
@@ -537,6 +537,79 @@ describe('callHandler', () => {
     });
   });
 
+  describe('one pass per call (issue 19)', () => {
+    /** Past the api target's reissueAfterSeconds (1 s): the cached token may be replaced once. */
+    const pastReissueInterval = () => new Promise((resolve) => setTimeout(resolve, 1_100));
+
+    /** Audit events and caller policy calls during `act`, counted on the composed gateway's own policy. */
+    async function passes(act: () => Promise<unknown>) {
+      const { policy } = gateway;
+      const identify = vi.spyOn(policy, 'identify');
+      const authorize = vi.spyOn(policy, 'authorize');
+      const before = audit.length;
+      const metricsBefore = counted.length;
+      try {
+        await act();
+        return {
+          events: audit.slice(before),
+          // TokenRequests per token obtained (alarms watch its TokenError.<code>), CallRequests per call.
+          metrics: counted.slice(metricsBefore).filter((name) => /^(request|call):/.test(name)),
+          identify: identify.mock.calls.length,
+          // The policy decision (its named-subject rule included).
+          authorize: authorize.mock.calls.length,
+        };
+      } finally {
+        vi.restoreAllMocks();
+      }
+    }
+
+    it('identifies the caller once, decides once and writes one audit event per call', async () => {
+      // Act
+      const counts = await passes(() =>
+        invoke(callEvent('demo/whoami', { headers: { 'x-subject': 'CICSU190' } })),
+      );
+
+      // Assess
+      expect({ ...counts, events: counts.events.map((event) => event.action) }).toEqual({
+        events: ['call'],
+        identify: 1,
+        authorize: 1,
+        metrics: ['request:success', 'call:success'],
+      });
+      expect(counts.events[0]).toMatchObject({
+        outcome: 'success',
+        token_retried: false,
+        subject: 'CICSU190',
+      });
+    });
+
+    it('writes one audit event, recording the token retry, when a 401 replaced the token', async () => {
+      // Prepare: the API refuses the first token it sees for this user, as after a revocation.
+      const subject = 'CICSU191';
+      await invoke(callEvent('api/warm', { headers: { 'x-subject': subject } }));
+      const refused = seen.at(-1)!.headers.authorization;
+      behaviour = (_req, res, request) => {
+        res.writeHead(request.headers.authorization === refused ? 401 : 200).end();
+      };
+      await pastReissueInterval();
+
+      // Act
+      const counts = await passes(() =>
+        invoke(callEvent('api/retry', { headers: { 'x-subject': subject } })),
+      );
+
+      // Assess
+      expect({ ...counts, events: counts.events.map((event) => event.action) }).toEqual({
+        events: ['call'],
+        identify: 1,
+        authorize: 1,
+        metrics: ['request:success', 'request:success', 'call:success'],
+      });
+      expect(counts.events[0]).toMatchObject({ token_retried: true, api_status: 200, cache: 'hit' });
+      expect(counts.events[0]?.mapped_subject).toBe(subject);
+    });
+  });
+
   describe('on 401 from the API', () => {
     /** Past the api target's reissueAfterSeconds (1 s): the cached token may be replaced once. */
     const pastReissueInterval = () => new Promise((resolve) => setTimeout(resolve, 1_100));
@@ -565,11 +638,8 @@ describe('callHandler', () => {
       expect(decodeJwt(second!.headers.authorization!.slice('Bearer '.length)).sub).toBe(subject);
       expect(counted).toContain('call-retried');
       const events = audit.filter((entry) => entry.request_id === event.requestContext.requestId);
-      expect(events.map((entry) => [entry.action, entry.cache])).toEqual([
-        ['issue', 'hit'],
-        ['issue', 'replace'],
-        ['call', 'hit'],
-      ]);
+      // One event for the call (issue 19): the first token's cache outcome, the replacement as token_retried.
+      expect(events.map((entry) => [entry.action, entry.cache])).toEqual([['call', 'hit']]);
       expect(events.at(-1)).toMatchObject({ token_retried: true, api_status: 200, outcome: 'success' });
     });
 

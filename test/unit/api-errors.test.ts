@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { AuthorizationServerError, GatewayError } from '#lib/errors.ts';
+import { toOAuthError } from '#lib/facade/oauth-errors.ts';
 import { API_ERRORS, toApiError } from '#lib/http/api-errors.ts';
-import { toOAuthError } from '#lib/http/oauth-errors.ts';
 
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJDSUNTVVNSMSJ9.c2lnbmF0dXJl';
 

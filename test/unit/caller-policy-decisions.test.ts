@@ -490,6 +490,38 @@ describe('CallerPolicy', () => {
         rules({ identityTokens: { ...identityTokens, required: false } }).authorizeNamedSubject(caller),
       ).not.toThrow();
     });
+
+    it('is part of authorize for a named user, the default evidence, and hands back the authorized request', () => {
+      // Prepare
+      const request = { target: 'demo', subject: 'CICSUSR1' };
+      const mustProve = rules({ identityTokens });
+
+      // Act
+      const proven = mustProve.authorize(caller, request, 'proven');
+
+      // Assess
+      expect(proven.caller).toBe(caller);
+      expect(proven.request).toBe(request);
+      for (const act of [
+        () => mustProve.authorize(caller, request),
+        () => mustProve.authorize(caller, request, 'named'),
+      ]) {
+        refusal(
+          act,
+          'subject',
+          /^caller "mainframe" must prove the end user with an identity token, not name them$/,
+        );
+      }
+      expect(rules({}).authorize(caller, request, 'named').request).toBe(request);
+    });
+
+    it('leaves an application token (no user named) to the application-token rule', () => {
+      refusal(
+        () => rules({ identityTokens }).authorize(caller, { target: 'demo', subject: '' }, 'named'),
+        'subject',
+        /^caller "mainframe" must name a subject on "demo"$/,
+      );
+    });
   });
 
   describe('authorize', () => {

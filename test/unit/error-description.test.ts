@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AuthorizationServerError, GatewayError, type GatewayErrorCode } from '#lib/errors.ts';
+import { toOAuthError } from '#lib/facade/oauth-errors.ts';
 import { API_ERRORS, ApiError, type ApiErrorCode } from '#lib/http/api-errors.ts';
 import { apiErrorHandler, type HttpEvent, type HttpResult } from '#lib/http/middleware.ts';
-import { toOAuthError } from '#lib/http/oauth-errors.ts';
 import { httpApiEvent } from '#test/support/api-gateway-events.ts';
 
 /** RFC 6749 5.2: error_description is %x20-21 / %x23-5B / %x5D-7E, nothing else (no `"`, no `\`). */

@@ -1,13 +1,13 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { z } from 'zod';
 import { AuthorizationServerError } from '../errors.ts';
+import { type ApiErrorCode, toApiError } from '../http/api-errors.ts';
+import { GATEWAY_ERROR_HEADER, type HttpEvent, type HttpResult } from '../http/middleware.ts';
+import { errorDescription } from '../http/responses.ts';
+import type { oauthErrorResponseBody } from '../http/schemas.ts';
 import { describeError, logger } from '../observability/logger.ts';
 import { PolicyRefusal, type PolicyRule } from '../policy/caller-policy.ts';
-import { GrantRequestError } from '../policy/grant-request.ts';
-import { type ApiErrorCode, toApiError } from './api-errors.ts';
-import { GATEWAY_ERROR_HEADER, type HttpEvent, type HttpResult } from './middleware.ts';
-import { errorDescription } from './responses.ts';
-import type { oauthErrorResponseBody } from './schemas.ts';
+import { GrantRequestError } from './grant-request.ts';
 
 /**
  * The error codes of the RFC 6749 facade (defined with its error body in schemas.ts): RFC 6749 5.2, plus

@@ -5,10 +5,10 @@ import { lookup } from '../config/lookup.ts';
 import type { CallerOAuthConfig, GatewayConfig } from '../config/schema.ts';
 import { GatewayError } from '../errors.ts';
 import type { ExchangeRequest } from '../oauth/token-exchanger.ts';
+import type { Caller } from '../policy/caller-policy.ts';
+import type { IdentityProof } from '../policy/identity-proof.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import { type TokenRequest, tokenRequest } from '../token-request.ts';
-import type { Caller } from './caller-policy.ts';
-import type { IdentityProof } from './identity-proof.ts';
 
 export const PASSWORD_GRANT = 'password';
 export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
