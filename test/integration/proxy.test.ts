@@ -689,11 +689,11 @@ describe('callHandler', () => {
     // or inside a pause the server announced, it must leave the caller the still-valid cached token (as a
     // KMS outage does, item 10) and pass the API's 401 on, never turn it into a 503.
     it.each([
-      ['refused by the rate', 'rationed', async () => undefined],
+      ['refused by the rate', 'rationed', async (): Promise<void> => undefined],
       [
         'inside an announced pause',
         'pausing',
-        () => gateway.admission.openBackoff('as:pausing', Date.now() + 30_000),
+        (): Promise<void> => gateway.admission.openBackoff('as:pausing', Date.now() + 30_000),
       ],
     ] as const)(
       '%s: keeps the cached token and passes the 401 on, asking the server nothing',
