@@ -198,9 +198,11 @@ export class Admission {
       // Come back too early: the same turn, the remaining time; nothing is taken.
       if (kept && kept.at - now > limits.maxWaitMs) refuse(kept.at, 'its turn has not come');
       if (kept && (await store.takeTurn(lane, key, kept))) {
-        // A window opened since the turn was reserved: queue again, after it.
+        // A turn before the end of a window opened since it was reserved is gone: queue again, after
+        // the window. Used late, once the window is over, every turn it covered would go at once, on top
+        // of the schedule's own (turns are only ever reserved after a window the lane knows of).
         const { backoffUntil } = await store.state(lane);
-        if (backoffUntil <= now) turn = kept.at;
+        if (kept.at >= Math.max(backoffUntil, this.windows.get(lane) ?? 0)) turn = kept.at;
       }
     }
     if (turn === undefined) {

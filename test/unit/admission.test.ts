@@ -112,6 +112,28 @@ describe('Admission', () => {
       expect((await shared.state('as:demo')).nextTurnAt).toBe(start + 12_000);
     });
 
+    it('queues again the callers whose turns a window covered, instead of sending them all when it ends', async () => {
+      // Prepare: one request per second. A goes now, B waits for +1 s, C, D, E and F are refused with
+      // turns at +2, +3, +4 and +5 s. Then the server asks this instance for a pause until +4 s.
+      const { admission, advance, now } = clocked();
+      const start = now();
+      await enter(admission, 'A', start);
+      await enter(admission, 'B', start);
+      const told = [];
+      for (const key of ['C', 'D', 'E', 'F']) told.push(await enter(admission, key, start));
+      await admission.openBackoff('as:demo', start + 4000);
+
+      // Act: C and D, sent away by the window, come back when it ends, with E whose turn that is.
+      advance(4000);
+      const back = [];
+      for (const key of ['C', 'D', 'E']) back.push(await enter(admission, key, now()));
+
+      // Assess: E goes (its turn is now); C's and D's turns passed inside the window, and using them now
+      // would send three requests in the same instant: they queue again after F (+6 s and +7 s).
+      expect(told).toEqual([2, 3, 4, 5]);
+      expect(back).toEqual([2, 3, 'admitted']);
+    });
+
     it('refuses at once with the remaining window, without sleeping', async () => {
       // Prepare
       const { admission, slept, now } = clocked();
