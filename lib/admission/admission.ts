@@ -94,6 +94,8 @@ export class Admission {
   /** The server's own announcement (remaining requests until a reset), per lane, to pace by. */
   private readonly announced = new Map<string, { count: number; resetAt: number }>();
   private readonly inFlight = new Map<string, number>();
+  /** Requests sleeping until their turn, per lane: woken when a window opens. */
+  private readonly waiting = new Map<string, Set<() => void>>();
   /** After a failure of the shared store, this instance admits alone for a while instead of waiting on it. */
   private sharedFailedAt = Number.NEGATIVE_INFINITY;
 
@@ -150,6 +152,7 @@ export class Admission {
   async openBackoff(lane: string, until: number): Promise<void> {
     if (until <= this.now()) return;
     this.windows.set(lane, Math.max(this.windows.get(lane) ?? 0, until));
+    for (const wake of this.waiting.get(lane) ?? []) wake();
     this.observer.outcome(lane, 'backoff');
     await this.memory.openBackoff(lane, until);
     if (!this.deps.shared) return;
@@ -157,6 +160,22 @@ export class Admission {
       await this.deps.shared.openBackoff(lane, until);
     } catch (error) {
       this.observer.degraded('admission back-off', error);
+    }
+  }
+
+  /** Sleeps `ms`, or less if a window opens on the lane meanwhile: resolves whether it was woken. */
+  private async wait(lane: string, ms: number): Promise<boolean> {
+    let wake = (): void => undefined;
+    const woken = new Promise<boolean>((resolve) => {
+      wake = () => resolve(true);
+    });
+    const waiting = this.waiting.get(lane) ?? new Set<() => void>();
+    this.waiting.set(lane, waiting);
+    waiting.add(wake);
+    try {
+      return await Promise.race([this.sleep(ms).then(() => false), woken]);
+    } finally {
+      waiting.delete(wake);
     }
   }
 
@@ -227,13 +246,14 @@ export class Admission {
     }
     if (at > now) {
       this.observer.outcome(lane, 'waited');
-      await this.sleep(at - now);
-    }
-    if (at > now) {
-      // A window may have opened while this request waited.
+      // Woken early when this instance learns of a window: a refusal then comes at once, not at the turn.
+      const woken = await this.wait(lane, at - now);
+      // A window may have opened while this request waited (on another instance: read from the store).
       const { backoffUntil } = await store.state(lane);
       const until = Math.max(backoffUntil, this.windows.get(lane) ?? 0);
-      if (until > this.now()) refuse(until, 'in back-off');
+      if (until > (woken ? at : this.now())) refuse(until, 'in back-off');
+      // A window that ends before the turn: the rest of the wait.
+      if (woken && at > this.now()) await this.sleep(at - this.now());
     }
     if (limits.maxConcurrent === undefined) {
       this.observer.outcome(lane, 'admitted');
