@@ -32,6 +32,11 @@ export interface EnterOptions {
 /** An admitted request: release it once its answer arrived (or it failed). */
 export interface Permit {
   release(): Promise<void>;
+  /**
+   * Throws the refusal if this instance has learnt of a window since admitting the request: called just
+   * before sending, after the work between (signing) that another request's 429 may have overtaken.
+   */
+  ensureClear?(): void;
 }
 
 export interface AdmissionObserver {
@@ -135,6 +140,14 @@ export class Admission {
         released = true;
         this.inFlight.set(lane, (this.inFlight.get(lane) ?? 1) - 1);
         await permit.release();
+      },
+      ensureClear: () => {
+        // This instance's windows only: a table read before every send would cost every miss a call.
+        const window = this.windows.get(lane) ?? 0;
+        const now = this.now();
+        if (window <= now) return;
+        this.observer.outcome(lane, 'refused');
+        throw options.refuse(retryAfter(window - now), 'in back-off');
       },
     };
   }
