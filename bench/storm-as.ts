@@ -1,7 +1,9 @@
 // The authorization server of npm run bench:storm: a token endpoint that verifies every jwt-bearer
 // assertion (ES256 signature with the KMS key's public key, issuer, audience, expiry, no replayed jti) and
 // limits its rate as Okta does: fixed one-second windows, X-Rate-Limit-Limit / -Remaining / -Reset on
-// every answer, 429 beyond the limit. Small on purpose: oidc-provider costs more CPU per request than the
+// every answer, 429 beyond the limit. Once, at its `pauseAt`-th request, it also asks for a pause as a
+// server under maintenance or overload does (429 with `Retry-After`), and counts every request that
+// still arrives inside it (issue 18: never a request inside a Retry-After window it announced). Small on purpose: oidc-provider costs more CPU per request than the
 // gateway under test, on a machine shared with it.
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -26,6 +28,8 @@ export interface StormAuthorizationServer {
     maxIn5s: number;
     peakInFlight: number;
     refused: number;
+    /** The announced pause, if it came: when (ms from the first request), and requests inside it. */
+    pause: { announcedAtMs: number; seconds: number; inside: number; firstInsideMs: number } | undefined;
   };
   close(): Promise<void>;
 }
@@ -34,6 +38,9 @@ const LATENCY_MS = 50;
 
 export async function startStormAuthorizationServer(options: {
   readonly ratePerSecond: number;
+  /** The request that is answered with a pause of `pauseSeconds` (0: none). */
+  readonly pauseAt?: number;
+  readonly pauseSeconds?: number;
   readonly kms: AwsEmulator;
   readonly keyId: string;
 }): Promise<StormAuthorizationServer> {
@@ -48,7 +55,9 @@ export async function startStormAuthorizationServer(options: {
   let inFlight = 0;
   let peakInFlight = 0;
   let refused = 0;
+  let pause: { at: number; until: number; inside: number; firstInside: number } | undefined;
   let tokenEndpoint = '';
+  const pauseSeconds = options.pauseSeconds ?? 0;
 
   const server = createServer(async (req, res) => {
     const now = Date.now();
@@ -65,13 +74,32 @@ export async function startStormAuthorizationServer(options: {
       'x-rate-limit-reset': String(second + 1),
     };
     const throttled = inWindow > options.ratePerSecond;
-    arrivals.push({ at: now, throttled });
+    const arrival = { at: now, throttled };
+    const index = arrivals.push(arrival);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const answer = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...limits });
       res.end(JSON.stringify(body));
     };
+    if (pause && now >= pause.at && now < pause.until) {
+      pause.inside++;
+      arrival.throttled = true;
+      if (pause.inside === 1) pause.firstInside = now - pause.at;
+      const left = String(Math.ceil((pause.until - now) / 1000));
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': left, ...limits });
+      return res.end('{"error":"temporarily_unavailable"}');
+    }
+    if (!pause && pauseSeconds > 0 && index === options.pauseAt) {
+      pause = { at: now, until: now + pauseSeconds * 1000, inside: 0, firstInside: -1 };
+      arrival.throttled = true;
+      res.writeHead(429, {
+        'content-type': 'application/json',
+        'retry-after': String(pauseSeconds),
+        ...limits,
+      });
+      return res.end('{"error":"temporarily_unavailable"}');
+    }
     if (throttled)
       return answer(429, { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit' });
     inFlight++;
@@ -109,6 +137,7 @@ export async function startStormAuthorizationServer(options: {
       seen = new Set();
       peakInFlight = 0;
       refused = 0;
+      pause = undefined;
     },
     take: () => {
       const start = arrivals[0]?.at ?? 0;
@@ -137,6 +166,12 @@ export async function startStormAuthorizationServer(options: {
         maxIn5s,
         peakInFlight,
         refused,
+        pause: pause && {
+          announcedAtMs: pause.at - start,
+          seconds: pauseSeconds,
+          inside: pause.inside,
+          firstInsideMs: pause.firstInside,
+        },
       };
     },
     close: async () => {

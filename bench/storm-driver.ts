@@ -36,7 +36,12 @@ export interface StormReport {
   readonly first: Summary;
   readonly refusals: Summary;
   readonly refusalsWithRetryAfter: number;
+  /** Refusals that took over 100 ms: when each was asked (s from the storm's start) and how long it took. */
+  readonly slowRefusals: Array<{ atS: number; ms: number }>;
   readonly hits: Summary;
+  /** Cache hits of two probe users (one per route), every 50 ms: before the storm, and during it. */
+  readonly hitsQuiet: Summary;
+  readonly hitsStorm: Summary;
   readonly healthQuiet: Summary;
   readonly healthStorm: Summary;
   readonly tries: Summary;
@@ -123,6 +128,7 @@ const facadeEvent = (subject: string) => ({
 const statuses: Record<string, number> = {};
 const first: number[] = [];
 const refusals: number[] = [];
+const slowRefusals: Array<{ atS: number; ms: number }> = [];
 let refusalsWithRetryAfter = 0;
 const hits: number[] = [];
 const tries: number[] = [];
@@ -130,7 +136,7 @@ let served = 0;
 let lastServedAt = 0;
 
 /** One call through a random instance (as Lambda routes): its status, error code, Retry-After, time. */
-async function call(facade: boolean, subject: string) {
+async function call(facade: boolean, subject: string, counted = true) {
   const instance = instances[Math.random() < 0.5 ? 0 : 1]!;
   const started = performance.now();
   const answer = facade
@@ -140,9 +146,10 @@ async function call(facade: boolean, subject: string) {
   let code = '';
   if (answer.statusCode !== 200) code = String((JSON.parse(answer.body ?? '{}') as { error?: string }).error);
   const key = `${answer.statusCode}${code ? ` ${code}` : ''}`;
-  statuses[key] = (statuses[key] ?? 0) + 1;
+  if (counted) statuses[key] = (statuses[key] ?? 0) + 1;
   const retryAfter = answer.headers?.['retry-after'] ?? answer.headers?.['Retry-After'];
   return {
+    started,
     status: answer.statusCode,
     retryAfter: retryAfter === undefined ? undefined : Number(retryAfter),
     ms,
@@ -169,6 +176,12 @@ async function user(index: number, stormStarted: number): Promise<void> {
     }
     if (answer.status >= 500) {
       refusals.push(answer.ms);
+      if (answer.ms > 100) {
+        slowRefusals.push({
+          atS: Math.round((answer.started - stormStarted) / 100) / 10,
+          ms: Math.round(answer.ms),
+        });
+      }
       if (answer.retryAfter !== undefined) refusalsWithRetryAfter++;
     }
     if (answer.status < 500) return; // a refusal of the user: not retried
@@ -176,21 +189,37 @@ async function user(index: number, stormStarted: number): Promise<void> {
   }
 }
 
-/** /health every 100 ms while `until` is pending: how late each answer is against its schedule. */
-async function probeHealth(until: Promise<unknown>): Promise<number[]> {
+/** How long a probe may take in the quiet phase and in the storm: both sampled alike, every 50 ms. */
+const PROBE_MS = 50;
+const QUIET_MS = 5_000;
+/** Users served before the storm, whose cache hits are probed (one per route). */
+const PROBE_USERS = [
+  { facade: false, subject: 'PROBE0' },
+  { facade: true, subject: 'PROBE1' },
+];
+
+/**
+ * Every 50 ms while `until` is pending: how late `/health` answers against its schedule, and how long a
+ * cache hit of a probe user takes. The same in the quiet phase and in the storm, so the two compare.
+ */
+async function probe(until: Promise<unknown>): Promise<{ health: number[]; hits: number[] }> {
   const late: number[] = [];
+  const hitMs: number[] = [];
   let done = false;
   void until.then(() => {
     done = true;
   });
-  while (!done) {
+  for (let tick = 0; !done; tick++) {
     const scheduled = performance.now();
-    await sleep(100);
-    const due = scheduled + 100;
+    await sleep(PROBE_MS);
+    const due = scheduled + PROBE_MS;
     await health(httpApiEvent({ method: 'GET', path: '/health' }), context());
     late.push(performance.now() - due);
+    const { facade, subject } = PROBE_USERS[tick % PROBE_USERS.length]!;
+    const answer = await call(facade, subject, false);
+    if (answer.status === 200) hitMs.push(answer.ms);
   }
-  return late;
+  return { health: late, hits: hitMs };
 }
 
 function summary(values: number[]): Summary {
@@ -200,7 +229,17 @@ function summary(values: number[]): Summary {
   return { count: values.length, p50: at(0.5), p99: at(0.99), max: Math.round(sorted.at(-1) ?? 0) };
 }
 
-const quiet = await probeHealth(sleep(2000));
+for (const { facade, subject } of PROBE_USERS) {
+  const answer = await call(facade, subject, false);
+  if (answer.status !== 200) throw new Error(`probe user ${subject} got ${answer.status}`);
+}
+// A second of probing first, not counted: the code is compiled by then, as it is in the storm.
+await probe(sleep(1000));
+const quiet = await probe(sleep(QUIET_MS));
+// The parent starts counting the server's requests and KMS Sign calls here: the probe users' exchanges
+// are no part of the storm.
+process.stdout.write(`${JSON.stringify({ phase: 'storm' })}\n`);
+await sleep(200);
 const stormStarted = performance.now();
 const users: Array<Promise<void>> = [];
 const storm = (async () => {
@@ -210,7 +249,7 @@ const storm = (async () => {
   }
   await Promise.all(users);
 })();
-const stormHealth = await probeHealth(storm);
+const inStorm = await probe(storm);
 await storm;
 
 const report: StormReport = {
@@ -221,9 +260,12 @@ const report: StormReport = {
   first: summary(first),
   refusals: summary(refusals),
   refusalsWithRetryAfter,
+  slowRefusals,
   hits: summary(hits),
-  healthQuiet: summary(quiet),
-  healthStorm: summary(stormHealth),
+  hitsQuiet: summary(quiet.hits),
+  hitsStorm: summary(inStorm.hits),
+  healthQuiet: summary(quiet.health),
+  healthStorm: summary(inStorm.health),
   tries: summary(tries),
   allServedMs: Math.round(lastServedAt),
 };

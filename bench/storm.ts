@@ -8,13 +8,17 @@
 // table (dynalite). Each user's client honours Retry-After (1 s when there is none) and gives up after 5
 // tries; once served it asks three more times, a second apart (cache hits). The authorization server
 // (bench/storm-as.ts) takes BENCH_AS_RATE token requests per second in fixed one-second windows, as Okta
-// counts (X-Rate-Limit-* on every answer, 429 beyond), and answers in 50 ms. KMS (the AWS emulator)
+// counts (X-Rate-Limit-* on every answer, 429 beyond), and answers in 50 ms; at its BENCH_AS_PAUSE_AT-th
+// request it asks for a pause of BENCH_AS_PAUSE_SECONDS (429 with Retry-After). KMS (the AWS emulator)
 // throttles Sign beyond 50 per second. Everything runs on 127.0.0.1; the gateway instances run in a child
 // process per variant, with the handlers Lambda runs (API Gateway v2 events, a 29 s deadline).
 //
-// Printed per variant: the authorization server's requests (and 429s) per second, KMS Sign calls per
-// second, answers by status, latencies (first answers, refusals, cache hits, /health), users served, and
-// the time until the last user was served.
+// Before the storm, each variant serves two probe users and for 5 s measures their cache hits and /health
+// every 50 ms; it goes on doing so during the storm: the same probes, quiet and in the storm, compare.
+// Printed per variant: the authorization server's requests (and 429s) per second, requests inside its
+// announced pause, KMS Sign calls per second, answers by status, latencies (first answers, refusals,
+// cache hits, /health quiet and in the storm), users served, the time until the last user was served,
+// and one "goal" line with issue 18's goal as ratios.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,12 +41,21 @@ const AS_RATE = Number(process.env.BENCH_AS_RATE ?? 20);
 const GATEWAY_RATE = Number(process.env.BENCH_GATEWAY_RATE ?? 18);
 const BASELINE = process.env.BENCH_BASELINE ?? '5e02040';
 const KMS_SIGN_RATE = 50;
+/** The server asks for a pause of this long (429 with Retry-After) at its BENCH_AS_PAUSE_AT-th request. */
+const PAUSE_SECONDS = Number(process.env.BENCH_AS_PAUSE_SECONDS ?? 3);
+const PAUSE_AT = Number(process.env.BENCH_AS_PAUSE_AT ?? 100);
 
 async function main(): Promise<void> {
   const aws = await startAwsEmulator();
   const key = await aws.createKey('ECC_NIST_P256', 'SIGN_VERIFY');
   aws.setRateLimit('Sign', KMS_SIGN_RATE);
-  const as = await startStormAuthorizationServer({ ratePerSecond: AS_RATE, kms: aws, keyId: key.keyId });
+  const as = await startStormAuthorizationServer({
+    ratePerSecond: AS_RATE,
+    pauseAt: PAUSE_AT,
+    pauseSeconds: PAUSE_SECONDS,
+    kms: aws,
+    keyId: key.keyId,
+  });
   const baseline = await checkout(BASELINE);
   const reports: Array<{
     label: string;
@@ -56,16 +69,26 @@ async function main(): Promise<void> {
       ['after', ROOT],
     ] as const) {
       const dynamo = await startDynamoDb();
-      as.reset();
-      aws.resetCalls();
-      const signs = countEverySecond(aws);
-      const report = await runVariant(root, label.startsWith('before'), {
-        tokenEndpoint: as.tokenEndpoint,
-        kms: aws.endpoint,
-        keyId: key.keyId,
-        dynamodb: dynamo.endpoint,
-        tableName: dynamo.tableName,
-      });
+      let signs = countEverySecond(aws);
+      // Counted from the storm's start: the driver's probe users were served before it.
+      const stormStarts = () => {
+        signs.stop();
+        as.reset();
+        aws.resetCalls();
+        signs = countEverySecond(aws);
+      };
+      const report = await runVariant(
+        root,
+        label.startsWith('before'),
+        {
+          tokenEndpoint: as.tokenEndpoint,
+          kms: aws.endpoint,
+          keyId: key.keyId,
+          dynamodb: dynamo.endpoint,
+          tableName: dynamo.tableName,
+        },
+        stormStarts,
+      );
       reports.push({ label, report, as: as.take(), signs: signs.stop() });
       await dynamo.close();
     }
@@ -106,6 +129,7 @@ async function runVariant(
   root: string,
   baseline: boolean,
   endpoints: Record<string, string>,
+  stormStarts: () => void,
 ): Promise<StormReport> {
   const dir = await mkdtemp(join(tmpdir(), 'bench-storm-run-'));
   const settings = join(dir, 'settings.json');
@@ -127,8 +151,13 @@ async function runVariant(
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
+  let started = false;
   child.stdout.on('data', (chunk) => {
     output += String(chunk);
+    if (!started && output.includes('{"phase":"storm"}')) {
+      started = true;
+      stormStarts();
+    }
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   await rm(dir, { recursive: true, force: true });
@@ -157,6 +186,13 @@ function print(
         `max in any 5 s ${as.maxIn5s} (limit ${AS_RATE * 5}), in flight peak ${as.peakInFlight}, ` +
         `assertions refused ${as.refused}`,
     );
+    const pause = as.pause;
+    console.log(
+      pause === undefined
+        ? 'announced pause: none (the server never reached its pause request)'
+        : `announced pause: Retry-After ${pause.seconds} s at ${(pause.announcedAtMs / 1000).toFixed(1)} s; ` +
+            `requests inside it ${pause.inside}${pause.inside > 0 ? ` (the first ${pause.firstInsideMs} ms after)` : ''}`,
+    );
     console.log(`KMS Sign per second:    ${signs.join(' ')} (peak ${Math.max(0, ...signs)})`);
     console.log(`answers by status: ${JSON.stringify(report.statuses)}`);
     console.log(
@@ -164,14 +200,38 @@ function print(
         `refusals (5xx): p50 ${report.refusals.p50} ms, p99 ${report.refusals.p99} ms, max ${report.refusals.max} ms, ` +
         `${report.refusalsWithRetryAfter}/${report.refusals.count} with Retry-After`,
     );
+    const slow = report.slowRefusals;
+    const when = (values: number[]) => `${Math.min(...values)}-${Math.max(...values)} s`;
     console.log(
-      `cache hits: p50 ${report.hits.p50} ms, p99 ${report.hits.p99} ms; /health: quiet p99 ${report.healthQuiet.p99} ms, ` +
-        `storm p99 ${report.healthStorm.p99} ms, max ${report.healthStorm.max} ms`,
+      `refusals over 100 ms: ${slow.length}` +
+        (slow.length === 0
+          ? ''
+          : `, asked ${when(slow.map((r) => r.atS))} into the storm (the server's own clock: the pause came at ` +
+            `${pause === undefined ? 'none' : `${(pause.announcedAtMs / 1000).toFixed(1)} s`})`),
+    );
+    console.log(`cache hits of storm users: p50 ${report.hits.p50} ms, p99 ${report.hits.p99} ms`);
+    console.log(
+      `probe cache hits: quiet p50 ${report.hitsQuiet.p50} / p99 ${report.hitsQuiet.p99} ms (${report.hitsQuiet.count}), ` +
+        `storm p50 ${report.hitsStorm.p50} / p99 ${report.hitsStorm.p99} ms (${report.hitsStorm.count}), max ${report.hitsStorm.max} ms`,
+    );
+    console.log(
+      `/health (lateness against a 50 ms schedule): quiet p99 ${report.healthQuiet.p99} ms (${report.healthQuiet.count}), ` +
+        `storm p99 ${report.healthStorm.p99} ms (${report.healthStorm.count}), max ${report.healthStorm.max} ms`,
     );
     console.log(
       `users served ${report.served}/${report.users}, gave up ${report.gaveUp}; tries per user p50 ${report.tries.p50}, max ${report.tries.max}; ` +
         `${report.gaveUp === 0 ? 'all' : 'the last one'} served after ${(report.allServedMs / 1000).toFixed(1)} s ` +
         `(ideal ${(report.users / AS_RATE).toFixed(1)} s at the AS's rate)`,
+    );
+    const ratio = (storm: number, quiet: number) => (quiet > 0 ? (storm / quiet).toFixed(2) : 'n/a');
+    console.log(
+      `goal: AS most in any 5 s ${as.maxIn5s} = ${ratio(as.maxIn5s, AS_RATE * 5)} of its limit, ` +
+        `${ratio(as.maxIn5s, GATEWAY_RATE * 5)} of the gateway's configured rate (at most 1.10); ` +
+        `inside the announced pause ${pause?.inside ?? 'n/a'} (0); KMS Sign peak ${Math.max(0, ...signs)} = ` +
+        `${ratio(Math.max(0, ...signs), KMS_SIGN_RATE)} of its limit (below 1); refusal p99 ${report.refusals.p99} ms (at most 100), ` +
+        `${report.refusalsWithRetryAfter}/${report.refusals.count} with Retry-After; ` +
+        `cache-hit p99 storm/quiet ${ratio(report.hitsStorm.p99, report.hitsQuiet.p99)}, ` +
+        `/health p99 storm/quiet ${ratio(report.healthStorm.p99, report.healthQuiet.p99)} (about 1)`,
     );
   }
 }

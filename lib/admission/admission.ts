@@ -32,6 +32,11 @@ export interface EnterOptions {
 /** An admitted request: release it once its answer arrived (or it failed). */
 export interface Permit {
   release(): Promise<void>;
+  /**
+   * Throws the refusal if this instance has learnt of a window since admitting the request: called just
+   * before sending, after the work between (signing) that another request's 429 may have overtaken.
+   */
+  ensureClear?(): void;
 }
 
 export interface AdmissionObserver {
@@ -94,6 +99,8 @@ export class Admission {
   /** The server's own announcement (remaining requests until a reset), per lane, to pace by. */
   private readonly announced = new Map<string, { count: number; resetAt: number }>();
   private readonly inFlight = new Map<string, number>();
+  /** Requests sleeping until their turn, per lane: woken when a window opens. */
+  private readonly waiting = new Map<string, Set<() => void>>();
   /** After a failure of the shared store, this instance admits alone for a while instead of waiting on it. */
   private sharedFailedAt = Number.NEGATIVE_INFINITY;
 
@@ -134,6 +141,14 @@ export class Admission {
         this.inFlight.set(lane, (this.inFlight.get(lane) ?? 1) - 1);
         await permit.release();
       },
+      ensureClear: () => {
+        // This instance's windows only: a table read before every send would cost every miss a call.
+        const window = this.windows.get(lane) ?? 0;
+        const now = this.now();
+        if (window <= now) return;
+        this.observer.outcome(lane, 'refused');
+        throw options.refuse(retryAfter(window - now), 'in back-off');
+      },
     };
   }
 
@@ -150,6 +165,7 @@ export class Admission {
   async openBackoff(lane: string, until: number): Promise<void> {
     if (until <= this.now()) return;
     this.windows.set(lane, Math.max(this.windows.get(lane) ?? 0, until));
+    for (const wake of this.waiting.get(lane) ?? []) wake();
     this.observer.outcome(lane, 'backoff');
     await this.memory.openBackoff(lane, until);
     if (!this.deps.shared) return;
@@ -157,6 +173,22 @@ export class Admission {
       await this.deps.shared.openBackoff(lane, until);
     } catch (error) {
       this.observer.degraded('admission back-off', error);
+    }
+  }
+
+  /** Sleeps `ms`, or less if a window opens on the lane meanwhile: resolves whether it was woken. */
+  private async wait(lane: string, ms: number): Promise<boolean> {
+    let wake = (): void => undefined;
+    const woken = new Promise<boolean>((resolve) => {
+      wake = () => resolve(true);
+    });
+    const waiting = this.waiting.get(lane) ?? new Set<() => void>();
+    this.waiting.set(lane, waiting);
+    waiting.add(wake);
+    try {
+      return await Promise.race([this.sleep(ms).then(() => false), woken]);
+    } finally {
+      waiting.delete(wake);
     }
   }
 
@@ -198,9 +230,11 @@ export class Admission {
       // Come back too early: the same turn, the remaining time; nothing is taken.
       if (kept && kept.at - now > limits.maxWaitMs) refuse(kept.at, 'its turn has not come');
       if (kept && (await store.takeTurn(lane, key, kept))) {
-        // A window opened since the turn was reserved: queue again, after it.
+        // A turn before the end of a window opened since it was reserved is gone: queue again, after
+        // the window. Used late, once the window is over, every turn it covered would go at once, on top
+        // of the schedule's own (turns are only ever reserved after a window the lane knows of).
         const { backoffUntil } = await store.state(lane);
-        if (backoffUntil <= now) turn = kept.at;
+        if (kept.at >= Math.max(backoffUntil, this.windows.get(lane) ?? 0)) turn = kept.at;
       }
     }
     if (turn === undefined) {
@@ -225,13 +259,14 @@ export class Admission {
     }
     if (at > now) {
       this.observer.outcome(lane, 'waited');
-      await this.sleep(at - now);
-    }
-    if (at > now) {
-      // A window may have opened while this request waited.
+      // Woken early when this instance learns of a window: a refusal then comes at once, not at the turn.
+      const woken = await this.wait(lane, at - now);
+      // A window may have opened while this request waited (on another instance: read from the store).
       const { backoffUntil } = await store.state(lane);
       const until = Math.max(backoffUntil, this.windows.get(lane) ?? 0);
-      if (until > this.now()) refuse(until, 'in back-off');
+      if (until > (woken ? at : this.now())) refuse(until, 'in back-off');
+      // A window that ends before the turn: the rest of the wait.
+      if (woken && at > this.now()) await this.sleep(at - this.now());
     }
     if (limits.maxConcurrent === undefined) {
       this.observer.outcome(lane, 'admitted');

@@ -37,7 +37,8 @@ export interface TokenRequest {
  * opened (epoch ms), if any.
  */
 export interface AttemptGate {
-  enter(deadline: number): Promise<{ release(): Promise<void> }>;
+  /** `ensureClear` throws the refusal when a window opened since: checked just before sending. */
+  enter(deadline: number): Promise<{ release(): Promise<void>; ensureClear?(): void }>;
   observe(status: number, headers: Headers): Promise<number | undefined>;
 }
 
@@ -74,6 +75,8 @@ export async function requestToken(
     try {
       // Signing and secrets failures are ours, not the server's: built outside the retried part.
       const parameters = await request.parameters();
+      // Another request's 429 may have arrived while this one was signed: never send into that window.
+      permit?.ensureClear?.();
       // Measured after signing, which may itself have taken a while (KMS).
       const timeoutMs = Math.min(settings.timeoutMs, deadline - Date.now());
       if (timeoutMs < MIN_ATTEMPT_MS) throw timedOut(endpoint);

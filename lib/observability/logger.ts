@@ -34,6 +34,7 @@ const AUTHORIZER = deployedAuthorizerCredentialFields();
  */
 function redactingReplacer(key: string, value: unknown): unknown {
   if (key !== '' && value !== undefined && value !== null && isSensitiveName(key)) return '[REDACTED]';
+  if (isBase64BodyHolder(value)) return { ...value, body: redactBase64Body(value.body) };
   if (key === 'rawQueryString' && typeof value === 'string') return redactQuery(value);
   if (key === 'body' && typeof value === 'string') return redactJwts(redactBody(value));
   if (typeof value === 'string') return redactJwts(value);
@@ -63,6 +64,31 @@ function redactQuery(query: string): string {
       return sensitive ? `${name}=[REDACTED]` : parameter;
     })
     .join('&');
+}
+
+/** An event (payload 2.0 or 1.0) whose body API Gateway base64-encoded (binary media types). */
+function isBase64BodyHolder(value: unknown): value is { body: string; isBase64Encoded: true } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { isBase64Encoded?: unknown }).isBase64Encoded === true &&
+    typeof (value as { body?: unknown }).body === 'string'
+  );
+}
+
+/**
+ * A base64 body redacted as its text would be, and encoded again (the event stays as it came). A body
+ * that is not UTF-8 (EBCDIC, binary) cannot be read for credential fields, so it is left out.
+ */
+function redactBase64Body(body: string): string {
+  const bytes = Buffer.from(body, 'base64');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return `[REDACTED: ${bytes.length} bytes that are not UTF-8]`;
+  }
+  return Buffer.from(redactJwts(redactBody(text)), 'utf8').toString('base64');
 }
 
 /** A request body as text: a JSON object's or a form's sensitive fields redacted (the facade's password). */

@@ -315,6 +315,27 @@ describe('Admission', () => {
       expect(report.next_turn_in_ms).toBeGreaterThan(25_000);
     });
 
+    it('sends nothing that was admitted before a pause this instance learnt of while it was being signed', async () => {
+      // Prepare: KMS takes 400 ms to sign; 100 ms into a request's signature, another request's answer
+      // opens a 30 s window (as a 429 with Retry-After: 30 would).
+      const a = instance(`${faults.origin}/token`, {}, { shared: false });
+      aws.setLatency('Sign', 400);
+      try {
+        // Act
+        const signing = outcome(a.exchanger, 'CICSUSR4');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await a.admission.openBackoff('as:demo', Date.now() + 30_000);
+        const answer = await signing;
+
+        // Assess: the server asked for the pause before this request left: it is refused, not sent.
+        expect(answer.code).toBe('ERR_AS_BUSY');
+        expect(answer.retryAfter).toBeGreaterThanOrEqual(29);
+        expect(faults.requests).toHaveLength(0);
+      } finally {
+        aws.setLatency('Sign', 0);
+      }
+    });
+
     it('answers refusals as 503 upstream_busy with the Retry-After', async () => {
       // Prepare
       const a = instance(`${faults.origin}/token`, {});

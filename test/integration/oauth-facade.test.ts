@@ -127,6 +127,8 @@ beforeAll(async () => {
         untrusted: { ...demo, assertion: { issuer: 'an-issuer-the-as-does-not-trust' } },
         down: { ...demo, tokenEndpoint: `http://127.0.0.1:${await closedPort()}/token`, timeoutMs: 2000 },
         flaky: { ...demo, tokenEndpoint: `${proxy.origin}/token` },
+        // Its server asks for a pause in one test (the window outlives the test).
+        pausing: demo,
         app: {
           issuer: as.issuer,
           tokenEndpoint: as.tokenEndpoint,
@@ -157,7 +159,7 @@ beforeAll(async () => {
         // A z/OS Connect level that keeps every token, opaque ones too (the demo AS issues opaque tokens).
         zosretry: {
           oauth: { clients: [client(ZCEE03)], reissueAfterSeconds: 1, clientCaches: 'any' },
-          targets: { demo: {} },
+          targets: { demo: {}, pausing: {} },
         },
         // IBM's documented rule (the default): an opaque token is not kept, so asked for on every call.
         zosevery: { oauth: { clients: [client(ZCEE04)], reissueAfterSeconds: 1 }, targets: { demo: {} } },
@@ -448,6 +450,27 @@ describe('oauthTokenHandler', () => {
         active: true,
         sub: 'cicsusr5@corp.example',
       });
+    });
+
+    it('serves the still-valid token when the server asked for a pause and a refused token is asked for again', async () => {
+      // Prepare: z/OS Connect holds a token the API refused; past the reissue interval it asks again while
+      // the server's pause (a 429 with Retry-After: 30, as issue 18 honours it) is open for the target.
+      const params = { grant_type: 'password', username: 'CICSPAU2', password: PASSWORD };
+      const refused = await tokenRequest(params, { authorization: basic(ZCEE03), target: 'pausing' });
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await gateway.admission.openBackoff('as:pausing', Date.now() + 30_000);
+      const before = as.tokenRequests.length;
+
+      // Act
+      const again = await tokenRequest(params, { authorization: basic(ZCEE03), target: 'pausing' });
+
+      // Assess: the replacement may not be asked for; the token is still valid for 15 minutes, so the
+      // caller gets it (stale-if-error, as in a KMS outage) rather than a 503 that leaves it nothing.
+      expect(refused.status).toBe(200);
+      expect(again.status).toBe(200);
+      expect(again.json.access_token).toBe(refused.json.access_token);
+      expect(again.headers.get('cache-status')).toBe('stale');
+      expect(as.tokenRequests.length - before).toBe(0);
     });
 
     it('a z/OS Connect that asks on every call (a token it does not keep) causes one exchange per token lifetime', async () => {

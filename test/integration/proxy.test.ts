@@ -134,6 +134,14 @@ beforeAll(async () => {
         down: { ...target, proxy: { baseUrl: `${closedOrigin}/base` } },
         // Its authorization server asks for a pause in one test (the window outlives the test).
         paused: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base` } },
+        // A 401 replacement meeting admission: one turn per 10 s (40 s for this instance's share, no
+        // table), none waited for; and a target whose server asks for a pause in one test.
+        rationed: {
+          ...target,
+          admission: { requestsPerSecond: 0.1, maxWaitMs: 0 },
+          proxy: { baseUrl: `${upstreamOrigin}/base`, reissueAfterSeconds: 1 },
+        },
+        pausing: { ...target, proxy: { baseUrl: `${upstreamOrigin}/base`, reissueAfterSeconds: 1 } },
         'token-only': target,
       },
       callers: {
@@ -149,6 +157,8 @@ beforeAll(async () => {
             intl: { subjects: '.{1,64}' },
             down: {},
             paused: {},
+            rationed: {},
+            pausing: {},
             'token-only': {},
           },
         },
@@ -704,6 +714,59 @@ describe('callHandler', () => {
       expect(afterwards.result.status).toBe(200);
       expect(afterwards.as).toBe(0);
     });
+  });
+
+  describe('on 401 while admission holds the authorization server back (issue 17 item 11 with issue 18)', () => {
+    // The replacement a 401 asks for is a token request like any other: refused by the target's rate,
+    // or inside a pause the server announced, it must leave the caller the still-valid cached token (as a
+    // KMS outage does, item 10) and pass the API's 401 on, never turn it into a 503.
+    it.each([
+      ['refused by the rate', 'rationed', async (): Promise<void> => undefined],
+      [
+        'inside an announced pause',
+        'pausing',
+        (): Promise<void> => gateway.admission.openBackoff('as:pausing', Date.now() + 30_000),
+      ],
+    ] as const)(
+      '%s: keeps the cached token and passes the 401 on, asking the server nothing',
+      async (_name, target, hold) => {
+        // Prepare: a token cached for the user, older than reissueAfterSeconds; then the API refuses it.
+        const subject = target === 'rationed' ? 'CICSRAT1' : 'CICSPAU1';
+        const warm = await invoke(callEvent(`${target}/warm`, { headers: { 'x-subject': subject } }));
+        const cached = seen.at(-1)!.headers.authorization;
+        await new Promise((resolve) => setTimeout(resolve, 1_100));
+        await hold();
+        behaviour = (_req, res) => {
+          res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' }).end();
+        };
+        counted.length = 0;
+
+        // Act
+        const event = callEvent(`${target}/refused`, { headers: { 'x-subject': subject } });
+        const { result, upstream: calls, as: exchanges } = await counting(() => invoke(event));
+
+        // Assess: the API saw the cached token once; no token request; its 401 reaches the caller.
+        expect(warm.status).toBe(200);
+        expect(result.status).toBe(401);
+        expect(result.headers['x-gateway-error']).toBeUndefined();
+        expect({ calls, exchanges }).toEqual({ calls: 1, exchanges: 0 });
+        expect(seen.at(-1)!.headers.authorization).toBe(cached);
+        expect(counted).toContain('call-token-kept');
+        const events = audit.filter((entry) => entry.request_id === event.requestContext.requestId);
+        // One audit event per call (issue 19): the first token's cache outcome, the API's 401, no retry.
+        expect(events.map((entry) => [entry.action, entry.cache])).toEqual([['call', 'hit']]);
+        expect(events[0]).toMatchObject({ api_status: 401 });
+        expect(events[0]!.token_retried).not.toBe(true);
+
+        // And a working path afterwards still gets the user's token, with no exchange.
+        behaviour = ok;
+        const afterwards = await counting(() =>
+          invoke(callEvent(`${target}/working`, { headers: { 'x-subject': subject } })),
+        );
+        expect(afterwards.result.status).toBe(200);
+        expect(afterwards.as).toBe(0);
+      },
+    );
   });
 
   describe('refuses without calling the API or the authorization server', () => {

@@ -112,6 +112,80 @@ describe('Admission', () => {
       expect((await shared.state('as:demo')).nextTurnAt).toBe(start + 12_000);
     });
 
+    it('queues again the callers whose turns a window covered, instead of sending them all when it ends', async () => {
+      // Prepare: one request per second. A goes now, B waits for +1 s, C, D, E and F are refused with
+      // turns at +2, +3, +4 and +5 s. Then the server asks this instance for a pause until +4 s.
+      const { admission, advance, now } = clocked();
+      const start = now();
+      await enter(admission, 'A', start);
+      await enter(admission, 'B', start);
+      const told = [];
+      for (const key of ['C', 'D', 'E', 'F']) told.push(await enter(admission, key, start));
+      await admission.openBackoff('as:demo', start + 4000);
+
+      // Act: C and D, sent away by the window, come back when it ends, with E whose turn that is.
+      advance(4000);
+      const back = [];
+      for (const key of ['C', 'D', 'E']) back.push(await enter(admission, key, now()));
+
+      // Assess: E goes (its turn is now); C's and D's turns passed inside the window, and using them now
+      // would send three requests in the same instant: they queue again after F (+6 s and +7 s).
+      expect(told).toEqual([2, 3, 4, 5]);
+      expect(back).toEqual([2, 3, 'admitted']);
+    });
+
+    it('refuses a request waiting for its turn as soon as this instance learns of a window covering it', async () => {
+      // Prepare: sleeping lasts until the test ends it. A goes now; B waits for its turn at +1 s.
+      let now = 1_000_000;
+      const sleeping: Array<() => void> = [];
+      const admission = new Admission({
+        fallbackInstances: 1,
+        now: () => now,
+        sleep: () => new Promise<void>((resolve) => sleeping.push(resolve)),
+      });
+      const start = now;
+      expect(await enter(admission, 'A', start)).toBe('admitted');
+      const waiting = enter(admission, 'B', start);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(sleeping).toHaveLength(1);
+
+      // Act: 10 ms later the server asks this instance for a 10 s pause.
+      now += 10;
+      await admission.openBackoff('as:demo', start + 10_000);
+      const answer = await Promise.race([
+        waiting,
+        new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500)),
+      ]);
+
+      // Assess: refused at once (not when its turn comes), told the rest of the window.
+      expect(answer).toBe(10);
+    });
+
+    it('lets a waiting request go at its turn when a window ends before it', async () => {
+      // Prepare
+      let now = 1_000_000;
+      const sleeping: Array<() => void> = [];
+      const admission = new Admission({
+        fallbackInstances: 1,
+        now: () => now,
+        sleep: () => new Promise<void>((resolve) => sleeping.push(resolve)),
+      });
+      const start = now;
+      await enter(admission, 'A', start);
+      const waiting = enter(admission, 'B', start);
+      await new Promise((resolve) => setImmediate(resolve));
+
+      // Act: a window until +0.5 s opens while B waits for +1 s; then its turn comes.
+      now += 10;
+      await admission.openBackoff('as:demo', start + 500);
+      await new Promise((resolve) => setImmediate(resolve));
+      now = start + 1000;
+      for (const wake of sleeping.splice(0)) wake();
+
+      // Assess
+      expect(await waiting).toBe('admitted');
+    });
+
     it('refuses at once with the remaining window, without sleeping', async () => {
       // Prepare
       const { admission, slept, now } = clocked();
