@@ -13,28 +13,6 @@
 // another file could import is.
 import type { KnipConfig } from 'knip';
 
-/**
- * TEMPORARY (issue 19, item 5): paths other helpers are refactoring in parallel. Their unused exports are
- * not reported until those branches are merged; the lead empties this list after merging and fixes what
- * knip then reports. Nothing else belongs here. `KNIP_ALL=1 npx knip` shows what the list hides (26 findings
- * when it was written).
- */
-const IN_REFACTOR_UNTIL_MERGED = [
-  'lib/broker.ts',
-  'lib/policy/**',
-  'lib/proxy/api-proxy.ts',
-  'lib/facade/**',
-  'lib/http/**',
-  'lib/token-request.ts',
-  'lib/deadline.ts',
-  'functions/**',
-  'lib/local/lambda-http-server.ts',
-  'test/support/**',
-  'test/integration/**',
-  'bench/support.ts',
-  'infra/**',
-];
-
 const config: KnipConfig = {
   entry: [
     'functions/*.ts',
@@ -58,14 +36,6 @@ const config: KnipConfig = {
   ignoreBinaries: ['openssl'],
   // A stale entry or ignore (a file moved, a dependency now declared) fails too, so this file stays true.
   treatConfigHintsAsErrors: true,
-  ignoreIssues: process.env.KNIP_ALL
-    ? {}
-    : Object.fromEntries(
-        IN_REFACTOR_UNTIL_MERGED.map((path) => [
-          path,
-          ['exports', 'types', 'nsExports', 'nsTypes', 'duplicates'],
-        ]),
-      ),
 };
 
 export default config;

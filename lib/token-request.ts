@@ -30,7 +30,7 @@ export const TOKEN_REQUEST_LIMITS = {
   resource: 2048,
 } as const;
 
-export const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** A non-empty printable string of at most `maxLength` characters, described for OpenAPI. */
 const printable = (maxLength: number, description: string) =>

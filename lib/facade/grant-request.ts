@@ -10,8 +10,8 @@ import type { IdentityProof } from '../policy/identity-proof.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import { type TokenRequest, tokenRequest } from '../token-request.ts';
 
-export const PASSWORD_GRANT = 'password';
-export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
+const PASSWORD_GRANT = 'password';
+const CLIENT_CREDENTIALS_GRANT = 'client_credentials';
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';

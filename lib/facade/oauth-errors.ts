@@ -14,7 +14,7 @@ import { GrantRequestError } from './grant-request.ts';
  * `invalid_target` (RFC 8707 2, RFC 8693 2.2.2) and, for failures that are not the request's fault,
  * `temporarily_unavailable` and `server_error` (RFC 6749 4.1.2.1, used by token endpoints alike).
  */
-export type OAuthErrorCode = z.output<typeof oauthErrorResponseBody>['error'];
+type OAuthErrorCode = z.output<typeof oauthErrorResponseBody>['error'];
 
 export interface OAuthErrorResponse {
   readonly status: number;
@@ -24,7 +24,7 @@ export interface OAuthErrorResponse {
 }
 
 /** Realm of the `WWW-Authenticate` challenge on `invalid_client` (RFC 6749 5.2, RFC 7617). */
-export const OAUTH_REALM = 'jwt-bearer-gateway';
+const OAUTH_REALM = 'jwt-bearer-gateway';
 
 /**
  * The challenge of every `invalid_client`: `charset="UTF-8"` tells a client that encoded its id or secret

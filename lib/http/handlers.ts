@@ -13,10 +13,10 @@ import type { ReadinessResponseBody, TokenInvalidationResponseBody, TokenRespons
 // Each in its own file, so that their functions bundle neither zod nor the token route's code.
 export { healthHandler } from './health-handler.ts';
 export { jwksHandler } from './jwks-handler.ts';
-export { DEADLINE_MARGIN_MS, deadlineBoundHandler, requestDeadline, route } from './route.ts';
+export { deadlineBoundHandler, requestDeadline } from './route.ts';
 
 /** Refused before parsing: a token request is a few hundred bytes, an invalidation carries a token (8 KiB at most). */
-export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_BODY_BYTES = 16 * 1024;
 
 // `POST /v1/token/invalidate` exists because CICS as an HTTP client bars a message body on DELETE (IBM,
 // "HTTP method reference for CICS web support"), so a CICS program cannot send `DELETE /v1/token`'s

@@ -13,13 +13,7 @@ import {
 } from './responses.ts';
 import { duplicateJsonKey } from './strict-json.ts';
 
-export {
-  GATEWAY_ERROR_HEADER,
-  type HttpEvent,
-  type HttpResult,
-  jsonResponse,
-  requestIdOf,
-} from './responses.ts';
+export { GATEWAY_ERROR_HEADER, type HttpEvent, type HttpResult, requestIdOf } from './responses.ts';
 
 /** Sets the log correlation id to the API Gateway request id, which every response also carries. */
 export function correlationId(): MiddlewareObj<HttpEvent, HttpResult> {

@@ -59,7 +59,7 @@ function retryAfterOf(code: ApiErrorCode): number | undefined {
 }
 
 /** What any request to /v1/token can meet before an exchange: its body, its caller, the policy. */
-export const REQUEST_ERRORS: ApiErrorCode[] = [
+const REQUEST_ERRORS: ApiErrorCode[] = [
   'invalid_request',
   'ebcdic_body',
   'unauthorized_caller',

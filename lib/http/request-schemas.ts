@@ -9,8 +9,6 @@ import { tokenRequest } from '../token-request.ts';
 /** `POST /v1/token`: the domain token request as a strict JSON object. */
 export const tokenRequestBody = z.strictObject(tokenRequest.shape);
 
-export type TokenRequestBody = z.infer<typeof tokenRequestBody>;
-
 /** `DELETE /v1/token` and `POST /v1/token/invalidate`: the same, plus the token an API refused. */
 export const tokenInvalidationBody = z.strictObject({
   ...tokenRequest.shape,

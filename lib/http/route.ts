@@ -7,7 +7,7 @@ import { allowMethods, apiErrorHandler, correlationId } from './middleware.ts';
 import type { HttpEvent, HttpResult } from './responses.ts';
 
 /** Time kept back from the invocation's remaining time to shape and send the answer. */
-export const DEADLINE_MARGIN_MS = 1_000;
+const DEADLINE_MARGIN_MS = 1_000;
 
 /**
  * Should a request overrun its own deadline anyway, middy answers this long before Lambda would kill the

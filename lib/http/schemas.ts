@@ -9,11 +9,7 @@ import { ERROR_DESCRIPTION_CHARACTERS } from './responses.ts';
  */
 
 // The request bodies: in zod/mini, as the token function validates them on every request.
-export {
-  type TokenRequestBody,
-  tokenInvalidationBody,
-  tokenRequestBody,
-} from './request-schemas.ts';
+export { tokenInvalidationBody, tokenRequestBody } from './request-schemas.ts';
 
 export const tokenInvalidationResponseBody = z
   .object({
@@ -77,8 +73,6 @@ export const errorResponseBody = z
     request_id: z.string().max(128).describe('Quote it when reporting a problem.'),
   })
   .strict();
-
-export type ErrorResponseBody = z.infer<typeof errorResponseBody>;
 
 export const healthResponseBody = z
   .object({

@@ -32,7 +32,7 @@ import { type LocalDynamoDb, startDynamoDb } from '#test/support/dynalite.ts';
 import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
 import { type HangingEndpoint, startHangingEndpoint } from '#test/support/hanging-endpoint.ts';
 import { serveJwks } from '#test/support/jwks-server.ts';
-import { closedPort } from '#test/support/ports.ts';
+import { freePort } from '#test/support/ports.ts';
 
 /**
  * Issue 10, items 1, 2, 4 and 15: a dependency that accepts the connection and never answers (or answers
@@ -502,7 +502,7 @@ describe('request deadline', () => {
 
     it('answers upstream_unavailable (retryable) when discovery cannot connect', async () => {
       // Act
-      const answer = await discovering(`http://127.0.0.1:${await closedPort()}`)();
+      const answer = await discovering(`http://127.0.0.1:${await freePort()}`)();
 
       // Assess
       expect(answer).toMatchObject({ status: 502, error: 'upstream_unavailable' });

@@ -24,7 +24,7 @@ import {
   type GatewayFixture,
   startGatewayFixture,
 } from '#test/support/gateway-fixture.ts';
-import { closedPort } from '#test/support/ports.ts';
+import { freePort } from '#test/support/ports.ts';
 
 // Callers, one per kind of identity API Gateway can put on a request.
 const MAINFRAME_KEY = 'mf-batch-4b1d9e0c7a2f48e6a1d3c5b7e9f0a2c4';
@@ -82,7 +82,7 @@ beforeAll(async () => {
         },
         down: {
           ...demoTarget,
-          tokenEndpoint: `http://127.0.0.1:${await closedPort()}/token`,
+          tokenEndpoint: `http://127.0.0.1:${await freePort()}/token`,
           timeoutMs: 2000,
         },
       },
@@ -461,7 +461,7 @@ describe('tokenHandler', () => {
           );
           const dynamodb = new DynamoDBClient({
             ...awsClientSettings(DYNAMODB_CALL_LIMITS, 2),
-            endpoint: `http://127.0.0.1:${await closedPort()}`,
+            endpoint: `http://127.0.0.1:${await freePort()}`,
             region: 'us-east-1',
             credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
           });

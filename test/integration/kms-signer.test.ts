@@ -15,7 +15,7 @@ import { SigningKeyRing } from '#lib/signing/key-ring.ts';
 import { KmsSigner, type KmsSignerOptions } from '#lib/signing/kms-signer.ts';
 import { type AwsEmulator, awsClientConfig, startAwsEmulator } from '#test/support/aws-emulator.ts';
 import { rejectsWithGatewayError } from '#test/support/gateway-error.ts';
-import { closedPort } from '#test/support/ports.ts';
+import { freePort } from '#test/support/ports.ts';
 
 /** Each JWS algorithm, the KMS key spec it runs on, and what the Sign request must say. */
 const ALGORITHMS: ReadonlyArray<{
@@ -426,7 +426,7 @@ describe('KmsSigner', () => {
 
       it('maps a refused connection to ERR_SIGNING_UNAVAILABLE', async () => {
         // Prepare
-        const port = await closedPort();
+        const port = await freePort();
         const unreachable = client({ endpoint: `http://127.0.0.1:${port}`, maxAttempts: 1 });
         const kmsSigner = signer(testKey('ECC_NIST_P256').keyId, {}, unreachable);
 

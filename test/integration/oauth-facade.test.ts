@@ -18,7 +18,7 @@ import { httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts
 import { type FaultProxy, startFaultProxy } from '#test/support/fault-proxy.ts';
 import { CLIENT_ID, type GatewayFixture, startGatewayFixture } from '#test/support/gateway-fixture.ts';
 import { identityTokenRefusals } from '#test/support/identity-token-refusals.ts';
-import { closedPort } from '#test/support/ports.ts';
+import { freePort } from '#test/support/ports.ts';
 
 /**
  * The RFC 6749 facade driven over HTTP the way IBM documents that z/OS Connect's OAuth client calls a
@@ -125,7 +125,7 @@ beforeAll(async () => {
         demo,
         other: demo,
         untrusted: { ...demo, assertion: { issuer: 'an-issuer-the-as-does-not-trust' } },
-        down: { ...demo, tokenEndpoint: `http://127.0.0.1:${await closedPort()}/token`, timeoutMs: 2000 },
+        down: { ...demo, tokenEndpoint: `http://127.0.0.1:${await freePort()}/token`, timeoutMs: 2000 },
         flaky: { ...demo, tokenEndpoint: `${proxy.origin}/token` },
         // Its server asks for a pause in one test (the window outlives the test).
         pausing: demo,
@@ -177,7 +177,7 @@ beforeAll(async () => {
         racfdown: {
           oauth: {
             clients: [client(RACF04)],
-            identityTokens: { ...trust, jwksUrl: `http://127.0.0.1:${await closedPort()}/jwks` },
+            identityTokens: { ...trust, jwksUrl: `http://127.0.0.1:${await freePort()}/jwks` },
           },
           targets: { demo: {} },
         },

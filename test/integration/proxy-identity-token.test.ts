@@ -18,7 +18,7 @@ import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { type HttpApiEventOptions, httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
 import { CLIENT_ID, type GatewayFixture, startGatewayFixture } from '#test/support/gateway-fixture.ts';
 import { identityTokenRefusals } from '#test/support/identity-token-refusals.ts';
-import { closedPort } from '#test/support/ports.ts';
+import { freePort } from '#test/support/ports.ts';
 
 /**
  * Proxy mode with the end user proven, not named: `x-subject-token` carries a JWT the mainframe signed
@@ -80,7 +80,7 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [idpJwk] }));
   });
   const idpOrigin = await fixture.serve(idpServer);
-  const closedOrigin = `http://127.0.0.1:${await closedPort()}`;
+  const closedOrigin = `http://127.0.0.1:${await freePort()}`;
 
   const target = fixture.demoTarget;
   const trust = { issuer: IDENTITY_ISSUER, audience: GATEWAY_AUDIENCE, jwksUrl: `${idpOrigin}/jwks` };

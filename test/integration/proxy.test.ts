@@ -20,7 +20,7 @@ import type { AuditEvent } from '#lib/policy/audit.ts';
 import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { type HttpApiEventOptions, httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
 import { CLIENT_ID, type GatewayFixture, startGatewayFixture } from '#test/support/gateway-fixture.ts';
-import { closedPort, listen } from '#test/support/ports.ts';
+import { freePort, listen } from '#test/support/ports.ts';
 
 /**
  * Proxy mode against real parts: the demo authorization server (oidc-provider) issues RFC 9068 JWT access
@@ -104,7 +104,7 @@ beforeAll(async () => {
     });
   });
   upstreamOrigin = await fixture.serve(upstream);
-  closedOrigin = `http://127.0.0.1:${await closedPort()}`;
+  closedOrigin = `http://127.0.0.1:${await freePort()}`;
 
   const target = fixture.demoTarget;
   const { config } = parseConfig(

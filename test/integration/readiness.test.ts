@@ -18,7 +18,7 @@ import { apiKeyHash } from '#lib/policy/caller-policy.ts';
 import { httpApiEvent, lambdaContext } from '#test/support/api-gateway-events.ts';
 import { type AwsEmulator, awsClientConfig, startAwsEmulator } from '#test/support/aws-emulator.ts';
 import { type LocalDynamoDb, startDynamoDb } from '#test/support/dynalite.ts';
-import { closedPort } from '#test/support/ports.ts';
+import { freePort } from '#test/support/ports.ts';
 
 const API_KEY = 'ready-probe-key-6d2f8a1c9e3b47d5a0c2e4f6b8d0a1c3';
 const SECRET_ID = 'jwt-bearer-gateway/demo-client';
@@ -77,7 +77,7 @@ beforeAll(async () => {
   emulator.putSecret(SECRET_ID, 'demo-client-secret');
   dynamodb = await startDynamoDb();
   as = await startDemoAuthorizationServer({ clients: [], trustedIssuers: [] });
-  downPort = await closedPort();
+  downPort = await freePort();
 });
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, Context } from 'aws-
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
  */
 
-export interface ClientCertificate {
+interface ClientCertificate {
   readonly clientCertPem: string;
   readonly subjectDN: string;
   readonly issuerDN: string;
@@ -20,7 +20,7 @@ export interface ClientCertificate {
 }
 
 /** `requestContext.authorizer.iam` of a route with IAM authorization (SigV4-signed requests). */
-export interface IamIdentity {
+interface IamIdentity {
   readonly accessKey: string;
   readonly accountId: string;
   readonly callerId: string;
@@ -58,15 +58,12 @@ const USER_AGENT = 'IBM z/OS Connect EE/3.0';
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** An HTTP API request id as API Gateway generates it, e.g. `JKJaXmPLvHcESHA=`. */
-export function apiGatewayRequestId(): string {
+function apiGatewayRequestId(): string {
   return randomBytes(11).toString('base64');
 }
 
 /** A client certificate as API Gateway describes it to the integration after the TLS handshake. */
-export function clientCertificate(
-  subjectDN: string,
-  extra: Partial<ClientCertificate> = {},
-): ClientCertificate {
+function clientCertificate(subjectDN: string, extra: Partial<ClientCertificate> = {}): ClientCertificate {
   return {
     clientCertPem: '-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n',
     subjectDN,
@@ -78,7 +75,7 @@ export function clientCertificate(
 }
 
 /** An IAM principal as API Gateway reports it for a SigV4-signed request on an IAM-authorized route. */
-export function iamIdentity(userArn: string, extra: Partial<IamIdentity> = {}): IamIdentity {
+function iamIdentity(userArn: string, extra: Partial<IamIdentity> = {}): IamIdentity {
   const arn = String(userArn ?? '');
   const session = arn.split('/').at(-1) ?? 'session';
   const userId = arn.includes(':assumed-role/') ? `AROAEXAMPLEID4MXMPL:${session}` : 'AIDAEXAMPLEID4MXMPL';

@@ -48,7 +48,7 @@ import { SECRETS_OPERATIONS, SecretsState } from './aws-emulator/secrets-manager
 // Public API
 // ---------------------------------------------------------------------------------------------------------
 
-export type AwsService = 'kms' | 'secretsmanager';
+type AwsService = 'kms' | 'secretsmanager';
 
 export interface AwsEmulatorCall {
   service: AwsService;

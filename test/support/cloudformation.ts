@@ -49,7 +49,7 @@ export interface PackagingSet {
 }
 
 /** An environment with no AWS credentials at all: packaging must never need them. */
-export function offlineEnv(): NodeJS.ProcessEnv {
+function offlineEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' };
   for (const name of Object.keys(env)) {
     if (/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE|DEFAULT_PROFILE)$/.test(name))
@@ -124,7 +124,7 @@ const requireFromCdk = createRequire(createRequire(import.meta.url).resolve('aws
 type Validator =
   typeof import('../../node_modules/aws-cdk-lib/node_modules/@aws/cloudformation-validate/index.js');
 
-export type Severity = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
+type Severity = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
 
 /** One finding of the validator, reduced to what a reader and an allow-list need. */
 export interface Finding {

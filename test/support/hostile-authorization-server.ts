@@ -9,7 +9,7 @@ export interface StreamedBody {
   readonly suffix?: string;
 }
 
-export interface HostileAnswer {
+interface HostileAnswer {
   readonly status: number;
   readonly contentType?: string;
   /** A JSON value (serialized), a string as it is, or a streamed body with no Content-Length. */
@@ -17,7 +17,7 @@ export interface HostileAnswer {
 }
 
 /** What happened to one streamed answer. */
-export interface StreamRecord {
+interface StreamRecord {
   readonly total: number;
   /** Bytes handed to the socket before the stream ended. */
   written: number;

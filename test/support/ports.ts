@@ -23,7 +23,7 @@ export async function close(server: Server | undefined): Promise<void> {
 
 /**
  * A loopback port free right now: bound by the kernel, then released. For a child process to bind a
- * moment later, or, left unbound, for a peer that refuses connections (`closedPort`).
+ * moment later, or, left unbound, for a peer that refuses connections at once.
  */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -31,6 +31,3 @@ export async function freePort(): Promise<number> {
   await close(server);
   return Number(new URL(origin).port);
 }
-
-/** A loopback port nothing listens on: a connection to it is refused at once. */
-export const closedPort = freePort;
