@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missingPrerequisites } from '#test/support/prerequisites.ts';
 
 /**
- * Issue 17, item 20: `npm test` needs openssl and Authlib for /usr/bin/python3. Without one, the run ends
+ * Issue 17, item 20: `npm test` needs openssl, Authlib for /usr/bin/python3 and GnuCOBOL. Without one, the run ends
  * at once with one line saying what to install; no test is skipped or run.
  */
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -16,7 +16,7 @@ const VITEST = join(REPO, 'node_modules', 'vitest', 'vitest.mjs');
 let bin: string;
 
 beforeAll(async () => {
-  // A PATH with node and nothing else: no openssl on it.
+  // A PATH with node and nothing else: no openssl (nor cobc) on it.
   bin = await mkdtemp(join(tmpdir(), 'prerequisites-'));
   await symlink(process.execPath, join(bin, 'node'));
 });
@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 describe('test prerequisites', () => {
-  it('ends the run in one line naming openssl when it is not on PATH, before any test runs', async () => {
+  it('ends the run in one line naming openssl and cobc when they are not on PATH, before any test runs', async () => {
     // Act: the suite's own vitest, on one quick test file.
     const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
       execFile(
@@ -41,7 +41,9 @@ describe('test prerequisites', () => {
     // Assess
     expect(code).toBe(1);
     const lines = output.split('\n').filter((line) => line.trim() !== '');
-    expect(lines.at(-1)).toBe('npm test needs openssl: apt-get install openssl (Debian/Ubuntu; see README)');
+    expect(lines.at(-1)).toBe(
+      'npm test needs openssl and GnuCOBOL (cobc): apt-get install openssl gnucobol (Debian/Ubuntu; see README)',
+    );
     expect(output).not.toMatch(/Test Files|passed|skipped/);
   }, 70_000);
 
@@ -51,7 +53,7 @@ describe('test prerequisites', () => {
 
     // Assess
     expect(missing).toBe(
-      'npm test needs openssl and Authlib for /usr/bin/python3: apt-get install openssl python3-authlib (Debian/Ubuntu; see README)',
+      'npm test needs openssl, Authlib for /usr/bin/python3 and GnuCOBOL (cobc): apt-get install openssl python3-authlib gnucobol (Debian/Ubuntu; see README)',
     );
   });
 

@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 
 /**
  * What `npm test` needs besides Node and npm: openssl (the certificate tests make a self-signed
- * certificate as an operator would) and Debian's Authlib under the system Python (the interoperability
- * tests run it as a second, independent authorization server). The Debian package that provides each.
+ * certificate as an operator would), Debian's Authlib under the system Python (the interoperability
+ * tests run it as a second, independent authorization server) and GnuCOBOL (the MAINFRAME.md samples
+ * are compiled). The Debian package that provides each.
  */
 const PREREQUISITES = [
   {
@@ -15,6 +16,11 @@ const PREREQUISITES = [
     what: 'Authlib for /usr/bin/python3',
     debianPackage: 'python3-authlib',
     present: (options: CheckOptions) => runs(options.python, ['-c', 'import authlib'], options.env),
+  },
+  {
+    what: 'GnuCOBOL (cobc)',
+    debianPackage: 'gnucobol',
+    present: (options: CheckOptions) => runs('cobc', ['--version'], options.env),
   },
 ] as const;
 
@@ -31,9 +37,14 @@ export function missingPrerequisites(
   const missing = PREREQUISITES.filter((prerequisite) => !prerequisite.present(options));
   if (missing.length === 0) return undefined;
   return (
-    `npm test needs ${missing.map((m) => m.what).join(' and ')}: ` +
+    `npm test needs ${listed(missing.map((m) => m.what))}: ` +
     `apt-get install ${missing.map((m) => m.debianPackage).join(' ')} (Debian/Ubuntu; see README)`
   );
+}
+
+/** "a", "a and b", "a, b and c". */
+function listed(names: string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }
 
 function runs(command: string, args: string[], env: NodeJS.ProcessEnv): boolean {
