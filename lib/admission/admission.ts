@@ -70,6 +70,13 @@ export interface LaneReport extends LaneState {
  */
 const SHARED_RETRY_AFTER_MS = 10_000;
 
+/**
+ * While requests wait for their turn, this instance reads the lane's shared window at most this often
+ * (one read per lane shared by all its waiters): a window another instance opened refuses them within
+ * this time rather than at their turn (up to `maxWaitMs` later).
+ */
+const WINDOW_POLL_MS = 100;
+
 /** The longest Retry-After the gateway gives: beyond an hour, "later" says enough. */
 const MAX_RETRY_AFTER_SECONDS = 3600;
 
@@ -101,6 +108,8 @@ export class Admission {
   private readonly inFlight = new Map<string, number>();
   /** Requests sleeping until their turn, per lane: woken when a window opens. */
   private readonly waiting = new Map<string, Set<() => void>>();
+  /** When each lane's shared window was last read for its waiting requests (one read for all of them). */
+  private readonly windowReadAt = new Map<string, number>();
   /** After a failure of the shared store, this instance admits alone for a while instead of waiting on it. */
   private sharedFailedAt = Number.NEGATIVE_INFINITY;
 
@@ -164,8 +173,7 @@ export class Admission {
   /** Nothing is sent on this lane until `until` (epoch ms), by any instance. */
   async openBackoff(lane: string, until: number): Promise<void> {
     if (until <= this.now()) return;
-    this.windows.set(lane, Math.max(this.windows.get(lane) ?? 0, until));
-    for (const wake of this.waiting.get(lane) ?? []) wake();
+    this.learnWindow(lane, until);
     this.observer.outcome(lane, 'backoff');
     await this.memory.openBackoff(lane, until);
     if (!this.deps.shared) return;
@@ -174,6 +182,29 @@ export class Admission {
     } catch (error) {
       this.observer.degraded('admission back-off', error);
     }
+  }
+
+  /** Keeps a window this instance learnt of and wakes the lane's waiting requests to refuse them. */
+  private learnWindow(lane: string, until: number): void {
+    if (until <= (this.windows.get(lane) ?? 0)) return;
+    this.windows.set(lane, until);
+    for (const wake of this.waiting.get(lane) ?? []) wake();
+  }
+
+  /**
+   * Reads the lane's window from the shared store, at most every WINDOW_POLL_MS for all waiters of the
+   * lane; a window found wakes them. Not awaited: a slow read must not hold a request past its turn, nor
+   * send the waiters that awaited it together. A failed read is as no window (the request goes at its turn,
+   * as without a store).
+   */
+  private pollWindow(store: AdmissionStore, lane: string): void {
+    const now = this.now();
+    if (now - (this.windowReadAt.get(lane) ?? Number.NEGATIVE_INFINITY) < WINDOW_POLL_MS) return;
+    this.windowReadAt.set(lane, now);
+    void store.state(lane).then(
+      (state) => this.learnWindow(lane, state.backoffUntil),
+      (error: unknown) => this.observer.degraded('admission back-off read', error),
+    );
   }
 
   /** Sleeps `ms`, or less if a window opens on the lane meanwhile: resolves whether it was woken. */
@@ -259,14 +290,26 @@ export class Admission {
     }
     if (at > now) {
       this.observer.outcome(lane, 'waited');
-      // Woken early when this instance learns of a window: a refusal then comes at once, not at the turn.
-      const woken = await this.wait(lane, at - now);
-      // A window may have opened while this request waited (on another instance: read from the store).
-      const { backoffUntil } = await store.state(lane);
-      const until = Math.max(backoffUntil, this.windows.get(lane) ?? 0);
-      if (until > (woken ? at : this.now())) refuse(until, 'in back-off');
-      // A window that ends before the turn: the rest of the wait.
-      if (woken && at > this.now()) await this.sleep(at - this.now());
+      // Refused as soon as a window covering the turn is known: woken at once when this instance opens
+      // one, and within WINDOW_POLL_MS (and a read) when another instance did. A window that ends before
+      // the turn lets the request go at its turn.
+      // The sleeps add up to the wait measured when the turn was taken, as one sleep did: measured again
+      // from the clock after each, early turns that went late (a slow first reservation) would send the
+      // ones after them closer together.
+      let left = at - now;
+      for (;;) {
+        const slept = left > 0 ? Math.min(left, WINDOW_POLL_MS) : 0;
+        if (store !== this.memory) this.pollWindow(store, lane);
+        const woken = slept > 0 && (await this.wait(lane, slept));
+        let until = this.windows.get(lane) ?? 0;
+        if (left <= 0 && store !== this.memory) {
+          // At the turn, this request's own read: nothing is sent into a window opened since the last poll.
+          until = Math.max(until, (await store.state(lane)).backoffUntil);
+        }
+        if (until > Math.max(at, this.now())) refuse(until, 'in back-off');
+        if (left <= 0) break;
+        left = woken ? at - this.now() : left - slept;
+      }
     }
     if (limits.maxConcurrent === undefined) {
       this.observer.outcome(lane, 'admitted');

@@ -161,6 +161,111 @@ describe('Admission', () => {
       expect(answer).toBe(10);
     });
 
+    it('refuses a request waiting on one instance as soon as another instance opens a window', async () => {
+      // Prepare: two instances share one store and a clock; a sleep ends only when the clock passes its
+      // end. A goes now on instance 1; B waits on instance 2 for its turn at +1 s.
+      let now = 1_000_000;
+      const sleeps: Array<{ end: number; resolve: () => void }> = [];
+      const instance = (shared: MemoryAdmissionStore) =>
+        new Admission({
+          shared,
+          fallbackInstances: 2,
+          now: () => now,
+          sleep: (ms) => new Promise<void>((resolve) => sleeps.push({ end: now + ms, resolve })),
+        });
+      const shared = new MemoryAdmissionStore(() => now);
+      const [one, two] = [instance(shared), instance(shared)];
+      const start = now;
+      const reasons: string[] = [];
+      const enterOn = (admission: Admission, key: string) =>
+        admission
+          .enter('as:demo', ONE_PER_SECOND, {
+            deadline: start + 29_000,
+            minimumMs: 100,
+            key,
+            refuse: (retryAfterSeconds, why) => {
+              reasons.push(why);
+              return new GatewayError('ERR_AS_BUSY', 'busy', { retryAfterSeconds });
+            },
+          })
+          .then(
+            () => 'admitted' as const,
+            (error: GatewayError) => error.retryAfterSeconds,
+          );
+      const flush = async () => {
+        for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+      };
+      expect(await enterOn(one, 'A')).toBe('admitted');
+      const waiting = enterOn(two, 'B');
+      await flush();
+      expect(sleeps).toHaveLength(1);
+
+      // Act: 10 ms later instance 1 learns of a 10 s pause; the clock moves on 100 ms, well before B's turn.
+      now += 10;
+      await one.openBackoff('as:demo', start + 10_000);
+      now += 100;
+      for (const sleep of sleeps.splice(0)) if (sleep.end <= now) sleep.resolve();
+      await flush();
+      const answer = await Promise.race([waiting, flush().then(() => 'still waiting for its turn')]);
+
+      // Assess: refused in back-off with the rest of the window, 890 ms before its turn would have come.
+      expect(answer).toBe(10);
+      expect(reasons).toEqual(['in back-off']);
+    });
+
+    it('reads the shared window at most once per 100 ms per lane, however many requests wait', async () => {
+      // Prepare: four turns a second; A goes now on instance 1, B, C, D wait on instance 2 for +250, +500
+      // and +750 ms. The shared store counts its reads of the window.
+      let now = 1_000_000;
+      const sleeps: Array<{ end: number; resolve: () => void }> = [];
+      const shared = new MemoryAdmissionStore(() => now);
+      let reads = 0;
+      const state = shared.state.bind(shared);
+      shared.state = (lane) => {
+        reads++;
+        return state(lane);
+      };
+      const instance = () =>
+        new Admission({
+          shared,
+          fallbackInstances: 2,
+          now: () => now,
+          sleep: (ms) => new Promise<void>((resolve) => sleeps.push({ end: now + ms, resolve })),
+        });
+      const [one, two] = [instance(), instance()];
+      const limits: LaneLimits = { ...ONE_PER_SECOND, requestsPerSecond: 4 };
+      const enterOn = (admission: Admission) =>
+        admission
+          .enter('as:demo', limits, {
+            deadline: now + 29_000,
+            minimumMs: 100,
+            refuse: (retryAfterSeconds) => new GatewayError('ERR_AS_BUSY', 'busy', { retryAfterSeconds }),
+          })
+          .then(() => 'admitted');
+      const flush = async () => {
+        for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+      };
+      await enterOn(one);
+      const waiting = [enterOn(two), enterOn(two), enterOn(two)];
+      await flush();
+
+      // Act: the clock moves on in 10 ms steps until the last turn.
+      for (let step = 0; step < 80; step++) {
+        now += 10;
+        for (const sleep of sleeps.splice(0)) {
+          if (sleep.end <= now) sleep.resolve();
+          else sleeps.push(sleep);
+        }
+        await flush();
+      }
+
+      // Assess: all three went at their turns after at most one poll per 100 ms (8 in 800 ms, one more
+      // at the start) and each one read of its own at its turn; a poll per waiter would make 19.
+      expect(await Promise.all(waiting)).toEqual(['admitted', 'admitted', 'admitted']);
+      expect(reads).toBeGreaterThan(3);
+      expect(reads).toBeLessThanOrEqual(12);
+    });
+
     it('lets a waiting request go at its turn when a window ends before it', async () => {
       // Prepare
       let now = 1_000_000;
@@ -180,7 +285,11 @@ describe('Admission', () => {
       await admission.openBackoff('as:demo', start + 500);
       await new Promise((resolve) => setImmediate(resolve));
       now = start + 1000;
-      for (const wake of sleeping.splice(0)) wake();
+      // The wait sleeps in steps of at most 100 ms (to look for windows of other instances): end each.
+      for (let step = 0; step < 20; step++) {
+        for (const wake of sleeping.splice(0)) wake();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
 
       // Assess
       expect(await waiting).toBe('admitted');
