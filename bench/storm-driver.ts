@@ -1,6 +1,7 @@
 // The gateway side of npm run bench:storm, in a child process per variant: two gateway instances of the
 // tree at `root` (this one, or the baseline's copy) sharing one table, driven through the handlers Lambda
 // runs by simulated users whose clients honour Retry-After. Prints one JSON line: its StormReport.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ export interface StormReport {
   readonly refusals: Summary;
   readonly refusalsWithRetryAfter: number;
   /** Refusals that took over 100 ms: when each was asked (s from the storm's start) and how long it took. */
-  readonly slowRefusals: Array<{ atS: number; ms: number }>;
+  readonly slowRefusals: SlowRefusal[];
   readonly hits: Summary;
   /** Cache hits of two probe users (one per route), every 50 ms: before the storm, and during it. */
   readonly hitsQuiet: Summary;
@@ -46,6 +47,25 @@ export interface StormReport {
   readonly healthStorm: Summary;
   readonly tries: Summary;
   readonly allServedMs: number;
+}
+
+/** A refusal over 100 ms: when it was asked, how long it took, why, and where the time went. */
+export interface SlowRefusal {
+  readonly atS: number;
+  readonly ms: number;
+  /** The admission's reason (`as: in back-off`, `kms: no turn free`...), or the error code without one. */
+  readonly reason: string;
+  /** Time inside Admission.enter (its table calls and any wait for a turn). */
+  readonly admissionMs: number;
+  /** Time in DynamoDB calls, per call (`UpdateItem lane`, `GetItem cache`...): total ms and count. */
+  readonly dynamodb: Record<string, { ms: number; count: number }>;
+}
+
+/** What one gateway call did, gathered through its async context. */
+interface Trace {
+  reason?: string;
+  admissionMs: number;
+  dynamodb: Record<string, { ms: number; count: number }>;
 }
 
 type Handler = (
@@ -65,6 +85,62 @@ const { parseConfig } = await lib('config/load-config.ts');
 const { createGateway } = await lib('composition.ts');
 const { tokenHandler, healthHandler } = await lib('http/handlers.ts');
 const { oauthTokenHandler, OAUTH_TOKEN_ROUTE } = await lib('http/oauth-token-handler.ts');
+
+// Each call runs in its own async context: the DynamoDB client's sends and the admission's refusals are
+// attributed to it, so a slow refusal says which path it took (Node resolves the symlinked node_modules of
+// the baseline's copy to these same modules). Costs a clock read per call, nothing on the wire.
+const traces = new AsyncLocalStorage<Trace>();
+const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+const send = DynamoDBClient.prototype.send as (this: unknown, ...args: unknown[]) => Promise<unknown>;
+DynamoDBClient.prototype.send = async function (this: unknown, ...args: unknown[]) {
+  const trace = traces.getStore();
+  if (!trace) return send.apply(this, args);
+  const command = args[0] as { constructor: { name: string }; input?: Record<string, unknown> };
+  const input = command.input ?? {};
+  const key = (input.Key ?? input.Item) as Record<string, { S?: string }> | undefined;
+  const pk = key ? (Object.values(key)[0]?.S ?? '') : '';
+  const item = pk.startsWith('admission#')
+    ? pk.includes('#slot#')
+      ? 'slot'
+      : pk.includes('#turn#')
+        ? 'turn'
+        : 'lane'
+    : pk.startsWith('lease#')
+      ? 'lease'
+      : 'cache';
+  const name = `${command.constructor.name.replace(/Command$/, '')} ${item}`;
+  const started = performance.now();
+  try {
+    return await send.apply(this, args);
+  } finally {
+    const entry = trace.dynamodb[name] ?? { ms: 0, count: 0 };
+    trace.dynamodb[name] = { ms: entry.ms + performance.now() - started, count: entry.count + 1 };
+  }
+} as typeof DynamoDBClient.prototype.send;
+if (!settings.baseline) {
+  type Enter = (lane: string, limits: unknown, options: Record<string, unknown>) => Promise<unknown>;
+  const { Admission } = (await lib('admission/admission.ts')) as {
+    Admission: { prototype: { enter: Enter } };
+  };
+  const enter = Admission.prototype.enter;
+  Admission.prototype.enter = async function (this: unknown, lane, limits, options) {
+    const trace = traces.getStore();
+    if (!trace) return enter.call(this, lane, limits, options);
+    const refuse = options.refuse as (seconds: number, why: string) => Error;
+    const started = performance.now();
+    try {
+      return await enter.call(this, lane, limits, {
+        ...options,
+        refuse: (seconds: number, why: string) => {
+          trace.reason = `${lane.split(':')[0]}: ${why}`;
+          return refuse(seconds, why);
+        },
+      });
+    } finally {
+      trace.admissionMs += performance.now() - started;
+    }
+  };
+}
 
 const keyFile = join(settings.dir, 'cache.key');
 await writeFile(keyFile, randomBytes(32).toString('base64'));
@@ -128,7 +204,7 @@ const facadeEvent = (subject: string) => ({
 const statuses: Record<string, number> = {};
 const first: number[] = [];
 const refusals: number[] = [];
-const slowRefusals: Array<{ atS: number; ms: number }> = [];
+const slowRefusals: SlowRefusal[] = [];
 let refusalsWithRetryAfter = 0;
 const hits: number[] = [];
 const tries: number[] = [];
@@ -138,10 +214,13 @@ let lastServedAt = 0;
 /** One call through a random instance (as Lambda routes): its status, error code, Retry-After, time. */
 async function call(facade: boolean, subject: string, counted = true) {
   const instance = instances[Math.random() < 0.5 ? 0 : 1]!;
+  const trace: Trace = { admissionMs: 0, dynamodb: {} };
   const started = performance.now();
-  const answer = facade
-    ? await instance.facade(facadeEvent(subject), context())
-    : await instance.token(tokenEvent(subject), context());
+  const answer = await traces.run(trace, () =>
+    facade
+      ? instance.facade(facadeEvent(subject), context())
+      : instance.token(tokenEvent(subject), context()),
+  );
   const ms = performance.now() - started;
   let code = '';
   if (answer.statusCode !== 200) code = String((JSON.parse(answer.body ?? '{}') as { error?: string }).error);
@@ -153,6 +232,8 @@ async function call(facade: boolean, subject: string, counted = true) {
     status: answer.statusCode,
     retryAfter: retryAfter === undefined ? undefined : Number(retryAfter),
     ms,
+    code,
+    trace,
   };
 }
 
@@ -177,9 +258,13 @@ async function user(index: number, stormStarted: number): Promise<void> {
     if (answer.status >= 500) {
       refusals.push(answer.ms);
       if (answer.ms > 100) {
+        const { trace } = answer;
         slowRefusals.push({
           atS: Math.round((answer.started - stormStarted) / 100) / 10,
           ms: Math.round(answer.ms),
+          reason: trace.reason ?? answer.code,
+          admissionMs: Math.round(trace.admissionMs),
+          dynamodb: trace.dynamodb,
         });
       }
       if (answer.retryAfter !== undefined) refusalsWithRetryAfter++;

@@ -209,6 +209,7 @@ function print(
           : `, asked ${when(slow.map((r) => r.atS))} into the storm (the server's own clock: the pause came at ` +
             `${pause === undefined ? 'none' : `${(pause.announcedAtMs / 1000).toFixed(1)} s`})`),
     );
+    for (const line of slowByReason(slow)) console.log(`  ${line}`);
     console.log(`cache hits of storm users: p50 ${report.hits.p50} ms, p99 ${report.hits.p99} ms`);
     console.log(
       `probe cache hits: quiet p50 ${report.hitsQuiet.p50} / p99 ${report.hitsQuiet.p99} ms (${report.hitsQuiet.count}), ` +
@@ -234,6 +235,36 @@ function print(
         `/health p99 storm/quiet ${ratio(report.healthStorm.p99, report.healthQuiet.p99)} (about 1)`,
     );
   }
+}
+
+/**
+ * The refusals over 100 ms grouped by reason: how many, their time (p50 / max), the share of it inside the
+ * admission (table calls and waiting for a turn) and the mean time per DynamoDB call kind.
+ */
+function slowByReason(slow: StormReport['slowRefusals']): string[] {
+  const groups = new Map<string, StormReport['slowRefusals']>();
+  for (const refusal of slow) groups.set(refusal.reason, [...(groups.get(refusal.reason) ?? []), refusal]);
+  return [...groups].map(([reason, refusals]) => {
+    const ms = refusals.map((r) => r.ms).sort((a, b) => a - b);
+    const mean = (values: number[]) => Math.round(values.reduce((a, b) => a + b, 0) / values.length);
+    const calls = new Map<string, { ms: number; count: number }>();
+    for (const r of refusals) {
+      for (const [name, call] of Object.entries(r.dynamodb)) {
+        const sum = calls.get(name) ?? { ms: 0, count: 0 };
+        calls.set(name, { ms: sum.ms + call.ms, count: sum.count + call.count });
+      }
+    }
+    const dynamodb = [...calls]
+      .sort((a, b) => b[1].ms - a[1].ms)
+      .map(([name, c]) => `${name} ${c.count}x ${Math.round(c.ms / c.count)} ms`)
+      .join(', ');
+    return (
+      `${reason}: ${refusals.length}, p50 ${ms[Math.floor(ms.length / 2)]} / max ${ms.at(-1)} ms, ` +
+      `mean ${mean(ms)} ms of which in admission ${mean(refusals.map((r) => r.admissionMs))} ms, ` +
+      `asked ${Math.min(...refusals.map((r) => r.atS))}-${Math.max(...refusals.map((r) => r.atS))} s; ` +
+      `DynamoDB (calls, mean each): ${dynamodb || 'none'}`
+    );
+  });
 }
 
 await main();
