@@ -262,7 +262,7 @@ async function user(index: number, stormStarted: number): Promise<void> {
         slowRefusals.push({
           atS: Math.round((answer.started - stormStarted) / 100) / 10,
           ms: Math.round(answer.ms),
-          reason: trace.reason ?? answer.code,
+          reason: trace.reason ?? `${answer.code} (no admission refusal: the server answered so, or a fault)`,
           admissionMs: Math.round(trace.admissionMs),
           dynamodb: trace.dynamodb,
         });

@@ -124,7 +124,11 @@ export class Admission {
   async enter(lane: string, limits: LaneLimits, options: EnterOptions): Promise<Permit> {
     const now = this.now();
     const window = this.windows.get(lane) ?? 0;
-    if (window > now) {
+    // Refused at once unless a turn after the window may be within `maxWaitMs`: then the request takes
+    // its turn as outside a window (a caller back for its reserved turn just after the window waits for
+    // it). Sent away with the window's remaining whole seconds, it would come back after its turn and go
+    // on top of the turns then due: the burst after a pause.
+    if (window - now > limits.maxWaitMs) {
       this.observer.outcome(lane, 'refused');
       throw options.refuse(retryAfter(window - now), 'in back-off');
     }
@@ -275,6 +279,9 @@ export class Admission {
       else turn = reservation.at;
     }
     const at = turn!;
+    // A window only this instance knows (its write to the shared store failed) still holds.
+    const known = this.windows.get(lane) ?? 0;
+    if (known > at) refuse(known, 'in back-off');
     const late = at + options.minimumMs > options.deadline;
     if (at - now > limits.maxWaitMs || late) {
       if (options.key !== undefined && limits.queueMs > 0 && at - now <= limits.queueMs) {

@@ -134,6 +134,51 @@ describe('Admission', () => {
       expect(back).toEqual([2, 3, 'admitted']);
     });
 
+    it('lets a caller back in the last second of a window wait for its turn just after it, instead of sending it away', async () => {
+      // Prepare: one request per second. A goes now, B waits for +1 s; C, D and E are refused with turns at
+      // +2, +3 and +4 s. Then the server asks this instance for a pause until +3.5 s, which covers C's and
+      // D's turns but not E's.
+      const { admission, advance, now, slept } = clocked();
+      const start = now();
+      await enter(admission, 'A', start);
+      await enter(admission, 'B', start);
+      for (const key of ['C', 'D', 'E']) await enter(admission, key, start);
+      await admission.openBackoff('as:demo', start + 3500);
+      slept.length = 0;
+
+      // Act: E comes back inside the window, 800 ms before its turn (as a caller told whole seconds does).
+      advance(3200);
+      const back = await enter(admission, 'E', now());
+
+      // Assess: E waited the 800 ms to its turn (after the window) and went. Refused with the window's
+      // remaining Retry-After (1 s), it would have come back after its turn, and gone on top of the turns
+      // then due: the burst after a pause.
+      expect(back).toBe('admitted');
+      expect(slept.reduce((sum, ms) => sum + ms, 0)).toBe(800);
+    });
+
+    it('sends nothing inside a window in its last second that only this instance knows (the table write failed)', async () => {
+      // Prepare: the shared store takes turns but fails to record the window.
+      const now = 1_000_000;
+      const shared = new MemoryAdmissionStore(() => now);
+      shared.openBackoff = async () => {
+        throw new GatewayError('ERR_CACHE_UNAVAILABLE', 'table down');
+      };
+      const admission = new Admission({
+        shared,
+        fallbackInstances: 1,
+        now: () => now,
+        sleep: async () => undefined,
+      });
+      await admission.openBackoff('as:demo', now + 500);
+
+      // Act: a newcomer on the idle lane, inside the window.
+      const answer = await enter(admission, 'A', now);
+
+      // Assess: refused with the window's remaining time, not given the idle turn inside it.
+      expect(answer).toBe(1);
+    });
+
     it('refuses a request waiting for its turn as soon as this instance learns of a window covering it', async () => {
       // Prepare: sleeping lasts until the test ends it. A goes now; B waits for its turn at +1 s.
       let now = 1_000_000;
