@@ -18,7 +18,8 @@
 // Printed per variant: the authorization server's requests (and 429s) per second, requests inside its
 // announced pause, KMS Sign calls per second, answers by status, latencies (first answers, refusals,
 // cache hits, /health quiet and in the storm), users served, the time until the last user was served,
-// and one "goal" line with issue 18's goal as ratios.
+// the refusals over 100 ms grouped by the admission's reason (with the time inside the admission and in
+// each kind of DynamoDB call), and one "goal" line with issue 18's goal as ratios.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
