@@ -11,7 +11,8 @@
  *
  * Supported: literals, `.`, classes, character escapes, groups (capturing, `(?:…)`, named), `|`, `*`,
  * `+`, `?`, `{n}`, `{n,}`, `{n,m}` (lazy forms too: for a whole-string match they mean the same), `^`
- * and `$`. Refused, since no linear engine can run them: backreferences, lookarounds, `\b` and `\B`.
+ * and `$`. Refused, since no linear engine can run them: backreferences, lookarounds, `\b` and `\B`; and
+ * legacy octal escapes (`\01`), which only JavaScript without the `u` flag reads, as one character.
  * @see https://swtch.com/~rsc/regexp/regexp1.html
  */
 
@@ -159,10 +160,15 @@ class Parser {
     const rest = this.source.slice(this.position);
     if (/^\\[1-9]/.test(rest) || rest.startsWith('\\k<')) throw this.unsupported('backreference');
     if (/^\\[bB]/.test(rest)) throw this.unsupported('word boundary \\b or \\B');
+    // Without the u flag, Annex B reads \01 as one octal escape (U+0001), not \0 and then 1; with it, the
+    // RegExp constructor has refused it already. Refused rather than read as octal: \x01 says it plainly.
+    if (/^\\0\d/.test(rest)) {
+      throw new UnsupportedPatternError(
+        `legacy octal escape ${rest.slice(0, 3)} at position ${this.position}: write \\x followed by two hex digits instead (\\0 stands only before a non-digit)`,
+      );
+    }
     const text =
-      /^\\(?:[pP]\{[^}]*\}|u\{[0-9A-Fa-f]+\}|u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|c[A-Za-z]|0(?!\d))/.exec(
-        rest,
-      )?.[0] ??
+      /^\\(?:[pP]\{[^}]*\}|u\{[0-9A-Fa-f]+\}|u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|c[A-Za-z])/.exec(rest)?.[0] ??
       rest.slice(
         0,
         rest.length > 1 && this.unicode ? 1 + String.fromCodePoint(rest.codePointAt(1)!).length : 2,

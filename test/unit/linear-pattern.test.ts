@@ -198,6 +198,22 @@ describe('compileLinearPattern', () => {
       });
     }
 
+    it.each(['i', '', 'iu', 'u'])(
+      'refuses a legacy octal escape such as \\01 (flags "%s"): without u JavaScript reads it as one character',
+      (flags) => {
+        // Prepare: Annex B reads \01 as U+0001, not \0 and then 1; \08 is \0 and then 8, but is refused too.
+        for (const source of ['^\\01$', 'a\\00', '\\07', '\\08']) {
+          // Act
+          const refusal = () => compileLinearPattern(source, flags);
+
+          // Assess
+          if (flags.includes('u')) expect(refusal).toThrow(SyntaxError);
+          else expect(refusal).toThrow(/^legacy octal escape \\0\d at position \d+: write \\x/);
+        }
+        expect(compileLinearPattern('^\\0$', flags).matches('\0')).toBe(true);
+      },
+    );
+
     it('accepts what it can run', () => {
       expect(linearPatternProblem('^[A-Z0-9#$@]{1,8}$')).toBeUndefined();
     });
