@@ -679,6 +679,22 @@ function checkReferences(config: RawConfig, ctx: z.RefinementCtx): void {
   }
   // Also run at cold start on filled placeholders (compiled-config.ts): in a module of their own, without zod.
   for (const { path, message } of clientIdIssues(config)) ctx.addIssue({ code: 'custom', path, message });
+  // One API key for two callers would make the caller a request is depend on the order of the
+  // configuration. Only inline hashes can be compared here (those in secrets are read per request); a
+  // placeholder cannot stand in sha256 (its stand-in is no hex), so the cold start need not check again.
+  const keyOwners = new Map<string, string>();
+  for (const [id, c] of Object.entries(config.callers)) {
+    c.apiKeys.forEach((key, index) => {
+      if (!('sha256' in key)) return;
+      const hash = key.sha256.toLowerCase();
+      const other = keyOwners.get(hash);
+      if (other !== undefined && other !== id) {
+        const message = `API key hash already used by caller "${other}"`;
+        ctx.addIssue({ code: 'custom', path: ['callers', id, 'apiKeys', index, 'sha256'], message });
+      }
+      if (other === undefined) keyOwners.set(hash, id);
+    });
+  }
   for (const [id, c] of Object.entries(config.callers)) {
     const trust = c.oauth.identityTokens;
     if (trust && (trust.jwksUrl === undefined) === (trust.certificate === undefined)) {

@@ -179,6 +179,21 @@ describe('CallerPolicy', () => {
   });
 
   describe('identify', () => {
+    it('is never built on one inline API key hash configured for two callers: the configuration refuses it', () => {
+      // Prepare: with both, which caller a request is would depend on the order of the configuration.
+      const key = { sha256: apiKeyHash('shared') };
+
+      // Act + Assess
+      expect(() =>
+        policy({
+          a: { apiKeys: [key], targets: { demo: {} } },
+          b: { apiKeys: [{ sha256: apiKeyHash('other') }, key], targets: { demo: {} } },
+        }),
+      ).toThrow(/callers\.b\.apiKeys\[1\]\.sha256: API key hash already used by caller "a"/);
+      // One caller may list a hash twice (a rotation half done): it names no other caller.
+      expect(() => policy({ a: { apiKeys: [key, key], targets: { demo: {} } } })).not.toThrow();
+    });
+
     it('reads API key hashes from secrets on every request, so a revoked key stops working', async () => {
       // Prepare
       const env: NodeJS.ProcessEnv = { MAINFRAME_KEY_HASH: apiKeyHash('key-A') };
