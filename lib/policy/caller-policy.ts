@@ -316,15 +316,20 @@ function sha256(value: string): Buffer {
  */
 const UNREADABLE = new Set<GatewayError['code']>(['ERR_SECRET_UNAVAILABLE', 'ERR_AWS_UNCONFIGURED']);
 
+/**
+ * The caller whose hash the key's is. A key two callers have (possible only through secrets: the
+ * configuration refuses it inline) identifies neither: picking one would depend on the configuration's order.
+ */
 function matchingCaller(
   presented: Buffer,
   hashes: ReadonlyArray<{ caller: string; hash: Buffer }>,
 ): string | undefined {
-  let match: string | undefined;
+  const matches = new Set<string>();
   for (const { caller, hash } of hashes) {
-    if (timingSafeEqual(presented, hash) && match === undefined) match = caller;
+    if (timingSafeEqual(presented, hash)) matches.add(caller);
   }
-  return match;
+  if (matches.size > 1) throw unauthenticated('the API key is configured for more than one caller');
+  return [...matches][0];
 }
 
 export function splitScope(scope: string | undefined): string[] {

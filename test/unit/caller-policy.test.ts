@@ -236,6 +236,25 @@ describe('CallerPolicy', () => {
       await expect(rules.identify({ apiKey: 'the-right-key' })).rejects.toMatchObject({ code });
     });
 
+    it('refuses a key whose hash, held in secrets, two callers have, rather than pick the first', async () => {
+      // Prepare: the configuration cannot see into secrets, so it cannot refuse this at load.
+      const env = { A_KEY_HASH: apiKeyHash('shared'), B_KEY_HASH: apiKeyHash('shared'), C: apiKeyHash('c') };
+      const rules = policy(
+        {
+          a: { apiKeys: [{ env: 'A_KEY_HASH' }], targets: { demo: {} } },
+          b: { apiKeys: [{ env: 'C' }, { env: 'B_KEY_HASH' }], targets: { demo: {} } },
+        },
+        { env },
+      );
+
+      // Act + Assess
+      await expect(rules.identify({ apiKey: 'shared' })).rejects.toMatchObject({
+        code: 'ERR_CALLER_UNAUTHENTICATED',
+        message: 'the API key is configured for more than one caller',
+      });
+      await expect(rules.identify({ apiKey: 'c' })).resolves.toEqual({ id: 'b', via: 'api_key' });
+    });
+
     it("lets one caller's unreadable key secret disable only that key", async () => {
       // Prepare
       const errors: string[] = [];
