@@ -124,6 +124,8 @@ describe('compileLinearPattern', () => {
       ['\\u0041\\u{42}', 'u', ['AB'], ['u0041B']],
       ['a\\cJb', 'u', ['a\nb'], ['acJb']],
       ['a\\0', 'u', ['a\0'], ['a0']],
+      // An octal escape in a class is JavaScript's to read (the class is tested by a one-character RegExp).
+      ['\\.[\\01]', 'i', ['.\x01'], ['.0', '.1', '.\0']],
       ['\\\\1', 'u', ['\\1'], ['\\']],
       ['\\\\b', 'u', ['\\b'], ['b']],
       ['\\p{Lu}\\P{Lu}', 'u', ['Ab'], ['AB', 'ab']],
