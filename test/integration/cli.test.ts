@@ -463,6 +463,10 @@ describe('jwt-bearer-gateway CLI', () => {
   });
 
   describe('rotate-key', () => {
+    /** `rotate-key --to green` on `config` with the step's own options, answering in JSON. */
+    const rotateToGreen = (config: string, ...options: string[]) =>
+      cli(['rotate-key', '--to', 'green', '--config', config, ...options, '--json']);
+
     /** A JWKS endpoint publishing exactly these keys, with the gateway's cache header. */
     async function publish(keys: JWK[]): Promise<{ url: string; server: Server }> {
       const server = createServer((_req, res) =>
@@ -489,7 +493,7 @@ describe('jwt-bearer-gateway CLI', () => {
 
     it('starts with step 1: what to set and deploy', async () => {
       // Act
-      const run = await cli(['rotate-key', '--to', 'green', '--config', await rotationConfig(), '--json']);
+      const run = await rotateToGreen(await rotationConfig());
 
       // Assess
       expect(run.code).toBe(0);
@@ -504,16 +508,7 @@ describe('jwt-bearer-gateway CLI', () => {
       const published = await publish([(await keyRing.describe('blue')).publicJwk as JWK]);
 
       // Act
-      const run = await cli([
-        'rotate-key',
-        '--to',
-        'green',
-        '--config',
-        config,
-        '--jwks-url',
-        published.url,
-        '--json',
-      ]);
+      const run = await rotateToGreen(config, '--jwks-url', published.url);
       published.server.close();
 
       // Assess
@@ -532,16 +527,7 @@ describe('jwt-bearer-gateway CLI', () => {
       const published = await publish((await keyRing.jwks()).keys as JWK[]);
 
       // Act
-      const run = await cli([
-        'rotate-key',
-        '--to',
-        'green',
-        '--config',
-        config,
-        '--jwks-url',
-        published.url,
-        '--json',
-      ]);
+      const run = await rotateToGreen(config, '--jwks-url', published.url);
       published.server.close();
 
       // Assess
@@ -554,14 +540,7 @@ describe('jwt-bearer-gateway CLI', () => {
 
     it('after the switch, says how long to wait before removing the old key', async () => {
       // Act
-      const run = await cli([
-        'rotate-key',
-        '--to',
-        'green',
-        '--config',
-        await rotationConfig({ retired: false }, { retired: true }),
-        '--json',
-      ]);
+      const run = await rotateToGreen(await rotationConfig({ retired: false }, { retired: true }));
 
       // Assess
       expect(run.json.phase).toBe('switched');
@@ -575,18 +554,7 @@ describe('jwt-bearer-gateway CLI', () => {
       const published = await publish((await keyRing.jwks()).keys as JWK[]);
 
       // Act
-      const run = await cli([
-        'rotate-key',
-        '--to',
-        'green',
-        '--from',
-        'blue',
-        '--config',
-        config,
-        '--jwks-url',
-        published.url,
-        '--json',
-      ]);
+      const run = await rotateToGreen(config, '--from', 'blue', '--jwks-url', published.url);
       published.server.close();
 
       // Assess
@@ -607,20 +575,15 @@ describe('jwt-bearer-gateway CLI', () => {
       const published = await publish((await keyRing.jwks()).keys as JWK[]);
 
       // Act
-      const run = await cli([
-        'rotate-key',
-        '--to',
-        'green',
+      const run = await rotateToGreen(
+        config,
         '--from',
         'blue',
-        '--config',
-        config,
         '--jwks-url',
         published.url,
         '--disable',
         arn,
-        '--json',
-      ]);
+      );
       published.server.close();
 
       // Assess
@@ -651,20 +614,15 @@ describe('jwt-bearer-gateway CLI', () => {
       const published = await publish([blue.publicJwk as JWK, green.publicJwk as JWK]);
 
       // Act
-      const run = await cli([
-        'rotate-key',
-        '--to',
-        'green',
+      const run = await rotateToGreen(
+        config,
         '--from',
         'blue',
-        '--config',
-        config,
         '--jwks-url',
         published.url,
         '--disable',
         arn,
-        '--json',
-      ]);
+      );
       published.server.close();
 
       // Assess
@@ -682,18 +640,7 @@ describe('jwt-bearer-gateway CLI', () => {
       });
 
       // Act
-      const run = await cli([
-        'rotate-key',
-        '--to',
-        'green',
-        '--from',
-        'blue',
-        '--config',
-        config,
-        '--disable',
-        arn,
-        '--json',
-      ]);
+      const run = await rotateToGreen(config, '--from', 'blue', '--disable', arn);
 
       // Assess
       expect(run.code).toBe(1);
